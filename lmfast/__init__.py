@@ -1,0 +1,15 @@
+"""lmfast: MINPACK's Levenberg-Marquardt method, compiled, as a drop-in for SciPy.
+
+``lmfast.leastsq`` and ``lmfast.curve_fit`` take the same arguments and give the same
+answers as ``scipy.optimize.leastsq`` and ``scipy.optimize.curve_fit`` (method 'lm'),
+in a fraction of the time.
+"""
+# Loads libscipy_openblas with RTLD_GLOBAL: the compiled modules resolve their BLAS and
+# LAPACK symbols against it, wherever the package is installed.
+import scipy_openblas32  # noqa: F401
+
+from lmfast._leastsq import leastsq
+from lmfast._messages import MinpackError
+
+__version__ = "0.1.0"
+__all__ = ["leastsq", "MinpackError"]

@@ -1,0 +1,52 @@
+# The Levenberg-Marquardt engine: MINPACK's lmdif/lmder as one reverse-communication
+# state machine.  lm_step() never calls a model and never allocates: it advances one fit
+# until it needs something and returns a request; the driver (a Python callback loop, a
+# vectorised batch, a compiled model) fulfils it and calls lm_step() again.
+
+cdef enum LMRequest:
+    LM_DONE = 0      # finished: ws.info holds the outcome
+    LM_NEED_F = 1    # write f(ws.req_x) into ws.req_f (m values)
+    LM_NEED_J = 2    # write the Jacobian at ws.x into ws.fjac (m-by-n, row-major)
+    LM_NEED_FD = 3   # fill ws.fjac by forward differences at ws.x (lm_fd_step/lm_fd_column)
+
+# ws.info codes beyond MINPACK's 0-8 (negative: the fit stopped without an answer).
+cdef enum LMInfo:
+    LM_INFO_NONFINITE_F = -2   # f(x0) has a NaN or inf
+    LM_INFO_NONFINITE_J = -3   # the Jacobian has a NaN or inf
+
+ctypedef struct LMWork:
+    Py_ssize_t m, n
+    # Problem arrays (caller-owned): x (n), fvec (m), fjac (m*n), diag (n).
+    double *x
+    double *fvec
+    double *fjac
+    double *diag
+    # Outputs and scratch (caller-owned): qtf (n), wa1..wa3 and wdot (n), wa4 (m), ipvt (n).
+    double *qtf
+    double *wa1
+    double *wa2
+    double *wa3
+    double *wdot
+    double *wa4
+    int *ipvt
+    # Settings.
+    double ftol, xtol, gtol, epsfcn, factor
+    long maxfev
+    int mode           # 1: variables scaled internally, 2: diag given by the caller
+    int use_fd         # 1: forward-difference Jacobian (lmdif), 0: analytic (lmder)
+    # Request: evaluate f at req_x into req_f.
+    double *req_x
+    double *req_f
+    # Progress and outcome.
+    long nfev, njev
+    int info, iter, state
+    double par, delta, fnorm, xnorm, pnorm, gnorm
+
+
+cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil
+cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iwork,
+                  double ftol, double xtol, double gtol, long maxfev, double epsfcn,
+                  double factor, int mode, int use_fd) noexcept nogil
+cdef LMRequest lm_step(LMWork *ws) noexcept nogil
+cdef double lm_fd_step(const LMWork *ws, Py_ssize_t j) noexcept nogil
+cdef void lm_fd_column(LMWork *ws, Py_ssize_t j, double h, const double *fh) noexcept nogil

@@ -1,0 +1,294 @@
+"""MINPACK's lmdif/lmder as a reverse-communication state machine.
+
+The iteration is the one published in Moré (1977), section 7, and the MINPACK-1 user
+guide (ANL-80-74): at each outer iteration the Jacobian is factored (qrfac) and Q^T f
+formed; then trial steps from lmpar are tried, shrinking the trust region until the
+actual reduction is at least 1e-4 of the predicted one.  ws.info ends as MINPACK's info
+(0 improper input, 1-4 converged, 5 maxfev reached, 6-8 tolerances too small) or as a
+negative LMInfo code.
+"""
+from libc.math cimport fabs, sqrt, isfinite
+from libc.string cimport memcpy
+
+from lmfast._linalg cimport enorm, qrfac, lmpar, DBL_EPSILON
+
+# Internal states: where lm_step resumes.
+cdef enum:
+    ST_START = 0
+    ST_HAVE_F0 = 1
+    ST_HAVE_J = 2
+    ST_HAVE_TRIAL = 3
+    ST_DONE = 4
+
+
+cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    """Number of doubles lm_init needs in dwork (it also needs n ints in iwork)."""
+    return m * n + 2 * m + 8 * n
+
+
+cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iwork,
+                  double ftol, double xtol, double gtol, long maxfev, double epsfcn,
+                  double factor, int mode, int use_fd) noexcept nogil:
+    """Point ws into dwork/iwork and set its options; the caller then fills ws.x (and
+    ws.diag when mode == 2) and calls lm_step until it returns LM_DONE."""
+    ws.m = m
+    ws.n = n
+    ws.x = dwork
+    ws.diag = dwork + n
+    ws.qtf = dwork + 2 * n
+    ws.wa1 = dwork + 3 * n
+    ws.wa2 = dwork + 4 * n
+    ws.wa3 = dwork + 5 * n
+    ws.wdot = dwork + 6 * n
+    ws.fvec = dwork + 8 * n
+    ws.wa4 = ws.fvec + m
+    ws.fjac = ws.wa4 + m
+    ws.ipvt = iwork
+    ws.ftol = ftol
+    ws.xtol = xtol
+    ws.gtol = gtol
+    ws.maxfev = maxfev
+    ws.epsfcn = epsfcn
+    ws.factor = factor
+    ws.mode = mode
+    ws.use_fd = use_fd
+    ws.req_x = ws.x
+    ws.req_f = ws.fvec
+    ws.nfev = 0
+    ws.njev = 0
+    ws.info = 0
+    ws.iter = 0
+    ws.state = ST_START
+    ws.par = 0.0
+    ws.delta = 0.0
+    ws.fnorm = 0.0
+    ws.xnorm = 0.0
+    ws.pnorm = 0.0
+    ws.gnorm = 0.0
+
+
+cdef double lm_fd_step(const LMWork *ws, Py_ssize_t j) noexcept nogil:
+    """Forward-difference step for x[j]: sqrt(max(epsfcn, eps)) * |x[j]| (or the root
+    itself when x[j] == 0), as in MINPACK's fdjac2."""
+    cdef double eps = ws.epsfcn if ws.epsfcn > DBL_EPSILON else DBL_EPSILON
+    cdef double h
+    eps = sqrt(eps)
+    h = eps * fabs(ws.x[j])
+    if h == 0.0:
+        h = eps
+    return h
+
+
+cdef void lm_fd_column(LMWork *ws, Py_ssize_t j, double h, const double *fh) noexcept nogil:
+    """Store column j of the difference Jacobian from fh = f(x + h e_j)."""
+    cdef Py_ssize_t i, n = ws.n
+    cdef double *fjac = ws.fjac
+    cdef const double *fvec = ws.fvec
+    for i in range(ws.m):
+        fjac[i * n + j] = (fh[i] - fvec[i]) / h
+
+
+cdef inline LMRequest _done(LMWork *ws, int info) noexcept nogil:
+    ws.info = info
+    ws.state = ST_DONE
+    return LM_DONE
+
+
+cdef inline LMRequest _ask_jacobian(LMWork *ws) noexcept nogil:
+    ws.state = ST_HAVE_J
+    return LM_NEED_FD if ws.use_fd else LM_NEED_J
+
+
+cdef LMRequest _ask_trial(LMWork *ws) noexcept nogil:
+    """Compute the next trial point x + p (p from lmpar) into wa2 and ask for f there."""
+    cdef Py_ssize_t j, n = ws.n
+    ws.par = lmpar(n, ws.fjac, n, ws.ipvt, ws.diag, ws.qtf, ws.delta, ws.par,
+                   ws.wa1, ws.wa2, ws.wa3, ws.wa4)
+    for j in range(n):
+        ws.wa1[j] = -ws.wa1[j]
+        ws.wa2[j] = ws.x[j] + ws.wa1[j]
+        ws.wa3[j] = ws.diag[j] * ws.wa1[j]
+    ws.pnorm = enorm(n, ws.wa3, 1)
+    # On the first iteration the initial step bound is adjusted to the step length.
+    if ws.iter == 1 and ws.pnorm < ws.delta:
+        ws.delta = ws.pnorm
+    ws.req_x = ws.wa2
+    ws.req_f = ws.wa4
+    ws.state = ST_HAVE_TRIAL
+    return LM_NEED_F
+
+
+cdef bint _improper_input(const LMWork *ws) noexcept nogil:
+    cdef Py_ssize_t j
+    if (ws.n <= 0 or ws.m < ws.n or ws.ftol < 0.0 or ws.xtol < 0.0 or ws.gtol < 0.0
+            or ws.maxfev <= 0 or ws.factor <= 0.0):
+        return True
+    if ws.mode == 2:
+        for j in range(ws.n):
+            if ws.diag[j] <= 0.0:
+                return True
+    return False
+
+
+cdef LMRequest _after_jacobian(LMWork *ws) noexcept nogil:
+    """Factor the new Jacobian, form Q^T f, test gtol, then start the inner loop."""
+    cdef Py_ssize_t i, j, l, m = ws.m, n = ws.n
+    cdef double total, temp, gnorm
+    cdef double *fjac = ws.fjac
+    if ws.use_fd:
+        ws.nfev += n
+    else:
+        ws.njev += 1
+
+    qrfac(m, n, fjac, n, ws.ipvt, ws.wa1, ws.wa2, ws.wa3, ws.wdot)
+    for j in range(n):
+        if not isfinite(ws.wa2[j]):
+            return _done(ws, LM_INFO_NONFINITE_J)
+
+    if ws.iter == 1:
+        # Scale by the initial column norms (mode 1); first step bound factor*||D x||.
+        if ws.mode == 1:
+            for j in range(n):
+                ws.diag[j] = ws.wa2[j] if ws.wa2[j] != 0.0 else 1.0
+        for j in range(n):
+            ws.wa3[j] = ws.diag[j] * ws.x[j]
+        ws.xnorm = enorm(n, ws.wa3, 1)
+        ws.delta = ws.factor * ws.xnorm
+        if ws.delta == 0.0:
+            ws.delta = ws.factor
+
+    # qtf = first n entries of Q^T fvec; the diagonal of fjac becomes R's.
+    memcpy(ws.wa4, ws.fvec, m * sizeof(double))
+    for j in range(n):
+        temp = fjac[j * n + j]
+        if temp != 0.0:
+            total = 0.0
+            for i in range(j, m):
+                total = total + fjac[i * n + j] * ws.wa4[i]
+            total = -total / temp
+            for i in range(j, m):
+                ws.wa4[i] = ws.wa4[i] + fjac[i * n + j] * total
+        fjac[j * n + j] = ws.wa1[j]
+        ws.qtf[j] = ws.wa4[j]
+
+    # gnorm: largest cosine between f and a scaled column of J.
+    gnorm = 0.0
+    if ws.fnorm != 0.0:
+        for j in range(n):
+            l = ws.ipvt[j]
+            if ws.wa2[l] != 0.0:
+                total = 0.0
+                for i in range(j + 1):
+                    total = total + fjac[i * n + j] * (ws.qtf[i] / ws.fnorm)
+                temp = fabs(total / ws.wa2[l])
+                if temp > gnorm:
+                    gnorm = temp
+    ws.gnorm = gnorm
+    if gnorm <= ws.gtol:
+        return _done(ws, 4)
+
+    if ws.mode == 1:
+        for j in range(n):
+            if ws.wa2[j] > ws.diag[j]:
+                ws.diag[j] = ws.wa2[j]
+    return _ask_trial(ws)
+
+
+cdef LMRequest _after_trial(LMWork *ws) noexcept nogil:
+    """Judge the trial step in wa2/wa4: update the trust region, accept or reject the
+    step, and apply the convergence tests (Moré 1977, section 7)."""
+    cdef Py_ssize_t i, j, l, m = ws.m, n = ws.n
+    cdef double fnorm1, actred, prered, dirder, ratio, temp, temp1, temp2
+    cdef double epsmch = DBL_EPSILON
+    cdef double *fjac = ws.fjac
+    cdef int info = 0
+    ws.nfev += 1
+    fnorm1 = enorm(m, ws.wa4, 1)
+
+    # Actual and predicted relative reductions, and the directional derivative.
+    actred = -1.0
+    if 0.1 * fnorm1 < ws.fnorm:
+        temp = fnorm1 / ws.fnorm
+        actred = 1.0 - temp * temp
+    for j in range(n):
+        ws.wa3[j] = 0.0
+        l = ws.ipvt[j]
+        temp = ws.wa1[l]
+        for i in range(j + 1):
+            ws.wa3[i] = ws.wa3[i] + fjac[i * n + j] * temp
+    temp1 = enorm(n, ws.wa3, 1) / ws.fnorm
+    temp2 = (sqrt(ws.par) * ws.pnorm) / ws.fnorm
+    prered = temp1 * temp1 + temp2 * temp2 / 0.5
+    dirder = -(temp1 * temp1 + temp2 * temp2)
+    ratio = 0.0
+    if prered != 0.0:
+        ratio = actred / prered
+
+    # Trust-region update.
+    if ratio <= 0.25:
+        if actred >= 0.0:
+            temp = 0.5
+        else:
+            temp = 0.5 * dirder / (dirder + 0.5 * actred)
+        if 0.1 * fnorm1 >= ws.fnorm or temp < 0.1:
+            temp = 0.1
+        ws.delta = temp * (ws.delta if ws.delta < ws.pnorm / 0.1 else ws.pnorm / 0.1)
+        ws.par = ws.par / temp
+    elif ws.par == 0.0 or ratio >= 0.75:
+        ws.delta = ws.pnorm / 0.5
+        ws.par = 0.5 * ws.par
+
+    if ratio >= 1.0e-4:
+        # Successful iteration: take the step.
+        for j in range(n):
+            ws.x[j] = ws.wa2[j]
+            ws.wa2[j] = ws.diag[j] * ws.x[j]
+        memcpy(ws.fvec, ws.wa4, m * sizeof(double))
+        ws.xnorm = enorm(n, ws.wa2, 1)
+        ws.fnorm = fnorm1
+        ws.iter += 1
+
+    if fabs(actred) <= ws.ftol and prered <= ws.ftol and 0.5 * ratio <= 1.0:
+        info = 1
+    if ws.delta <= ws.xtol * ws.xnorm:
+        info = 3 if info == 1 else 2
+    if info != 0:
+        return _done(ws, info)
+    if ws.nfev >= ws.maxfev:
+        info = 5
+    if fabs(actred) <= epsmch and prered <= epsmch and 0.5 * ratio <= 1.0:
+        info = 6
+    if ws.delta <= epsmch * ws.xnorm:
+        info = 7
+    if ws.gnorm <= epsmch:
+        info = 8
+    if info != 0:
+        return _done(ws, info)
+
+    if ratio >= 1.0e-4:
+        return _ask_jacobian(ws)
+    return _ask_trial(ws)
+
+
+cdef LMRequest lm_step(LMWork *ws) noexcept nogil:
+    """Advance the fit in ws to its next request (see LMRequest)."""
+    if ws.state == ST_START:
+        if _improper_input(ws):
+            return _done(ws, 0)
+        ws.req_x = ws.x
+        ws.req_f = ws.fvec
+        ws.state = ST_HAVE_F0
+        return LM_NEED_F
+    if ws.state == ST_HAVE_F0:
+        ws.nfev = 1
+        ws.fnorm = enorm(ws.m, ws.fvec, 1)
+        if not isfinite(ws.fnorm):
+            return _done(ws, LM_INFO_NONFINITE_F)
+        ws.par = 0.0
+        ws.iter = 1
+        return _ask_jacobian(ws)
+    if ws.state == ST_HAVE_J:
+        return _after_jacobian(ws)
+    if ws.state == ST_HAVE_TRIAL:
+        return _after_trial(ws)
+    return LM_DONE

@@ -1,0 +1,169 @@
+"""leastsq: the front end with scipy.optimize.leastsq's signature, defaults and results."""
+import warnings
+
+import numpy as np
+
+from lmfast import _single
+from lmfast._linalg import invert_upper
+from lmfast._messages import LEASTSQ_FAILURE, LEASTSQ_SUCCESS, leastsq_message
+
+# Engine codes for non-finite values (lmfast._engine.LMInfo).
+_NONFINITE_F = -2
+_NONFINITE_J = -3
+
+
+def _check_output(argname, thefunc, x0, args, output_shape=None):
+    """Call ``thefunc(x0, *args)`` once and check the shape of what it returns.
+
+    Returns the result (at least 1-D), its shape and its floating dtype (float64 if the
+    result is not inexact).  Raises TypeError naming the argument and both shapes when
+    ``output_shape`` is given and does not match (the cases SciPy tolerates, a single
+    output row or a single column, pass).
+    """
+    res = np.atleast_1d(thefunc(x0, *args))
+    shape = np.shape(res)
+    if output_shape is not None and shape != output_shape:
+        if output_shape[0] != 1 and not (len(output_shape) > 1 and output_shape[1] == 1):
+            name = getattr(thefunc, "__name__", None)
+            msg = (f"leastsq: there is a mismatch between the input and output shape "
+                   f"of the '{argname}' argument")
+            msg += f" '{name}'." if name else "."
+            msg += f"Shape should be {output_shape} but it is {shape}."
+            raise TypeError(msg)
+    dtype = res.dtype if np.issubdtype(res.dtype, np.inexact) else np.dtype(float)
+    return res, shape, dtype
+
+
+def _covariance(fjac, ipvt):
+    """cov_x = (R^T R)^-1 in the original variable order, or None if R is singular.
+
+    R is the upper triangle of MINPACK's fjac (J P = Q R); the inverse of the permuted
+    factor is the permuted inverse, so only the triangular inverse is formed.
+    """
+    n = len(ipvt)
+    inv_r = np.asfortranarray(np.triu(fjac.T[:n, :]))
+    if invert_upper(inv_r) != 0:
+        return None
+    inv_r[ipvt] = inv_r.copy()
+    return inv_r @ inv_r.T
+
+
+def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
+            ftol=1.49012e-8, xtol=1.49012e-8, gtol=0.0, maxfev=0, epsfcn=None,
+            factor=100, diag=None):
+    """Minimize the sum of squares of a set of equations (MINPACK lmdif / lmder).
+
+    A drop-in for :func:`scipy.optimize.leastsq`: the same signature, defaults,
+    return values, messages, warnings and exceptions, and the same answers.
+
+    Parameters
+    ----------
+    func : callable
+        ``func(x, *args)`` returning the M residuals at the N-vector x (M >= N).
+    x0 : array_like
+        Starting estimate; flattened to 1-D.
+    args : tuple, optional
+        Extra arguments for func and Dfun (a non-tuple is wrapped in one).
+    Dfun : callable, optional
+        ``Dfun(x, *args)``: the Jacobian, shape (M, N) (or (N, M) with col_deriv).
+        If None, it is estimated by forward differences.
+    full_output : bool, optional
+        Return all optional outputs, not just x and ier.
+    col_deriv : bool, optional
+        Dfun returns derivatives down the columns, shape (N, M).
+    ftol, xtol, gtol : float, optional
+        Relative error in the sum of squares, relative error in x, and the
+        orthogonality between func(x) and the columns of the Jacobian.
+    maxfev : int, optional
+        Maximum number of calls to func; 0 means 200*(N+1), or 100*(N+1) with Dfun.
+    epsfcn : float, optional
+        Step length for the forward-difference Jacobian is sqrt(epsfcn)*|x|;
+        default: the machine precision of func's output dtype.
+    factor : float, optional
+        Initial step bound, factor * ||diag * x0|| (in (0.1, 100)).
+    diag : sequence, optional
+        N positive scale factors for the variables (default: internal scaling).
+
+    Returns
+    -------
+    x : ndarray
+        The solution (always 1-D float64).
+    cov_x : ndarray or None
+        Inverse of J^T J at the solution (None if singular); multiply by the residual
+        variance to get the covariance of x.  Only with full_output.
+    infodict : dict
+        ``nfev``, ``njev`` (with Dfun), ``fvec``, ``fjac``, ``ipvt`` (0-based int32),
+        ``qtf``, as scipy.optimize.leastsq returns them.  Only with full_output.
+    mesg : str
+        Why the fit stopped.  Only with full_output.
+    ier : int
+        1, 2, 3 or 4 if a solution was found, else 5-8 (a RuntimeWarning is issued
+        without full_output) or 0 (improper input: TypeError without full_output).
+
+    Raises
+    ------
+    TypeError
+        N > M, or func/Dfun return an array of the wrong shape.
+    ValueError
+        func returns NaN or inf at x0, or the Jacobian has NaN or inf (SciPy would
+        return a meaningless result there).  NaN or inf at a trial point is not an
+        error: the step is rejected, exactly as MINPACK's arithmetic does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lmfast import leastsq
+    >>> leastsq(lambda x: 2 * (x - 3) ** 2 + 1, 0)
+    (array([2.99999999]), 1)
+    """
+    x0 = np.asarray(x0).flatten()
+    n = len(x0)
+    if not isinstance(args, tuple):
+        args = (args,)
+    f0, shape, dtype = _check_output("func", func, x0, args)
+    m = shape[0]
+    if n > m:
+        raise TypeError(f"Improper input: func input vector length N={n} must"
+                        f" not exceed func output vector length M={m}")
+    if epsfcn is None:
+        epsfcn = np.finfo(dtype).eps
+    # func(x0) at a float64 x0 is the engine's first evaluation: it is not made twice.
+    reuse = x0.dtype == np.float64
+    x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)
+    J0 = None
+    if Dfun is None:
+        if maxfev == 0:
+            maxfev = 200 * (n + 1)
+    else:
+        J0, _, _ = _check_output("Dfun", Dfun, x0, args, (n, m) if col_deriv else (m, n))
+        if maxfev == 0:
+            maxfev = 100 * (n + 1)
+    if diag is not None:
+        diag = np.array(diag, dtype=np.float64).ravel()
+        if diag.shape[0] != n:
+            raise ValueError(f"diag must have N={n} entries, got {diag.shape[0]}")
+
+    x, info, nfev, njev, fvec, fjac, ipvt, qtf = _single.fit(
+        func, x_start, args, Dfun, col_deriv, m, ftol, xtol, gtol, maxfev, epsfcn,
+        factor, diag, f0 if reuse else None, J0 if reuse else None, full_output)
+
+    if info == _NONFINITE_F:
+        raise ValueError("leastsq: func returned non-finite values (nan or inf) at the "
+                         "starting point x0; the sum of squares is undefined there")
+    if info == _NONFINITE_J:
+        source = "Dfun" if Dfun is not None else "the forward differences of func"
+        raise ValueError(f"leastsq: the Jacobian from {source} has non-finite values "
+                         f"(nan or inf) at x = {x!r}")
+    mesg = leastsq_message(info, ftol, xtol, gtol, maxfev)
+    if full_output:
+        cov_x = _covariance(fjac, ipvt) if info in LEASTSQ_SUCCESS else None
+        infodict = {"fvec": fvec, "nfev": nfev}
+        if Dfun is not None:
+            infodict["njev"] = njev
+        infodict.update(fjac=fjac, ipvt=ipvt, qtf=qtf)
+        return x, cov_x, infodict, mesg, info
+    if info in LEASTSQ_FAILURE:
+        warnings.warn(mesg, RuntimeWarning, stacklevel=2)
+    elif info == 0:
+        raise TypeError(mesg)
+    return x, info

@@ -1,0 +1,166 @@
+"""The single-fit driver: runs the engine, answering its requests with Python callables.
+
+The loop holds the GIL (it calls Python at every request); everything between two
+callbacks happens in the engine.  An exception raised by a callback propagates as is:
+the loop simply stops.
+"""
+import numpy as np
+
+cimport numpy as cnp
+from libc.string cimport memcpy
+
+from lmfast._engine cimport (
+    LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_J, LM_NEED_FD,
+    lm_work_doubles, lm_init, lm_step, lm_fd_step, lm_fd_column,
+)
+from lmfast._messages import MinpackError, NOT_FLOATS, CHANGED_SIZE
+
+cnp.import_array()
+
+cdef object _float64 = np.dtype(np.float64)
+
+
+cdef cnp.ndarray _vector(const double *values, Py_ssize_t n):
+    """A new float64 array holding a copy of values[0:n]."""
+    cdef cnp.npy_intp size = n
+    cdef cnp.ndarray out = cnp.PyArray_SimpleNew(1, &size, cnp.NPY_DOUBLE)
+    if n:
+        memcpy(cnp.PyArray_DATA(out), values, n * sizeof(double))
+    return out
+
+
+cdef cnp.ndarray _as_float_array(object result, int max_ndim):
+    """result as a C-contiguous float64 array, or MinpackError as SciPy raises it."""
+    cdef cnp.ndarray arr
+    if (cnp.PyArray_CheckExact(result)
+            and cnp.PyArray_TYPE(<cnp.ndarray>result) == cnp.NPY_DOUBLE
+            and cnp.PyArray_NDIM(<cnp.ndarray>result) <= max_ndim
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>result)):
+        return <cnp.ndarray>result
+    try:
+        arr = np.asarray(result)
+        if arr.ndim > max_ndim:
+            raise ValueError("object too deep for desired array")
+        if not np.can_cast(arr.dtype, _float64, "safe"):
+            raise TypeError(f"Cannot cast array data from {arr.dtype!r} to "
+                            f"{_float64!r} according to the rule 'safe'")
+        return np.ascontiguousarray(arr, dtype=_float64)
+    except (TypeError, ValueError) as exc:
+        raise MinpackError(NOT_FLOATS) from exc
+
+
+cdef int _store_residuals(object result, double *out, Py_ssize_t m) except -1:
+    """Copy what func returned (m values) into out."""
+    cdef cnp.ndarray arr = _as_float_array(result, 1)
+    if cnp.PyArray_SIZE(arr) != m:
+        raise ValueError(CHANGED_SIZE)
+    memcpy(out, cnp.PyArray_DATA(arr), m * sizeof(double))
+    return 0
+
+
+cdef int _store_jacobian(object result, double *fjac, Py_ssize_t m, Py_ssize_t n,
+                         bint col_deriv) except -1:
+    """Copy what Dfun returned into fjac (m-by-n, row-major).
+
+    Dfun gives (m, n) rows-are-residuals, or (n, m) with col_deriv; as in SciPy only the
+    number of values is checked, the values are read in C order.
+    """
+    cdef cnp.ndarray arr = _as_float_array(result, 2)
+    cdef const double *src
+    cdef Py_ssize_t i, j
+    if cnp.PyArray_SIZE(arr) != m * n:
+        raise ValueError(CHANGED_SIZE)
+    src = <const double *>cnp.PyArray_DATA(arr)
+    if not col_deriv:
+        memcpy(fjac, src, m * n * sizeof(double))
+    else:
+        for j in range(n):
+            for i in range(m):
+                fjac[i * n + j] = src[j * m + i]
+    return 0
+
+
+def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssize_t m,
+        double ftol, double xtol, double gtol, long maxfev, double epsfcn, double factor,
+        diag, f0, J0, bint full_output):
+    """Run one Levenberg-Marquardt fit (MINPACK lmdif if Dfun is None, else lmder).
+
+    Parameters
+    ----------
+    func, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, factor
+        As for scipy.optimize.leastsq (already validated and defaulted).
+    x0 : ndarray of float64, shape (n,)
+        Starting point.
+    m : int
+        Number of residuals.
+    diag : ndarray of float64, shape (n,), or None
+        Variable scales (MINPACK mode 2), or None to scale internally (mode 1).
+    f0 : ndarray or None
+        func(x0) if the caller already has it (it is not evaluated again), else None.
+    J0 : object or None
+        Dfun(x0) if the caller already has it, else None.
+    full_output : bool
+        Whether to return fjac, ipvt and qtf.
+
+    Returns
+    -------
+    tuple
+        (x, info, nfev, njev, fvec, fjac, ipvt, qtf); fjac is MINPACK's (n, m)
+        column-major R/Householder array, and fjac, ipvt, qtf are None unless full_output.
+    """
+    cdef Py_ssize_t n = x0.shape[0], j
+    cdef LMWork ws
+    cdef LMRequest request
+    cdef double h, xj
+    cdef cnp.ndarray dwork = np.zeros(lm_work_doubles(m, n), dtype=np.float64)
+    cdef cnp.ndarray iwork = np.zeros(max(n, 1), dtype=np.int32)
+    cdef double[::1] diag_view
+    lm_init(&ws, m, n, <double *>cnp.PyArray_DATA(dwork), <int *>cnp.PyArray_DATA(iwork),
+            ftol, xtol, gtol, maxfev, epsfcn, factor, 1 if diag is None else 2,
+            1 if Dfun is None else 0)
+    if n:
+        memcpy(ws.x, &x0[0], n * sizeof(double))
+    if diag is not None:
+        diag_view = diag
+        if n:
+            memcpy(ws.diag, &diag_view[0], n * sizeof(double))
+
+    while True:
+        request = lm_step(&ws)
+        if request == LM_NEED_F:
+            if f0 is not None:
+                _store_residuals(f0, ws.req_f, m)
+                f0 = None
+            else:
+                _store_residuals(func(_vector(ws.req_x, n), *args), ws.req_f, m)
+        elif request == LM_NEED_FD:
+            for j in range(n):
+                h = lm_fd_step(&ws, j)
+                xj = ws.x[j]
+                ws.x[j] = xj + h
+                try:
+                    _store_residuals(func(_vector(ws.x, n), *args), ws.wa4, m)
+                finally:
+                    ws.x[j] = xj
+                lm_fd_column(&ws, j, h, ws.wa4)
+        elif request == LM_NEED_J:
+            if J0 is not None:
+                _store_jacobian(J0, ws.fjac, m, n, col_deriv)
+                J0 = None
+            else:
+                _store_jacobian(Dfun(_vector(ws.x, n), *args), ws.fjac, m, n, col_deriv)
+        else:
+            break
+
+    x = _vector(ws.x, n)
+    fvec = _vector(ws.fvec, m)
+    if not full_output:
+        return x, ws.info, ws.nfev, ws.njev, fvec, None, None, None
+    # MINPACK's fjac is column-major m-by-n: as a C array, shape (n, m), the transpose.
+    if m and n:
+        fjac = np.asarray(<double[:m, :n]> ws.fjac).T.copy()
+    else:
+        fjac = np.zeros((n, m))
+    ipvt = iwork[:n].copy()
+    qtf = _vector(ws.qtf, n)
+    return x, ws.info, ws.nfev, ws.njev, fvec, fjac, ipvt, qtf

@@ -1,0 +1,61 @@
+"""Build the compiled kernels of lmfast against the scipy-openblas32 wheel.
+
+The wheel exports every BLAS/LAPACK symbol with the prefix ``scipy_``; our own header
+``lmfast/src/lmfast_blas.h`` declares the prefixed prototypes.  No rpath is baked in:
+``lmfast/__init__.py`` imports ``scipy_openblas32`` first, which loads the library with
+RTLD_GLOBAL, so the installed extension resolves its symbols wherever it lives.
+"""
+import os
+
+import numpy
+import scipy_openblas32
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("LMFAST_DEBUG", "0") == "1"
+
+compile_args = ["-Werror=implicit-function-declaration", "-ffp-contract=off"]
+compile_args += ["-O0", "-g"] if DEBUG else ["-O3"]
+macros = [("BLAS_SYMBOL_PREFIX", "scipy_"), ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")]
+include_dirs = ["lmfast/src", numpy.get_include(), scipy_openblas32.get_include_dir()]
+blas_link = dict(
+    library_dirs=[scipy_openblas32.get_lib_dir()],
+    libraries=[scipy_openblas32.get_library()],
+)
+
+directives = dict(
+    language_level=3,
+    boundscheck=DEBUG,
+    wraparound=DEBUG,
+    initializedcheck=DEBUG,
+    nonecheck=DEBUG,
+    cdivision=not DEBUG,
+    embedsignature=True,
+)
+
+
+def extension(name, **extra):
+    """One extension module ``lmfast.<name>`` built from ``lmfast/<name>.pyx``."""
+    return Extension(
+        f"lmfast.{name}",
+        [f"lmfast/{name}.pyx"],
+        include_dirs=include_dirs,
+        define_macros=macros,
+        extra_compile_args=compile_args,
+        **extra,
+    )
+
+
+extensions = [
+    extension("_linalg", **blas_link),
+    extension("_engine", **blas_link),
+    extension("_single", **blas_link),
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives=directives,
+        annotate=os.environ.get("LMFAST_ANNOTATE", "0") == "1",
+    ),
+)
