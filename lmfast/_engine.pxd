@@ -34,6 +34,15 @@ ctypedef struct LMWork:
     long maxfev
     int mode           # 1: variables scaled internally, 2: diag given by the caller
     int use_fd         # 1: forward-difference Jacobian (lmdif), 0: analytic (lmder)
+    # The Jacobian to factor (row-major, row stride n): ws.fjac unless the driver points
+    # it at its own read-only buffer when answering LM_NEED_J.
+    const double *jac
+    # Tall problems: R0 of J = Q0 R0 is built block by block first (TSQR, see lm_tsqr_rows)
+    # and the pivoted factorization runs on R0 only.  tsqr_rows == 0: off.
+    Py_ssize_t tsqr_rows
+    double *tsqr_w
+    double *tsqr_tau
+    double *tsqr_work
     # Request: evaluate f at req_x into req_f.
     double *req_x
     double *req_f
@@ -43,6 +52,7 @@ ctypedef struct LMWork:
     double par, delta, fnorm, xnorm, pnorm, gnorm
 
 
+cdef Py_ssize_t lm_tsqr_rows(Py_ssize_t m, Py_ssize_t n) noexcept nogil
 cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil
 cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iwork,
                   double ftol, double xtol, double gtol, long maxfev, double epsfcn,

@@ -12,6 +12,17 @@ from libc.string cimport memcpy
 
 from lmfast._linalg cimport enorm, qrfac, lmpar, DBL_EPSILON
 
+cdef extern from "lmfast_blas.h" nogil:
+    void dgeqrf "LMFAST_BLAS(dgeqrf)"(const int *m, const int *n, double *a, const int *lda,
+                                      double *tau, double *work, const int *lwork, int *info)
+
+# Problems with at least this many Jacobian entries (and m >= 4n) factor J by TSQR.
+cdef Py_ssize_t TSQR_MIN_ENTRIES = 16384
+# Rows of J per LAPACK block factorization in the TSQR pass (W stays in L2).
+cdef Py_ssize_t TSQR_BLOCK_ROWS = 2048
+# LAPACK workspace per column of W.
+cdef Py_ssize_t TSQR_LWORK_PER_COL = 64
+
 # Internal states: where lm_step resumes.
 cdef enum:
     ST_START = 0
@@ -21,9 +32,20 @@ cdef enum:
     ST_DONE = 4
 
 
+cdef Py_ssize_t lm_tsqr_rows(Py_ssize_t m, Py_ssize_t n) noexcept nogil:
+    """Rows per TSQR block for an m-by-n problem, or 0 for the direct factorization."""
+    if m * n >= TSQR_MIN_ENTRIES and m >= 4 * n:
+        return TSQR_BLOCK_ROWS if m > TSQR_BLOCK_ROWS else m
+    return 0
+
+
 cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil:
     """Number of doubles lm_init needs in dwork (it also needs n ints in iwork)."""
-    return m * n + 2 * m + 8 * n
+    cdef Py_ssize_t size = m * n + 2 * m + 8 * n
+    cdef Py_ssize_t bs = lm_tsqr_rows(m, n)
+    if bs:
+        size += (n + bs) * (n + 1) + (n + 1) + TSQR_LWORK_PER_COL * (n + 1)
+    return size
 
 
 cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iwork,
@@ -44,6 +66,11 @@ cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iw
     ws.wa4 = ws.fvec + m
     ws.fjac = ws.wa4 + m
     ws.ipvt = iwork
+    ws.jac = ws.fjac
+    ws.tsqr_rows = lm_tsqr_rows(m, n)
+    ws.tsqr_w = ws.fjac + m * n
+    ws.tsqr_tau = ws.tsqr_w + (n + ws.tsqr_rows) * (n + 1)
+    ws.tsqr_work = ws.tsqr_tau + (n + 1)
     ws.ftol = ftol
     ws.xtol = xtol
     ws.gtol = gtol
@@ -95,6 +122,7 @@ cdef inline LMRequest _done(LMWork *ws, int info) noexcept nogil:
 
 
 cdef inline LMRequest _ask_jacobian(LMWork *ws) noexcept nogil:
+    ws.jac = ws.fjac
     ws.state = ST_HAVE_J
     return LM_NEED_FD if ws.use_fd else LM_NEED_J
 
@@ -130,9 +158,45 @@ cdef bint _improper_input(const LMWork *ws) noexcept nogil:
     return False
 
 
+cdef void _tsqr(LMWork *ws) noexcept nogil:
+    """R0 and z = (Q0^T fvec)[:n] of [J | fvec] = Q0 [R0 | z; 0], block by block.
+
+    Each block of rows is stacked under the current [R0 | z] and factored with LAPACK
+    dgeqrf; Q0 is orthogonal, so the pivoted QR of R0 has the R, column norms and
+    pivots of the pivoted QR of J (to rounding) and Q^T fvec = Q1^T z.  R0 goes to the
+    top n rows of fjac, z to wa4[:n].  J (ws.jac) is only read.
+    """
+    cdef Py_ssize_t n = ws.n, m = ws.m, bs = ws.tsqr_rows
+    cdef Py_ssize_t ldw = n + bs, i, k, r0 = 0, rows
+    cdef double *w = ws.tsqr_w
+    cdef const double *src
+    cdef int mm, nc = <int>(n + 1), lda = <int>ldw, info = 0
+    cdef int lwork = <int>(TSQR_LWORK_PER_COL * (n + 1))
+    for k in range(n + 1):
+        for i in range(n):
+            w[i + k * ldw] = 0.0
+    while r0 < m:
+        rows = bs if m - r0 > bs else m - r0
+        for i in range(rows):
+            src = ws.jac + (r0 + i) * n
+            for k in range(n):
+                w[n + i + k * ldw] = src[k]
+            w[n + i + n * ldw] = ws.fvec[r0 + i]
+        mm = <int>(n + rows)
+        dgeqrf(&mm, &nc, w, &lda, ws.tsqr_tau, ws.tsqr_work, &lwork, &info)
+        for k in range(n):
+            for i in range(k + 1, n):
+                w[i + k * ldw] = 0.0
+        r0 += rows
+    for i in range(n):
+        for k in range(n):
+            ws.fjac[i * n + k] = w[i + k * ldw] if k >= i else 0.0
+        ws.wa4[i] = w[i + n * ldw]
+
+
 cdef LMRequest _after_jacobian(LMWork *ws) noexcept nogil:
     """Factor the new Jacobian, form Q^T f, test gtol, then start the inner loop."""
-    cdef Py_ssize_t i, j, l, m = ws.m, n = ws.n
+    cdef Py_ssize_t i, j, l, m = ws.m, n = ws.n, mq = ws.m
     cdef double total, temp, gnorm
     cdef double *fjac = ws.fjac
     if ws.use_fd:
@@ -140,7 +204,15 @@ cdef LMRequest _after_jacobian(LMWork *ws) noexcept nogil:
     else:
         ws.njev += 1
 
-    qrfac(m, n, fjac, n, ws.ipvt, ws.wa1, ws.wa2, ws.wa3, ws.wdot)
+    # Q^T fvec is formed in wa4 (its first n entries become qtf).
+    if ws.tsqr_rows:
+        _tsqr(ws)
+        mq = n
+    else:
+        if ws.jac != fjac:
+            memcpy(fjac, ws.jac, m * n * sizeof(double))
+        memcpy(ws.wa4, ws.fvec, m * sizeof(double))
+    qrfac(mq, n, fjac, n, ws.ipvt, ws.wa1, ws.wa2, ws.wa3, ws.wdot)
     for j in range(n):
         if not isfinite(ws.wa2[j]):
             return _done(ws, LM_INFO_NONFINITE_J)
@@ -158,15 +230,14 @@ cdef LMRequest _after_jacobian(LMWork *ws) noexcept nogil:
             ws.delta = ws.factor
 
     # qtf = first n entries of Q^T fvec; the diagonal of fjac becomes R's.
-    memcpy(ws.wa4, ws.fvec, m * sizeof(double))
     for j in range(n):
         temp = fjac[j * n + j]
         if temp != 0.0:
             total = 0.0
-            for i in range(j, m):
+            for i in range(j, mq):
                 total = total + fjac[i * n + j] * ws.wa4[i]
             total = -total / temp
-            for i in range(j, m):
+            for i in range(j, mq):
                 ws.wa4[i] = ws.wa4[i] + fjac[i * n + j] * total
         fjac[j * n + j] = ws.wa1[j]
         ws.qtf[j] = ws.wa4[j]

@@ -15,6 +15,10 @@ from lmfast._engine cimport (
 )
 from lmfast._messages import MinpackError, NOT_FLOATS, CHANGED_SIZE
 
+cdef extern from "lmfast_blas.h" nogil:
+    void openblas_set_num_threads "LMFAST_OPENBLAS(openblas_set_num_threads)"(int n)
+    int openblas_get_num_threads "LMFAST_OPENBLAS(openblas_get_num_threads)"()
+
 cnp.import_array()
 
 cdef object _float64 = np.dtype(np.float64)
@@ -58,25 +62,66 @@ cdef int _store_residuals(object result, double *out, Py_ssize_t m) except -1:
     return 0
 
 
-cdef int _store_jacobian(object result, double *fjac, Py_ssize_t m, Py_ssize_t n,
-                         bint col_deriv) except -1:
-    """Copy what Dfun returned into fjac (m-by-n, row-major).
+cdef cnp.ndarray _store_jacobian(object result, LMWork *ws, bint col_deriv):
+    """Hand what Dfun returned to the engine as its m-by-n row-major Jacobian.
 
     Dfun gives (m, n) rows-are-residuals, or (n, m) with col_deriv; as in SciPy only the
-    number of values is checked, the values are read in C order.
+    number of values is checked, the values are read in C order.  When the engine only
+    reads J (TSQR), an (m, n) float64 array is used in place: the array is returned and
+    must be kept alive until the next lm_step returns.
     """
     cdef cnp.ndarray arr = _as_float_array(result, 2)
     cdef const double *src
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i, j, m = ws.m, n = ws.n
     if cnp.PyArray_SIZE(arr) != m * n:
         raise ValueError(CHANGED_SIZE)
     src = <const double *>cnp.PyArray_DATA(arr)
     if not col_deriv:
-        memcpy(fjac, src, m * n * sizeof(double))
+        if ws.tsqr_rows:
+            ws.jac = src
+            return arr
+        memcpy(ws.fjac, src, m * n * sizeof(double))
     else:
         for j in range(n):
             for i in range(m):
-                fjac[i * n + j] = src[j * m + i]
+                ws.fjac[i * n + j] = src[j * m + i]
+    return None
+
+
+cdef int _run(LMWork *ws, func, tuple args, Dfun, bint col_deriv, f0, J0) except -1:
+    """Answer the engine's requests until it is done (f0/J0: known values at x0)."""
+    cdef Py_ssize_t j, m = ws.m, n = ws.n
+    cdef LMRequest request
+    cdef double h, xj
+    # An (m, n) array returned by Dfun that the engine reads in place until its next step.
+    cdef object jac_in_use = None
+    while True:
+        request = lm_step(ws)
+        if request == LM_NEED_F:
+            if f0 is not None:
+                _store_residuals(f0, ws.req_f, m)
+                f0 = None
+            else:
+                _store_residuals(func(_vector(ws.req_x, n), *args), ws.req_f, m)
+        elif request == LM_NEED_FD:
+            for j in range(n):
+                h = lm_fd_step(ws, j)
+                xj = ws.x[j]
+                ws.x[j] = xj + h
+                try:
+                    _store_residuals(func(_vector(ws.x, n), *args), ws.wa4, m)
+                finally:
+                    ws.x[j] = xj
+                lm_fd_column(ws, j, h, ws.wa4)
+        elif request == LM_NEED_J:
+            if J0 is not None:
+                jac_in_use = _store_jacobian(J0, ws, col_deriv)
+                J0 = None
+            else:
+                jac_in_use = _store_jacobian(Dfun(_vector(ws.x, n), *args), ws, col_deriv)
+        else:
+            break
+
     return 0
 
 
@@ -108,10 +153,9 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
         (x, info, nfev, njev, fvec, fjac, ipvt, qtf); fjac is MINPACK's (n, m)
         column-major R/Householder array, and fjac, ipvt, qtf are None unless full_output.
     """
-    cdef Py_ssize_t n = x0.shape[0], j
+    cdef Py_ssize_t n = x0.shape[0]
     cdef LMWork ws
-    cdef LMRequest request
-    cdef double h, xj
+    cdef int blas_threads = 0
     cdef cnp.ndarray dwork = np.zeros(lm_work_doubles(m, n), dtype=np.float64)
     cdef cnp.ndarray iwork = np.zeros(max(n, 1), dtype=np.int32)
     cdef double[::1] diag_view
@@ -125,32 +169,16 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
         if n:
             memcpy(ws.diag, &diag_view[0], n * sizeof(double))
 
-    while True:
-        request = lm_step(&ws)
-        if request == LM_NEED_F:
-            if f0 is not None:
-                _store_residuals(f0, ws.req_f, m)
-                f0 = None
-            else:
-                _store_residuals(func(_vector(ws.req_x, n), *args), ws.req_f, m)
-        elif request == LM_NEED_FD:
-            for j in range(n):
-                h = lm_fd_step(&ws, j)
-                xj = ws.x[j]
-                ws.x[j] = xj + h
-                try:
-                    _store_residuals(func(_vector(ws.x, n), *args), ws.wa4, m)
-                finally:
-                    ws.x[j] = xj
-                lm_fd_column(&ws, j, h, ws.wa4)
-        elif request == LM_NEED_J:
-            if J0 is not None:
-                _store_jacobian(J0, ws.fjac, m, n, col_deriv)
-                J0 = None
-            else:
-                _store_jacobian(Dfun(_vector(ws.x, n), *args), ws.fjac, m, n, col_deriv)
-        else:
-            break
+    # The TSQR blocks are too small for OpenBLAS's threads to pay: run them on one.  (Two
+    # concurrent fits may restore each other's setting; both restore a valid count.)
+    if ws.tsqr_rows:
+        blas_threads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+    try:
+        _run(&ws, func, args, Dfun, col_deriv, f0, J0)
+    finally:
+        if blas_threads:
+            openblas_set_num_threads(blas_threads)
 
     x = _vector(ws.x, n)
     fvec = _vector(ws.fvec, m)
@@ -159,6 +187,9 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
     # MINPACK's fjac is column-major m-by-n: as a C array, shape (n, m), the transpose.
     if m and n:
         fjac = np.asarray(<double[:m, :n]> ws.fjac).T.copy()
+        if ws.tsqr_rows:
+            # Only R was formed (from R0): there are no Householder vectors to report.
+            fjac[:, n:] = 0.0
     else:
         fjac = np.zeros((n, m))
     ipvt = iwork[:n].copy()

@@ -16,6 +16,8 @@
 
 void LMFAST_BLAS(dtrtri)(const char *uplo, const char *diag, const int *n, double *a,
                          const int *lda, int *info, size_t uplo_len, size_t diag_len);
+void LMFAST_BLAS(dgeqrf)(const int *m, const int *n, double *a, const int *lda, double *tau,
+                         double *work, const int *lwork, int *info);
 void LMFAST_OPENBLAS(openblas_set_num_threads)(int num_threads);
 int LMFAST_OPENBLAS(openblas_get_num_threads)(void);
 
