@@ -7,6 +7,10 @@ from lmfast import _single
 from lmfast._linalg import invert_upper
 from lmfast._messages import LEASTSQ_FAILURE, LEASTSQ_SUCCESS, leastsq_message
 
+_FLOAT64 = np.dtype(np.float64)
+# Machine epsilon by dtype, the default epsfcn (np.finfo is slow to call).
+_EPS = {}
+
 # Engine codes for non-finite values (lmfast._engine.LMInfo).
 _NONFINITE_F = -2
 _NONFINITE_J = -3
@@ -30,7 +34,7 @@ def _check_output(argname, thefunc, x0, args, output_shape=None):
             msg += f" '{name}'." if name else "."
             msg += f"Shape should be {output_shape} but it is {shape}."
             raise TypeError(msg)
-    dtype = res.dtype if np.issubdtype(res.dtype, np.inexact) else np.dtype(float)
+    dtype = res.dtype if res.dtype.kind in "fc" else _FLOAT64
     return res, shape, dtype
 
 
@@ -126,9 +130,11 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         raise TypeError(f"Improper input: func input vector length N={n} must"
                         f" not exceed func output vector length M={m}")
     if epsfcn is None:
-        epsfcn = np.finfo(dtype).eps
+        epsfcn = _EPS.get(dtype)
+        if epsfcn is None:
+            epsfcn = _EPS[dtype] = float(np.finfo(dtype).eps)
     # func(x0) at a float64 x0 is the engine's first evaluation: it is not made twice.
-    reuse = x0.dtype == np.float64
+    reuse = x0.dtype == _FLOAT64
     x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)
     J0 = None
     if Dfun is None:
@@ -154,8 +160,8 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         source = "Dfun" if Dfun is not None else "the forward differences of func"
         raise ValueError(f"leastsq: the Jacobian from {source} has non-finite values "
                          f"(nan or inf) at x = {x!r}")
-    mesg = leastsq_message(info, ftol, xtol, gtol, maxfev)
     if full_output:
+        mesg = leastsq_message(info, ftol, xtol, gtol, maxfev)
         cov_x = _covariance(fjac, ipvt) if info in LEASTSQ_SUCCESS else None
         infodict = {"fvec": fvec, "nfev": nfev}
         if Dfun is not None:
@@ -163,7 +169,8 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         infodict.update(fjac=fjac, ipvt=ipvt, qtf=qtf)
         return x, cov_x, infodict, mesg, info
     if info in LEASTSQ_FAILURE:
-        warnings.warn(mesg, RuntimeWarning, stacklevel=2)
+        warnings.warn(leastsq_message(info, ftol, xtol, gtol, maxfev), RuntimeWarning,
+                      stacklevel=2)
     elif info == 0:
-        raise TypeError(mesg)
+        raise TypeError(leastsq_message(info, ftol, xtol, gtol, maxfev))
     return x, info

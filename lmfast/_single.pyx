@@ -7,6 +7,7 @@ the loop simply stops.
 import numpy as np
 
 cimport numpy as cnp
+from cpython.ref cimport Py_REFCNT
 from libc.string cimport memcpy
 
 from lmfast._engine cimport (
@@ -31,6 +32,38 @@ cdef cnp.ndarray _vector(const double *values, Py_ssize_t n):
     if n:
         memcpy(cnp.PyArray_DATA(out), values, n * sizeof(double))
     return out
+
+
+cdef class _PointBuffer:
+    """The x arrays handed to the user's callbacks.
+
+    Each call gets an array of its own unless the previous one was not kept by the
+    callback (its reference count is back to ours alone): then it is refilled, which
+    saves an allocation per call on small problems.
+    """
+    cdef cnp.ndarray last
+    cdef Py_ssize_t n
+
+    def __cinit__(self, Py_ssize_t n):
+        self.n = n
+        self.last = None
+
+    cdef cnp.ndarray point(self, const double *values):
+        cdef cnp.ndarray arr = self.last
+        if arr is not None and Py_REFCNT(arr) == 2 and cnp.PyArray_ISWRITEABLE(arr):
+            if self.n:
+                memcpy(cnp.PyArray_DATA(arr), values, self.n * sizeof(double))
+            return arr
+        arr = _vector(values, self.n)
+        self.last = arr
+        return arr
+
+
+cdef inline object _call(object f, _PointBuffer points, const double *x, tuple args):
+    """f(x, *args) with a fresh-looking x array."""
+    if args:
+        return f(points.point(x), *args)
+    return f(points.point(x))
 
 
 cdef cnp.ndarray _as_float_array(object result, int max_ndim):
@@ -95,6 +128,7 @@ cdef int _run(LMWork *ws, func, tuple args, Dfun, bint col_deriv, f0, J0) except
     cdef double h, xj
     # An (m, n) array returned by Dfun that the engine reads in place until its next step.
     cdef object jac_in_use = None
+    cdef _PointBuffer points = _PointBuffer(n)
     while True:
         request = lm_step(ws)
         if request == LM_NEED_F:
@@ -102,14 +136,14 @@ cdef int _run(LMWork *ws, func, tuple args, Dfun, bint col_deriv, f0, J0) except
                 _store_residuals(f0, ws.req_f, m)
                 f0 = None
             else:
-                _store_residuals(func(_vector(ws.req_x, n), *args), ws.req_f, m)
+                _store_residuals(_call(func, points, ws.req_x, args), ws.req_f, m)
         elif request == LM_NEED_FD:
             for j in range(n):
                 h = lm_fd_step(ws, j)
                 xj = ws.x[j]
                 ws.x[j] = xj + h
                 try:
-                    _store_residuals(func(_vector(ws.x, n), *args), ws.wa4, m)
+                    _store_residuals(_call(func, points, ws.x, args), ws.wa4, m)
                 finally:
                     ws.x[j] = xj
                 lm_fd_column(ws, j, h, ws.wa4)
@@ -118,7 +152,7 @@ cdef int _run(LMWork *ws, func, tuple args, Dfun, bint col_deriv, f0, J0) except
                 jac_in_use = _store_jacobian(J0, ws, col_deriv)
                 J0 = None
             else:
-                jac_in_use = _store_jacobian(Dfun(_vector(ws.x, n), *args), ws, col_deriv)
+                jac_in_use = _store_jacobian(_call(Dfun, points, ws.x, args), ws, col_deriv)
         else:
             break
 
