@@ -21,12 +21,11 @@ ctypedef struct LMWork:
     double *fvec
     double *fjac
     double *diag
-    # Outputs and scratch (caller-owned): qtf (n), wa1..wa3 and wdot (n), wa4 (m), ipvt (n).
+    # Outputs and scratch (caller-owned): qtf (n), wa1..wa3 (n), wa4 (m), ipvt (n).
     double *qtf
     double *wa1
     double *wa2
     double *wa3
-    double *wdot
     double *wa4
     int *ipvt
     # Settings.

@@ -61,7 +61,6 @@ cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iw
     ws.wa1 = dwork + 3 * n
     ws.wa2 = dwork + 4 * n
     ws.wa3 = dwork + 5 * n
-    ws.wdot = dwork + 6 * n
     ws.fvec = dwork + 8 * n
     ws.wa4 = ws.fvec + m
     ws.fjac = ws.wa4 + m
@@ -212,7 +211,7 @@ cdef LMRequest _after_jacobian(LMWork *ws) noexcept nogil:
         if ws.jac != fjac:
             memcpy(fjac, ws.jac, m * n * sizeof(double))
         memcpy(ws.wa4, ws.fvec, m * sizeof(double))
-    qrfac(mq, n, fjac, n, ws.ipvt, ws.wa1, ws.wa2, ws.wa3, ws.wdot)
+    qrfac(mq, n, fjac, n, ws.ipvt, ws.wa1, ws.wa2, ws.wa3)
     for j in range(n):
         if not isfinite(ws.wa2[j]):
             return _done(ws, LM_INFO_NONFINITE_J)

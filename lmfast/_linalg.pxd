@@ -54,7 +54,7 @@ cdef inline double enorm(Py_ssize_t n, const double *x, Py_ssize_t incx) noexcep
 
 
 cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt,
-                double *rdiag, double *acnorm, double *wa, double *wdot) noexcept nogil
+                double *rdiag, double *acnorm, double *wa) noexcept nogil
 
 cdef void qrsolv(Py_ssize_t n, double *r, Py_ssize_t ldr, const int *ipvt,
                  const double *diag, const double *qtb, double *x, double *sdiag,

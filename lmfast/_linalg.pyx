@@ -16,7 +16,7 @@ cdef extern from "lmfast_blas.h" nogil:
 
 
 cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt,
-                double *rdiag, double *acnorm, double *wa, double *wdot) noexcept nogil:
+                double *rdiag, double *acnorm, double *wa) noexcept nogil:
     """Householder QR with column pivoting: A P = Q R.
 
     a      in: m-by-n matrix.  out: R in the upper triangle, the Householder vectors v_j
@@ -24,12 +24,11 @@ cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt
     ipvt   out: P as column indices (column j of A P is column ipvt[j] of A).
     rdiag  out: diagonal of R.   acnorm  out: norms of the columns of A.
     wa     scratch (n): the column norms at the last recomputation.
-    wdot   scratch (n): the inner products v_j^T a_k of one step.
     Remaining column norms are downdated rather than recomputed, and recomputed when
     cancellation makes the downdate unreliable (ANL-80-74, qrfac).
     """
     cdef Py_ssize_t i, j, k, kmax, minmn
-    cdef double ajnorm, ajj, temp, ratio, aij, epsmch = DBL_EPSILON
+    cdef double ajnorm, ajj, temp, ratio, total, epsmch = DBL_EPSILON
     cdef double *row
     cdef int itemp
 
@@ -67,22 +66,15 @@ cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt
             a[j * lda + j] = a[j * lda + j] + 1.0
             ajj = a[j * lda + j]
 
-            # Apply it to the remaining columns: a_k -= (v^T a_k / v_j) v.
+            # Apply it to the remaining columns: a_k -= (v^T a_k / v_j) v.  Column by
+            # column: qrfac only sees small matrices (tall ones go through TSQR first).
             for k in range(j + 1, n):
-                wdot[k] = 0.0
-            for i in range(j, m):
-                row = a + i * lda
-                aij = row[j]
-                for k in range(j + 1, n):
-                    wdot[k] = wdot[k] + row[k] * aij
-            for k in range(j + 1, n):
-                wdot[k] = wdot[k] / ajj
-            for i in range(j, m):
-                row = a + i * lda
-                aij = row[j]
-                for k in range(j + 1, n):
-                    row[k] = row[k] - wdot[k] * aij
-
+                total = 0.0
+                for i in range(j, m):
+                    total = total + a[i * lda + k] * a[i * lda + j]
+                temp = total / ajj
+                for i in range(j, m):
+                    a[i * lda + k] = a[i * lda + k] - temp * a[i * lda + j]
             for k in range(j + 1, n):
                 if rdiag[k] != 0.0:
                     temp = a[j * lda + k] / rdiag[k]
@@ -313,7 +305,7 @@ def _test_qrfac(a):
     cdef int[::1] ip = ipvt
     cdef double[:, ::1] v = vectors
     if m and n:
-        qrfac(m, n, &work[0, 0], n, &ip[0], &v[0, 0], &v[1, 0], &v[2, 0], &v[3, 0])
+        qrfac(m, n, &work[0, 0], n, &ip[0], &v[0, 0], &v[1, 0], &v[2, 0])
     return np.asarray(work), ipvt, vectors[0].copy(), vectors[1].copy()
 
 
