@@ -38,6 +38,21 @@ def _check_output(argname, thefunc, x0, args, output_shape=None):
     return res, shape, dtype
 
 
+def _scales(diag, n):
+    """diag as N float64 scales, read as SciPy reads it.
+
+    A 1-D sequence: its first N entries (fewer than N gives non-positive scales, which
+    the engine reports as improper input, info 0).  Anything else: ValueError.
+    """
+    diag = np.asarray(diag)
+    if diag.ndim != 1:
+        raise ValueError(f"diag must be a 1-D sequence of N={n} scale factors, "
+                         f"got an array of shape {diag.shape}")
+    if diag.shape[0] < n:
+        return np.zeros(n)
+    return np.array(diag[:n], dtype=np.float64)
+
+
 def _covariance(fjac, ipvt):
     """cov_x = (R^T R)^-1 in the original variable order, or None if R is singular.
 
@@ -145,9 +160,7 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         if maxfev == 0:
             maxfev = 100 * (n + 1)
     if diag is not None:
-        diag = np.array(diag, dtype=np.float64).ravel()
-        if diag.shape[0] != n:
-            raise ValueError(f"diag must have N={n} entries, got {diag.shape[0]}")
+        diag = _scales(diag, n)
 
     x, info, nfev, njev, fvec, fjac, ipvt, qtf = _single.fit(
         func, x_start, args, Dfun, col_deriv, m, ftol, xtol, gtol, maxfev, epsfcn,
