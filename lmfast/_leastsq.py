@@ -4,8 +4,7 @@ import warnings
 import numpy as np
 
 from lmfast import _single
-from lmfast._linalg import invert_upper
-from lmfast._messages import LEASTSQ_FAILURE, LEASTSQ_SUCCESS, leastsq_message
+from lmfast._messages import LEASTSQ_FAILURE, leastsq_message
 
 _FLOAT64 = np.dtype(np.float64)
 # Machine epsilon by dtype, the default epsfcn (np.finfo is slow to call).
@@ -51,20 +50,6 @@ def _scales(diag, n):
     if diag.shape[0] < n:
         return np.zeros(n)
     return np.array(diag[:n], dtype=np.float64)
-
-
-def _covariance(fjac, ipvt):
-    """cov_x = (R^T R)^-1 in the original variable order, or None if R is singular.
-
-    R is the upper triangle of MINPACK's fjac (J P = Q R); the inverse of the permuted
-    factor is the permuted inverse, so only the triangular inverse is formed.
-    """
-    n = len(ipvt)
-    inv_r = np.asfortranarray(np.triu(fjac.T[:n, :]))
-    if invert_upper(inv_r) != 0:
-        return None
-    inv_r[ipvt] = inv_r.copy()
-    return inv_r @ inv_r.T
 
 
 def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
@@ -162,7 +147,7 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
     if diag is not None:
         diag = _scales(diag, n)
 
-    x, info, nfev, njev, fvec, fjac, ipvt, qtf = _single.fit(
+    x, info, nfev, njev, fvec, fjac, ipvt, qtf, cov_x = _single.fit(
         func, x_start, args, Dfun, col_deriv, m, ftol, xtol, gtol, maxfev, epsfcn,
         factor, diag, f0 if reuse else None, J0 if reuse else None, full_output)
 
@@ -175,7 +160,6 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
                          f"(nan or inf) at x = {x!r}")
     if full_output:
         mesg = leastsq_message(info, ftol, xtol, gtol, maxfev)
-        cov_x = _covariance(fjac, ipvt) if info in LEASTSQ_SUCCESS else None
         infodict = {"fvec": fvec, "nfev": nfev}
         if Dfun is not None:
             infodict["njev"] = njev

@@ -17,6 +17,9 @@ from lmfast._engine cimport (
 from lmfast._messages import MinpackError, NOT_FLOATS, CHANGED_SIZE
 
 cdef extern from "lmfast_blas.h" nogil:
+    void dtrtri "LMFAST_BLAS(dtrtri)"(const char *uplo, const char *diag, const int *n,
+                                      double *a, const int *lda, int *info,
+                                      size_t uplo_len, size_t diag_len)
     void openblas_set_num_threads "LMFAST_OPENBLAS(openblas_set_num_threads)"(int n)
     int openblas_get_num_threads "LMFAST_OPENBLAS(openblas_get_num_threads)"()
 
@@ -121,6 +124,35 @@ cdef cnp.ndarray _store_jacobian(object result, LMWork *ws, bint col_deriv):
     return None
 
 
+cdef object _covariance(const LMWork *ws):
+    """(R^T R)^-1 in the original variable order, from the engine's R and ipvt.
+
+    R^-1 comes from LAPACK dtrtri, as SciPy forms it; since J P = Q R, the covariance
+    is P R^-1 R^-T P^T.  None when R has an exact zero on its diagonal.
+    """
+    cdef Py_ssize_t n = ws.n, i, j, k, start
+    cdef int nn = <int>n, info = 0
+    cdef cnp.ndarray inv_r = np.zeros((n, n), dtype=np.float64, order="F")
+    cdef cnp.ndarray cov = np.empty((n, n), dtype=np.float64)
+    cdef double *r = <double *>cnp.PyArray_DATA(inv_r)
+    cdef double *c = <double *>cnp.PyArray_DATA(cov)
+    cdef double total
+    for j in range(n):
+        for i in range(j + 1):
+            r[i + j * n] = ws.fjac[i * n + j]
+    dtrtri(b"U", b"N", &nn, r, &nn, &info, 1, 1)
+    if info != 0:
+        return None
+    for i in range(n):
+        for j in range(i, n):
+            total = 0.0
+            for k in range(j, n):
+                total = total + r[i + k * n] * r[j + k * n]
+            c[ws.ipvt[i] * n + ws.ipvt[j]] = total
+            c[ws.ipvt[j] * n + ws.ipvt[i]] = total
+    return cov
+
+
 cdef int _run(LMWork *ws, func, tuple args, Dfun, bint col_deriv, f0, J0) except -1:
     """Answer the engine's requests until it is done (f0/J0: known values at x0)."""
     cdef Py_ssize_t j, m = ws.m, n = ws.n
@@ -184,8 +216,9 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
     Returns
     -------
     tuple
-        (x, info, nfev, njev, fvec, fjac, ipvt, qtf); fjac is MINPACK's (n, m)
-        column-major R/Householder array, and fjac, ipvt, qtf are None unless full_output.
+        (x, info, nfev, njev, fvec, fjac, ipvt, qtf, cov_x); fjac is MINPACK's (n, m)
+        column-major R/Householder array; fjac, ipvt, qtf, cov_x are None unless
+        full_output (cov_x also when info is not 1-4 or R is singular).
     """
     cdef Py_ssize_t n = x0.shape[0]
     cdef LMWork ws
@@ -217,7 +250,8 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
     x = _vector(ws.x, n)
     fvec = _vector(ws.fvec, m)
     if not full_output:
-        return x, ws.info, ws.nfev, ws.njev, fvec, None, None, None
+        return x, ws.info, ws.nfev, ws.njev, fvec, None, None, None, None
+    cov = _covariance(&ws) if 1 <= ws.info <= 4 and n else None
     # MINPACK's fjac is column-major m-by-n: as a C array, shape (n, m), the transpose.
     if m and n:
         fjac = np.asarray(<double[:m, :n]> ws.fjac).T.copy()
@@ -228,4 +262,4 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
         fjac = np.zeros((n, m))
     ipvt = iwork[:n].copy()
     qtf = _vector(ws.qtf, n)
-    return x, ws.info, ws.nfev, ws.njev, fvec, fjac, ipvt, qtf
+    return x, ws.info, ws.nfev, ws.njev, fvec, fjac, ipvt, qtf, cov
