@@ -8,8 +8,9 @@ in a fraction of the time.
 # LAPACK symbols against it, wherever the package is installed.
 import scipy_openblas32  # noqa: F401
 
+from lmfast._curve_fit import OptimizeWarning, curve_fit
 from lmfast._leastsq import leastsq
 from lmfast._messages import MinpackError
 
 __version__ = "0.1.0"
-__all__ = ["leastsq", "MinpackError"]
+__all__ = ["leastsq", "curve_fit", "MinpackError", "OptimizeWarning"]

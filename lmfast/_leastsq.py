@@ -1,4 +1,5 @@
 """leastsq: the front end with scipy.optimize.leastsq's signature, defaults and results."""
+import operator
 import warnings
 
 import numpy as np
@@ -7,6 +8,7 @@ from lmfast import _single
 from lmfast._messages import LEASTSQ_FAILURE, leastsq_message
 
 _FLOAT64 = np.dtype(np.float64)
+_INT_MAX = 2**31 - 1
 # Machine epsilon by dtype, the default epsfcn (np.finfo is slow to call).
 _EPS = {}
 
@@ -135,20 +137,30 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
             epsfcn = _EPS[dtype] = float(np.finfo(dtype).eps)
     # func(x0) at a float64 x0 is the engine's first evaluation: it is not made twice.
     reuse = x0.dtype == _FLOAT64
+    if not reuse and not np.can_cast(x0.dtype, _FLOAT64, "safe"):
+        raise TypeError(f"Cannot cast array data from {x0.dtype!r} to {_FLOAT64!r} "
+                        "according to the rule 'safe'")
     x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)
+    limit = operator.index(maxfev)
+    if limit > _INT_MAX:
+        raise OverflowError("signed integer is greater than maximum")
     J0 = None
+    # maxfev == 0 means the default; the engine also uses it for maxfev < 0, as SciPy's
+    # compiled layer does (messages show maxfev as given).
     if Dfun is None:
-        if maxfev == 0:
-            maxfev = 200 * (n + 1)
+        default_maxfev = 200 * (n + 1)
     else:
         J0, _, _ = _check_output("Dfun", Dfun, x0, args, (n, m) if col_deriv else (m, n))
-        if maxfev == 0:
-            maxfev = 100 * (n + 1)
+        default_maxfev = 100 * (n + 1)
+    if maxfev == 0:
+        maxfev = default_maxfev
+    if limit <= 0:
+        limit = default_maxfev
     if diag is not None:
         diag = _scales(diag, n)
 
     x, info, nfev, njev, fvec, fjac, ipvt, qtf, cov_x = _single.fit(
-        func, x_start, args, Dfun, col_deriv, m, ftol, xtol, gtol, maxfev, epsfcn,
+        func, x_start, args, Dfun, col_deriv, m, ftol, xtol, gtol, limit, epsfcn,
         factor, diag, f0 if reuse else None, J0 if reuse else None, full_output)
 
     if info == _NONFINITE_F:

@@ -79,6 +79,9 @@ cdef cnp.ndarray _as_float_array(object result, int max_ndim):
         return <cnp.ndarray>result
     try:
         arr = np.asarray(result)
+        if arr.dtype == object:
+            # As SciPy converts: None becomes NaN, numbers their value.
+            arr = arr.astype(_float64)
         if arr.ndim > max_ndim:
             raise ValueError("object too deep for desired array")
         if not np.can_cast(arr.dtype, _float64, "safe"):
