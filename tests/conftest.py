@@ -83,15 +83,17 @@ def same_exception_type(exc_lm: BaseException, exc_sp: BaseException) -> bool:
     """Does lmfast's exception have the type SciPy raised?
 
     SciPy reports an unusable callback result ("Result from function call is not a
-    proper array of floats.") with its private ``scipy.optimize._minpack.error``
-    (an ``Exception`` subclass named ``error``); lmfast may raise that class, a subclass,
-    or its own ``Exception`` subclass of the same name.
+    proper array of floats.") with its private ``scipy.optimize._minpack.error``, a
+    direct ``Exception`` subclass.  As that class is private, lmfast may raise its own
+    class instead, as long as ``except`` clauses naming builtin exceptions treat it the
+    same way: an ``Exception`` subclass with no other builtin exception among its bases.
     """
     t_sp, t_lm = type(exc_sp), type(exc_lm)
     if issubclass(t_lm, t_sp):
         return True
-    if t_sp.__name__ == "error" and t_sp.__module__.endswith("_minpack"):
-        return t_lm.__name__ == "error" and issubclass(t_lm, Exception)
+    if t_sp.__module__.endswith("_minpack") and t_sp.__name__ == "error":
+        builtin_bases = {b for b in t_lm.__mro__ if b.__module__ == "builtins"}
+        return builtin_bases == {Exception, BaseException, object}
     return False
 
 
