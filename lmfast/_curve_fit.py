@@ -24,6 +24,7 @@ import warnings
 import numpy as np
 
 from ._leastsq import leastsq
+from ._linalg import invert_upper
 
 __all__ = ["OptimizeWarning", "curve_fit"]
 
@@ -244,8 +245,7 @@ def curve_fit(
     # A single data point may be broadcast by `f`, so it is left to leastsq.
     if m != 1 and n > m:
         raise TypeError(
-            f"The number of func parameters={n} must not exceed "
-            f"the number of data points={m}"
+            f"The number of func parameters={n} must not exceed the number of data points={m}"
         )
 
     if jac is not None and not callable(jac):
@@ -313,8 +313,7 @@ def _reject_method(method, bounded):
     if method is None or method == "lm":
         if method == "lm":
             raise ValueError(
-                "Method 'lm' only works for unconstrained problems. "
-                "Use 'trf' or 'dogbox' instead."
+                "Method 'lm' only works for unconstrained problems. Use 'trf' or 'dogbox' instead."
             )
         raise ValueError(_LM_ONLY_MESSAGE.format(what="a problem with finite bounds"))
     if method in ("trf", "dogbox"):
@@ -399,8 +398,12 @@ def _transform_from_sigma(sigma, m):
         lower = np.linalg.cholesky(sigma)  # reads the lower triangle only, as SciPy's
     except np.linalg.LinAlgError as exc:
         raise ValueError("`sigma` must be positive definite.") from exc
-    # One inverse here instead of a triangular solve on every evaluation.
-    return None, np.linalg.inv(lower)
+    # One triangular inverse (LAPACK dtrtri) here instead of a triangular solve on every
+    # evaluation: inv(L) = inv(L.T).T, and L.T copied to Fortran order is what dtrtri
+    # overwrites. It cannot fail, the diagonal of a Cholesky factor being positive.
+    upper = lower.T.copy(order="F")
+    invert_upper(upper)
+    return None, upper.T
 
 
 # --------------------------------------------------------------------------------------
