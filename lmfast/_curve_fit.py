@@ -11,8 +11,8 @@ them raises ``ValueError`` instead of silently doing something else.
 Per-call overhead is kept small because a fit of a few parameters to a hundred
 points costs only a hundred microseconds or so, most of it in the user's model: the
 model signature is inspected only when ``p0`` is omitted, each input is converted
-and checked once, a 2-D ``sigma`` is inverted once (not solved against on every
-evaluation), and the model is called once at ``p0`` although leastsq needs its
+and checked once, the Cholesky factor of a 2-D ``sigma`` is inverted once (not
+solved against on every evaluation), and the model is called once at ``p0`` although leastsq needs its
 value twice (to learn the output shape, then to start).
 """
 
@@ -229,6 +229,8 @@ def curve_fit(
 
     weights, whiten = _transform_from_sigma(sigma, m)
     fun = _residual_function(f, xdata, ydata, weights, whiten)
+    # A jac that is not callable (the bounded methods' '2-point', ...) goes to leastsq
+    # as is and fails there as `Dfun`, with SciPy's TypeError.
     if callable(jac):
         jac = _jacobian_function(jac, xdata, weights, whiten)
     if p0.dtype != np.float64:
@@ -247,10 +249,6 @@ def curve_fit(
         raise TypeError(
             f"The number of func parameters={n} must not exceed the number of data points={m}"
         )
-
-    if jac is not None and not callable(jac):
-        # SciPy passes e.g. jac='2-point' on to leastsq as `Dfun`, which fails calling it.
-        raise TypeError(f"'{type(jac).__name__}' object is not callable")
 
     popt, pcov, infodict, mesg, ier = leastsq(fun, p0, Dfun=jac, full_output=1, **kwargs)
     if ier not in _LEASTSQ_SUCCESS:

@@ -289,6 +289,7 @@ CASES = {
     "unknown-keyword": ((decay, X, Y), {"bogus": 1}),
     "jac-string": ((decay, X, Y), {"jac": "2-point"}),
     "jac-string-lm": ((decay, X, Y), {"jac": "3-point", "method": "lm"}),
+    "jac-string-one-point": ((decay, X[:1], Y[:1]), {"jac": "2-point"}),
     "jac-wrong-shape": ((decay, X, Y), {"jac": lambda x, a, b: np.ones((3, 2))}),
     "model-wrong-shape": ((lambda x, a, b: np.ones(3) * a, X, Y), {}),
     "maxfev-reached": ((decay, X, Y), {"maxfev": 3}),
