@@ -136,11 +136,6 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         if epsfcn is None:
             epsfcn = _EPS[dtype] = float(np.finfo(dtype).eps)
     # func(x0) at a float64 x0 is the engine's first evaluation: it is not made twice.
-    reuse = x0.dtype == _FLOAT64
-    if not reuse and not np.can_cast(x0.dtype, _FLOAT64, "safe"):
-        raise TypeError(f"Cannot cast array data from {x0.dtype!r} to {_FLOAT64!r} "
-                        "according to the rule 'safe'")
-    x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)
     limit = operator.index(maxfev)
     if limit > _INT_MAX:
         raise OverflowError("signed integer is greater than maximum")
@@ -152,6 +147,12 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
     else:
         J0, _, _ = _check_output("Dfun", Dfun, x0, args, (n, m) if col_deriv else (m, n))
         default_maxfev = 100 * (n + 1)
+    # As in SciPy, x0 is converted to float64 after the shape checks of func and Dfun.
+    reuse = x0.dtype == _FLOAT64
+    if not reuse and not np.can_cast(x0.dtype, _FLOAT64, "safe"):
+        raise TypeError(f"Cannot cast array data from {x0.dtype!r} to {_FLOAT64!r} "
+                        "according to the rule 'safe'")
+    x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)
     if maxfev == 0:
         maxfev = default_maxfev
     if limit <= 0:

@@ -164,11 +164,15 @@ cdef int _run(LMWork *ws, func, tuple args, Dfun, bint col_deriv, f0, J0) except
     # An (m, n) array returned by Dfun that the engine reads in place until its next step.
     cdef object jac_in_use = None
     cdef _PointBuffer points = _PointBuffer(n)
+    # func(x0) is taken before the engine checks its inputs, as SciPy's compiled layer
+    # does, so that an unusable result is reported first.
+    if f0 is None:
+        f0 = _call(func, points, ws.x, args)
+    _store_residuals(f0, ws.fvec, m)
     while True:
         request = lm_step(ws)
         if request == LM_NEED_F:
             if f0 is not None:
-                _store_residuals(f0, ws.req_f, m)
                 f0 = None
             else:
                 _store_residuals(_call(func, points, ws.req_x, args), ws.req_f, m)
