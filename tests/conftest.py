@@ -18,8 +18,9 @@ import os
 import sys
 import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ import scipy.optimize
 # whatever pytest's import mode.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import problems  # noqa: E402
+import problems
 
 # --------------------------------------------------------------------------------------
 # Outcomes

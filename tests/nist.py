@@ -14,12 +14,13 @@ from __future__ import annotations
 import math
 import os
 import re
-from functools import lru_cache
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["NISTProblem", "MODELS", "NAMES", "load", "PROBLEMS"]
+__all__ = ["MODELS", "NAMES", "PROBLEMS", "NISTProblem", "load"]
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 
@@ -338,7 +339,7 @@ _NUM = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _PARAM_LINE = re.compile(rf"^\s*b(\d+)\s*=\s*({_NUM})\s+({_NUM})\s+({_NUM})\s+({_NUM})\s*$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> NISTProblem:
     """Parse ``tests/data/<name>.dat``."""
     path = os.path.join(DATA_DIR, name + ".dat")

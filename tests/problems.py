@@ -19,12 +19,13 @@ lmder driver's set), ``PROBLEMS`` maps a problem name to its :class:`Problem`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Problem", "Case", "PROBLEMS", "CASES", "CASES_BY_ID", "make_case"]
+__all__ = ["CASES", "CASES_BY_ID", "PROBLEMS", "Case", "Problem", "make_case"]
 
 
 class Problem(NamedTuple):
@@ -90,7 +91,9 @@ def _linear_rank1_zero(x, m, n):
 def _linear_rank1_zero_jac(x, m, n):
     J = np.zeros((m, n))
     if n > 2:
-        J[: m - 1, 1 : n - 1] = np.outer(np.arange(0, m - 1, dtype=float), np.arange(2, n, dtype=float))
+        J[: m - 1, 1 : n - 1] = np.outer(
+            np.arange(0, m - 1, dtype=float), np.arange(2, n, dtype=float)
+        )
     return J
 
 
@@ -543,9 +546,7 @@ def make_case(name: str, n: int, m: int, factor: float = 1.0) -> Case:
 
 
 CASES: list[Case] = [
-    make_case(name, n, m, 10.0**k)
-    for name, n, m, tries in DRIVER_TABLE
-    for k in range(tries)
+    make_case(name, n, m, 10.0**k) for name, n, m, tries in DRIVER_TABLE for k in range(tries)
 ]
 
 CASES_BY_ID: dict[str, Case] = {c.id: c for c in CASES}

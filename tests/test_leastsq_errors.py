@@ -19,9 +19,8 @@ import time
 from multiprocessing.pool import ThreadPool
 
 import numpy as np
-import pytest
-
 import problems
+import pytest
 
 NONFINITE = "non-finite"
 
@@ -165,7 +164,7 @@ def test_dfun_wrong_shape(sp, lm, helpers, shape, col_deriv, named, capfd):
     if named == "function":
         jac = named_jac(shape)
     elif named == "lambda":
-        jac = lambda x: np.ones(shape)  # noqa: E731
+        jac = lambda x: np.ones(shape)
     else:
         jac = NamelessJac(shape)
     o_sp, o_lm = both(sp, lm, helpers, _res3, [0.5, 0.5], Dfun=jac, col_deriv=col_deriv)
@@ -336,6 +335,59 @@ def test_x0_that_is_not_real(sp, lm, helpers, x0):
     assert_same_outcome(o_sp, o_lm, helpers, message=False)
 
 
+def _raise_user_error(x):
+    raise UserError("raised at x0")
+
+
+CHECK_ORDER = {
+    # Several problems at once: the first one SciPy meets decides the exception.
+    # SciPy's order: func(x0) (x0 as given), Dfun(x0), N <= M, the conversion of x0 and
+    # of func's result to float64 arrays, then MINPACK's improper-input checks.
+    "2d-output-and-empty-x0": (lambda x: np.ones((1, 2)), [], {}),
+    "2d-output-and-negative-ftol": (lambda x: np.ones((3, 2)), [1.0], {"ftol": -1.0}),
+    "2d-output-and-negative-ftol-full-output": (
+        lambda x: np.ones((3, 2)),
+        [1.0],
+        {"ftol": -1.0, "full_output": True},
+    ),
+    "2d-output-and-zero-diag": (lambda x: np.ones((3, 2)), [1.0], {"diag": [0.0]}),
+    "2d-output-and-n-greater-than-m": (lambda x: np.ones((1, 2)), [1.0, 2.0], {}),
+    "complex-x0-and-func-raises": (_raise_user_error, [1.0 + 1j], {}),
+    "complex-x0-and-dfun-raises": (
+        lambda x: np.array([1.0, 2.0]),
+        [1.0 + 1j],
+        {"Dfun": _raise_user_error},
+    ),
+    "complex-x0-and-dfun-wrong-shape": (
+        lambda x: np.array([1.0, 2.0]),
+        [1.0 + 1j],
+        {"Dfun": lambda x: np.ones((3, 3))},
+    ),
+    "object-x0-and-func-raises": (_raise_user_error, np.array([1.0], dtype=object), {}),
+    "n-greater-than-m-and-dfun-raises": (
+        lambda x: np.array([1.0]),
+        [1.0, 2.0],
+        {"Dfun": _raise_user_error},
+    ),
+    "negative-ftol-and-dfun-wrong-shape": (
+        lambda x: np.array([1.0, x[0]]),
+        [1.0],
+        {"ftol": -1.0, "Dfun": lambda x: np.ones((3, 3))},
+    ),
+    "negative-ftol-and-nan-at-x0": (lambda x: np.array([np.nan, x[0]]), [1.0], {"ftol": -1.0}),
+    "empty-x0-and-nan": (lambda x: np.array([np.nan, 1.0]), [], {}),
+}
+
+
+@pytest.mark.parametrize("name", CHECK_ORDER)
+def test_check_order(sp, lm, helpers, name, capfd):
+    fun, x0, kw = CHECK_ORDER[name]
+    o_sp, o_lm = both(sp, lm, helpers, fun, x0, **kw)
+    capfd.readouterr()
+    message = not (o_sp.raised and "Cannot cast" in str(o_sp.exc))
+    assert_same_outcome(o_sp, o_lm, helpers, message=message)
+
+
 # --------------------------------------------------------------------------------------
 # Exceptions raised by func / Dfun propagate unchanged
 # --------------------------------------------------------------------------------------
@@ -372,14 +424,12 @@ def raising_on_call(k, target, exc_factory):
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 12])
-@pytest.mark.parametrize(
-    "target, with_jac", [("func", False), ("func", True), ("Dfun", True)]
-)
+@pytest.mark.parametrize("target, with_jac", [("func", False), ("func", True), ("Dfun", True)])
 @pytest.mark.parametrize("full_output", [False, True])
 def test_callback_exception_propagates(sp, lm, k, target, with_jac, full_output):
     outcomes = {}
     for name, impl in (("scipy", sp), ("lmfast", lm)):
-        func, jac, raised, calls = raising_on_call(k, target, UserError)
+        func, jac, raised, _ = raising_on_call(k, target, UserError)
         with pytest.raises(UserError) as info:
             impl(func, [-1.2, 1.0], Dfun=jac if with_jac else None, full_output=full_output)
         assert len(raised) == 1
@@ -405,7 +455,7 @@ def test_callback_base_exception_propagates(lm, target, k):
 @pytest.mark.parametrize("k", [1, 3])
 def test_callback_stop_iteration_and_keyboard_interrupt(lm, k):
     for exc_type in (StopIteration, KeyboardInterrupt):
-        func, jac, raised, _ = raising_on_call(k, "func", exc_type)
+        func, _, raised, _ = raising_on_call(k, "func", exc_type)
         with pytest.raises(exc_type) as info:
             lm(func, [-1.2, 1.0])
         assert info.value is raised[0]
@@ -442,8 +492,14 @@ def test_inputs_unchanged(lm, with_jac, full_output):
         e = np.exp(-p[1] * t)
         return extra["scale"] * np.column_stack([e, -p[0] * t * e, np.ones_like(t)])
 
-    res = lm(fun, x0, args=(t, y, extra), Dfun=jac if with_jac else None,
-             full_output=full_output, diag=diag)
+    res = lm(
+        fun,
+        x0,
+        args=(t, y, extra),
+        Dfun=jac if with_jac else None,
+        full_output=full_output,
+        diag=diag,
+    )
     for a, c in zip((t, y, x0, diag, extra["scale"]), copies):
         np.testing.assert_array_equal(a, c)
     assert list(extra) == ["scale"]
@@ -550,17 +606,21 @@ def _thread_fit(leastsq, helpers, case_id, mode, yield_gil):
     if yield_gil:
         inner = case
 
-        class Slow:
-            fun = inner.fun
-
         def fun(x):
             time.sleep(0)  # let another thread run between evaluations
             return inner.fun(x)
 
         case = inner._replace(fun=fun)
     fit = helpers.fit_mgh(leastsq, case, mode)
-    return (fit.ier, fit.nfev, fit.njev, fit.x.tobytes(), fit.infodict["fvec"].tobytes(),
-            fit.infodict["fjac"].tobytes(), fit.infodict["qtf"].tobytes())
+    return (
+        fit.ier,
+        fit.nfev,
+        fit.njev,
+        fit.x.tobytes(),
+        fit.infodict["fvec"].tobytes(),
+        fit.infodict["fjac"].tobytes(),
+        fit.infodict["qtf"].tobytes(),
+    )
 
 
 @pytest.mark.parametrize("yield_gil", [False, True])
@@ -619,9 +679,7 @@ def _sqrt_res(x):
 
 
 def _sqrt_jac(x):
-    return np.array(
-        [[0.5 / np.sqrt(x[0]), 0.0], [0.0, 0.5 / np.sqrt(x[1])], [0.1, -0.1]]
-    )
+    return np.array([[0.5 / np.sqrt(x[0]), 0.0], [0.0, 0.5 / np.sqrt(x[1])], [0.1, -0.1]])
 
 
 def _sqrt_res_inf(x):
@@ -643,8 +701,7 @@ def counting(fun):
 @pytest.mark.parametrize("fun", [_sqrt_res, _sqrt_res_inf], ids=["nan", "inf"])
 @pytest.mark.parametrize("with_jac", [False, True])
 @pytest.mark.parametrize("full_output", [False, True])
-def test_nonfinite_at_trial_point_is_a_rejected_step(sp, lm, helpers, fun, with_jac,
-                                                    full_output):
+def test_nonfinite_at_trial_point_is_a_rejected_step(sp, lm, helpers, fun, with_jac, full_output):
     kw = {"full_output": full_output}
     if with_jac:
         kw["Dfun"] = _sqrt_jac
@@ -667,8 +724,7 @@ NONFINITE_VALUES = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}
 @pytest.mark.parametrize("with_jac", [False, True])
 @pytest.mark.parametrize("full_output", [False, True])
 @pytest.mark.parametrize("where", [0, 2])
-def test_nonfinite_at_x0_raises_valueerror(sp, lm, helpers, value, with_jac, full_output,
-                                          where):
+def test_nonfinite_at_x0_raises_valueerror(sp, lm, helpers, value, with_jac, full_output, where):
     bad = NONFINITE_VALUES[value]
 
     def fun(x):

@@ -10,10 +10,9 @@ too; and lmfast's ier/nfev must equal SciPy's on most fits.
 import itertools
 import warnings
 
+import nist
 import numpy as np
 import pytest
-
-import nist
 
 GOOD_DIGITS = 6.0
 SAME_IER_NFEV_FRACTION = 0.90
@@ -43,7 +42,7 @@ def fit(leastsq, problem, start, jac, tol):
         kwargs["Dfun"] = problem.jac
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # overflow on far trial points
-        x, cov_x, info, mesg, ier = leastsq(
+        x, _, info, _, ier = leastsq(
             problem.fun, problem.start(start).copy(), full_output=True, **kwargs
         )
         fnorm = float(np.linalg.norm(problem.fun(np.asarray(x))))

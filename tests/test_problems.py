@@ -6,10 +6,9 @@ Garbow and Hillstrom (1981), which catches a typo in a formula or a data table.
 """
 
 import numpy as np
+import problems
 import pytest
 import scipy.optimize
-
-import problems
 
 
 def central_jacobian(fun, x):
@@ -64,9 +63,7 @@ def test_shapes_at_start(case):
     assert np.all(np.isfinite(J))
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in problems.CASES if c.factor == 1.0], ids=lambda c: c.id
-)
+@pytest.mark.parametrize("case", [c for c in problems.CASES if c.factor == 1.0], ids=lambda c: c.id)
 def test_jacobian_central_differences(case):
     rng = np.random.default_rng(case.number * 1000 + case.n)
     x0 = np.array(case.x0)
