@@ -50,6 +50,8 @@ extensions = [
     extension("_linalg", **blas_link),
     extension("_engine", **blas_link),
     extension("_single", **blas_link),
+    extension("_models"),
+    extension("_batch_core", **blas_link),
 ]
 
 setup(

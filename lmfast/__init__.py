@@ -2,15 +2,27 @@
 
 ``lmfast.leastsq`` and ``lmfast.curve_fit`` take the same arguments and give the same
 answers as ``scipy.optimize.leastsq`` and ``scipy.optimize.curve_fit`` (method 'lm'),
-in a fraction of the time.
+in a fraction of the time.  ``lmfast.curve_fit_batch`` fits one model to many data sets
+at once, on every core, with the compiled models of ``lmfast.models`` or a vectorised
+Python model.
 """
 # Loads libscipy_openblas with RTLD_GLOBAL: the compiled modules resolve their BLAS and
 # LAPACK symbols against it, wherever the package is installed.
 import scipy_openblas32  # noqa: F401
 
+from lmfast import models
+from lmfast._batch import BatchResult, curve_fit_batch
 from lmfast._curve_fit import OptimizeWarning, curve_fit
 from lmfast._leastsq import leastsq
 from lmfast._messages import MinpackError
 
 __version__ = "0.1.0"
-__all__ = ["leastsq", "curve_fit", "MinpackError", "OptimizeWarning"]
+__all__ = [
+    "leastsq",
+    "curve_fit",
+    "curve_fit_batch",
+    "BatchResult",
+    "models",
+    "MinpackError",
+    "OptimizeWarning",
+]

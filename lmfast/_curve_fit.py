@@ -23,8 +23,9 @@ import warnings
 
 import numpy as np
 
-from ._leastsq import leastsq
+from ._leastsq import leastsq, leastsq_model
 from ._linalg import invert_upper
+from .models import Model
 
 __all__ = ["OptimizeWarning", "curve_fit"]
 
@@ -228,6 +229,7 @@ def curve_fit(
         m = ydata.size
 
     weights, whiten = _transform_from_sigma(sigma, m)
+    user_jac = jac
     fun = _residual_function(f, xdata, ydata, weights, whiten)
     # A jac that is not callable (the bounded methods' '2-point', ...) goes to leastsq
     # as is and fails there as `Dfun`, with SciPy's TypeError.
@@ -250,7 +252,11 @@ def curve_fit(
             f"The number of func parameters={n} must not exceed the number of data points={m}"
         )
 
-    popt, pcov, infodict, mesg, ier = leastsq(fun, p0, Dfun=jac, full_output=1, **kwargs)
+    compiled = _compiled_problem(f, user_jac, xdata, ydata, weights, whiten, p0, kwargs)
+    if compiled is not None:
+        popt, pcov, infodict, mesg, ier = leastsq_model(f, *compiled, **kwargs)
+    else:
+        popt, pcov, infodict, mesg, ier = leastsq(fun, p0, Dfun=jac, full_output=1, **kwargs)
     if ier not in _LEASTSQ_SUCCESS:
         raise RuntimeError("Optimal parameters not found: " + mesg)
 
@@ -402,6 +408,38 @@ def _transform_from_sigma(sigma, m):
     upper = lower.T.copy(order="F")
     invert_upper(upper)
     return None, upper.T
+
+
+# Keyword arguments the compiled-model path understands (the others go to leastsq).
+_COMPILED_KWARGS = frozenset(("ftol", "xtol", "gtol", "maxfev", "epsfcn", "factor", "diag"))
+
+
+def _compiled_problem(f, jac, xdata, ydata, weights, whiten, p0, kwargs):
+    """Arguments of leastsq_model when `f` is a compiled model (lmfast.models) that can
+    run without Python calls, else None.
+
+    That is the case for data it reads directly: xdata of shape (M,) or (k, M), ydata
+    of shape (M,), no 2-D sigma, and jac None (forward differences, as SciPy would take
+    them) or the model's own jac (its analytic Jacobian).
+    """
+    if not isinstance(f, Model) or whiten is not None or not _COMPILED_KWARGS.issuperset(kwargs):
+        return None
+    if jac is not None and jac != f.jac:
+        return None
+    m = ydata.size
+    if ydata.ndim != 1 or p0.shape != (f.n_params,) or m < f.n_params:
+        return None
+    if not isinstance(xdata, np.ndarray) or xdata.shape[-1:] != (m,):
+        return None
+    if xdata.shape != ((m,) if f.x_dims == 1 else (f.x_dims, m)):
+        return None
+    if weights is not None and np.shape(weights) != (m,):
+        return None
+    x_rows = np.ascontiguousarray(xdata.reshape(f.x_dims, m), dtype=np.float64)
+    ydata = np.ascontiguousarray(ydata, dtype=np.float64)
+    if weights is not None:
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
+    return x_rows, ydata, weights, np.array(p0, dtype=np.float64), jac is not None
 
 
 # --------------------------------------------------------------------------------------

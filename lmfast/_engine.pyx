@@ -15,6 +15,9 @@ from lmfast._linalg cimport enorm, qrfac, lmpar, DBL_EPSILON
 cdef extern from "lmfast_blas.h" nogil:
     void dgeqrf "LMFAST_BLAS(dgeqrf)"(const int *m, const int *n, double *a, const int *lda,
                                       double *tau, double *work, const int *lwork, int *info)
+    void dtrtri "LMFAST_BLAS(dtrtri)"(const char *uplo, const char *diag, const int *n,
+                                      double *a, const int *lda, int *info,
+                                      size_t uplo_len, size_t diag_len)
 
 # Problems with at least this many Jacobian entries (and m >= 4n) factor J by TSQR.
 cdef Py_ssize_t TSQR_MIN_ENTRIES = 16384
@@ -112,6 +115,33 @@ cdef void lm_fd_column(LMWork *ws, Py_ssize_t j, double h, const double *fh) noe
     cdef const double *fvec = ws.fvec
     for i in range(ws.m):
         fjac[i * n + j] = (fh[i] - fvec[i]) / h
+
+
+cdef int lm_covariance(const LMWork *ws, double *cov, double *scratch) noexcept nogil:
+    """(R^T R)^-1 in the original variable order, from a finished fit's R and ipvt.
+
+    R^-1 comes from LAPACK dtrtri, as SciPy forms it; since J P = Q R, the covariance
+    is P R^-1 R^-T P^T.  cov (n*n, row-major) receives it; scratch holds n*n doubles.
+    Returns 0, or -1 when R has an exact zero on its diagonal (cov is then untouched).
+    """
+    cdef Py_ssize_t n = ws.n, i, j, k
+    cdef int nn = <int>n, info = 0
+    cdef double total
+    # R^-1, column-major, upper triangle only (dtrtri reads and writes nothing else).
+    for j in range(n):
+        for i in range(j + 1):
+            scratch[i + j * n] = ws.fjac[i * n + j]
+    dtrtri(b"U", b"N", &nn, scratch, &nn, &info, 1, 1)
+    if info != 0:
+        return -1
+    for i in range(n):
+        for j in range(i, n):
+            total = 0.0
+            for k in range(j, n):
+                total = total + scratch[i + k * n] * scratch[j + k * n]
+            cov[ws.ipvt[i] * n + ws.ipvt[j]] = total
+            cov[ws.ipvt[j] * n + ws.ipvt[i]] = total
+    return 0
 
 
 cdef inline LMRequest _done(LMWork *ws, int info) noexcept nogil:

@@ -5,16 +5,14 @@ import warnings
 import numpy as np
 
 from lmfast import _single
-from lmfast._messages import LEASTSQ_FAILURE, leastsq_message
+from lmfast._messages import (
+    LEASTSQ_FAILURE, NONFINITE_JACOBIAN, NONFINITE_RESIDUALS, leastsq_message,
+)
 
 _FLOAT64 = np.dtype(np.float64)
 _INT_MAX = 2**31 - 1
 # Machine epsilon by dtype, the default epsfcn (np.finfo is slow to call).
 _EPS = {}
-
-# Engine codes for non-finite values (lmfast._engine.LMInfo).
-_NONFINITE_F = -2
-_NONFINITE_J = -3
 
 
 def _check_output(argname, thefunc, x0, args, output_shape=None):
@@ -136,12 +134,7 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         if epsfcn is None:
             epsfcn = _EPS[dtype] = float(np.finfo(dtype).eps)
     # func(x0) at a float64 x0 is the engine's first evaluation: it is not made twice.
-    limit = operator.index(maxfev)
-    if limit > _INT_MAX:
-        raise OverflowError("signed integer is greater than maximum")
     J0 = None
-    # maxfev == 0 means the default; the engine also uses it for maxfev < 0, as SciPy's
-    # compiled layer does (messages show maxfev as given).
     if Dfun is None:
         default_maxfev = 200 * (n + 1)
     else:
@@ -153,34 +146,72 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         raise TypeError(f"Cannot cast array data from {x0.dtype!r} to {_FLOAT64!r} "
                         "according to the rule 'safe'")
     x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)
+    maxfev, limit = _maxfev_limits(maxfev, default_maxfev)
+    if diag is not None:
+        diag = _scales(diag, n)
+
+    fit = _single.fit(
+        func, x_start, args, Dfun, col_deriv, m, ftol, xtol, gtol, limit, epsfcn,
+        factor, diag, f0 if reuse else None, J0 if reuse else None, full_output)
+    source = "Dfun" if Dfun is not None else "the forward differences of func"
+    return _outcome(fit, source, Dfun is not None, full_output, ftol, xtol, gtol, maxfev)
+
+
+def _maxfev_limits(maxfev, default_maxfev):
+    """(maxfev as messages show it, the engine's limit): 0 means the default, and the
+    engine also uses the default for maxfev < 0, as SciPy's compiled layer does."""
+    limit = operator.index(maxfev)
+    if limit > _INT_MAX:
+        raise OverflowError("signed integer is greater than maximum")
     if maxfev == 0:
         maxfev = default_maxfev
     if limit <= 0:
         limit = default_maxfev
-    if diag is not None:
-        diag = _scales(diag, n)
+    return maxfev, limit
 
-    x, info, nfev, njev, fvec, fjac, ipvt, qtf, cov_x = _single.fit(
-        func, x_start, args, Dfun, col_deriv, m, ftol, xtol, gtol, limit, epsfcn,
-        factor, diag, f0 if reuse else None, J0 if reuse else None, full_output)
 
-    if info == _NONFINITE_F:
+def _outcome(fit, jacobian_source, with_njev, full_output, ftol, xtol, gtol, maxfev):
+    """leastsq's return value (and its warnings and errors) from a driver's fit tuple."""
+    x, info, nfev, njev, fvec, fjac, ipvt, qtf, cov_x = fit
+    if info == NONFINITE_RESIDUALS:
         raise ValueError("leastsq: func returned non-finite values (nan or inf) at the "
                          "starting point x0; the sum of squares is undefined there")
-    if info == _NONFINITE_J:
-        source = "Dfun" if Dfun is not None else "the forward differences of func"
-        raise ValueError(f"leastsq: the Jacobian from {source} has non-finite values "
-                         f"(nan or inf) at x = {x!r}")
+    if info == NONFINITE_JACOBIAN:
+        raise ValueError(f"leastsq: the Jacobian from {jacobian_source} has non-finite "
+                         f"values (nan or inf) at x = {x!r}")
     if full_output:
         mesg = leastsq_message(info, ftol, xtol, gtol, maxfev)
         infodict = {"fvec": fvec, "nfev": nfev}
-        if Dfun is not None:
+        if with_njev:
             infodict["njev"] = njev
         infodict.update(fjac=fjac, ipvt=ipvt, qtf=qtf)
         return x, cov_x, infodict, mesg, info
     if info in LEASTSQ_FAILURE:
         warnings.warn(leastsq_message(info, ftol, xtol, gtol, maxfev), RuntimeWarning,
-                      stacklevel=2)
+                      stacklevel=3)
     elif info == 0:
         raise TypeError(leastsq_message(info, ftol, xtol, gtol, maxfev))
     return x, info
+
+
+def leastsq_model(model, xdata, ydata, weights, x0, use_jac, ftol=1.49012e-08,
+                  xtol=1.49012e-08, gtol=0.0, maxfev=0, epsfcn=None, factor=100,
+                  diag=None):
+    """leastsq(full_output=True) on the residuals ``weights * (model(xdata, *p) - ydata)``
+    of a compiled model (lmfast.models), without a Python call per evaluation.
+
+    xdata is a float64 (x_dims, M) array, ydata (M,), weights (M,) or None, x0 (n,);
+    use_jac: the model's analytic Jacobian (lmder) instead of forward differences.
+    """
+    n = x0.shape[0]
+    if epsfcn is None:
+        epsfcn = _EPS.get(_FLOAT64)
+        if epsfcn is None:
+            epsfcn = _EPS[_FLOAT64] = float(np.finfo(_FLOAT64).eps)
+    maxfev, limit = _maxfev_limits(maxfev, 100 * (n + 1) if use_jac else 200 * (n + 1))
+    if diag is not None:
+        diag = _scales(diag, n)
+    fit = _single.fit_model(model.model_id, n, xdata, ydata, weights, x0, not use_jac,
+                            ftol, xtol, gtol, limit, epsfcn, factor, diag, True)
+    source = f"{model.name}.jac" if use_jac else "the forward differences of func"
+    return _outcome(fit, source, use_jac, True, ftol, xtol, gtol, maxfev)

@@ -63,3 +63,34 @@ def leastsq_message(info, ftol, xtol, gtol, maxfev):
         return (f"gtol={gtol:f} is too small, func(x) is orthogonal to the "
                 "columns of\n  the Jacobian to machine precision.")
     raise ValueError(f"unknown MINPACK info code {info}")
+
+
+#: lmfast's own outcome codes (negative: the fit stopped without an answer).
+NONFINITE_RESIDUALS = -2
+NONFINITE_JACOBIAN = -3
+
+_LMFAST_MESSAGES = {
+    NONFINITE_RESIDUALS: "The residuals are not finite (nan or inf) at the starting point: "
+    "check this fit's data, sigma, p0 and the model's value there.",
+    NONFINITE_JACOBIAN: "The Jacobian has non-finite values (nan or inf); the fit stopped "
+    "without an answer.",
+}
+
+
+def fit_message(info, ftol, xtol, gtol, maxfev):
+    """Message for an outcome code: MINPACK's 0-8 as leastsq words them, or lmfast's.
+
+    Parameters
+    ----------
+    info : int
+        MINPACK's code, or a negative lmfast code.
+    ftol, xtol, gtol, maxfev
+        As for :func:`leastsq_message`.
+
+    Returns
+    -------
+    str
+    """
+    if info in _LMFAST_MESSAGES:
+        return _LMFAST_MESSAGES[info]
+    return leastsq_message(info, ftol, xtol, gtol, maxfev)

@@ -12,14 +12,13 @@ from libc.string cimport memcpy
 
 from lmfast._engine cimport (
     LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_J, LM_NEED_FD,
-    lm_work_doubles, lm_init, lm_step, lm_fd_step, lm_fd_column,
+    lm_work_doubles, lm_init, lm_step, lm_fd_step, lm_fd_column, lm_covariance,
 )
+from lmfast._batch_core cimport FitData, run_model_fit
+from lmfast._models cimport model_funcs
 from lmfast._messages import MinpackError, NOT_FLOATS, CHANGED_SIZE
 
 cdef extern from "lmfast_blas.h" nogil:
-    void dtrtri "LMFAST_BLAS(dtrtri)"(const char *uplo, const char *diag, const int *n,
-                                      double *a, const int *lda, int *info,
-                                      size_t uplo_len, size_t diag_len)
     void openblas_set_num_threads "LMFAST_OPENBLAS(openblas_set_num_threads)"(int n)
     int openblas_get_num_threads "LMFAST_OPENBLAS(openblas_get_num_threads)"()
 
@@ -128,31 +127,13 @@ cdef cnp.ndarray _store_jacobian(object result, LMWork *ws, bint col_deriv):
 
 
 cdef object _covariance(const LMWork *ws):
-    """(R^T R)^-1 in the original variable order, from the engine's R and ipvt.
-
-    R^-1 comes from LAPACK dtrtri, as SciPy forms it; since J P = Q R, the covariance
-    is P R^-1 R^-T P^T.  None when R has an exact zero on its diagonal.
-    """
-    cdef Py_ssize_t n = ws.n, i, j, k, start
-    cdef int nn = <int>n, info = 0
-    cdef cnp.ndarray inv_r = np.zeros((n, n), dtype=np.float64, order="F")
+    """cov_x as a new (n, n) array (see lm_covariance), or None when R is singular."""
+    cdef Py_ssize_t n = ws.n
     cdef cnp.ndarray cov = np.empty((n, n), dtype=np.float64)
-    cdef double *r = <double *>cnp.PyArray_DATA(inv_r)
-    cdef double *c = <double *>cnp.PyArray_DATA(cov)
-    cdef double total
-    for j in range(n):
-        for i in range(j + 1):
-            r[i + j * n] = ws.fjac[i * n + j]
-    dtrtri(b"U", b"N", &nn, r, &nn, &info, 1, 1)
-    if info != 0:
+    cdef cnp.ndarray scratch = np.empty(n * n, dtype=np.float64)
+    if lm_covariance(ws, <double *>cnp.PyArray_DATA(cov),
+                     <double *>cnp.PyArray_DATA(scratch)) != 0:
         return None
-    for i in range(n):
-        for j in range(i, n):
-            total = 0.0
-            for k in range(j, n):
-                total = total + r[i + k * n] * r[j + k * n]
-            c[ws.ipvt[i] * n + ws.ipvt[j]] = total
-            c[ws.ipvt[j] * n + ws.ipvt[i]] = total
     return cov
 
 
@@ -254,11 +235,17 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
         if blas_threads:
             openblas_set_num_threads(blas_threads)
 
+    return _result(&ws, iwork, full_output)
+
+
+cdef tuple _result(const LMWork *ws, cnp.ndarray iwork, bint full_output):
+    """fit()'s return tuple from a finished fit."""
+    cdef Py_ssize_t m = ws.m, n = ws.n
     x = _vector(ws.x, n)
     fvec = _vector(ws.fvec, m)
     if not full_output:
         return x, ws.info, ws.nfev, ws.njev, fvec, None, None, None, None
-    cov = _covariance(&ws) if 1 <= ws.info <= 4 and n else None
+    cov = _covariance(ws) if 1 <= ws.info <= 4 and n else None
     # MINPACK's fjac is column-major m-by-n: as a C array, shape (n, m), the transpose.
     if m and n:
         fjac = np.asarray(<double[:m, :n]> ws.fjac).T.copy()
@@ -270,3 +257,55 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
     ipvt = iwork[:n].copy()
     qtf = _vector(ws.qtf, n)
     return x, ws.info, ws.nfev, ws.njev, fvec, fjac, ipvt, qtf, cov
+
+
+def fit_model(int model_id, Py_ssize_t n, const double[:, ::1] xdata not None,
+              const double[::1] ydata not None, weights, double[::1] x0 not None,
+              bint use_fd, double ftol, double xtol, double gtol, long maxfev,
+              double epsfcn, double factor, diag, bint full_output):
+    """Run one fit of a compiled model (see lmfast.models): residuals
+    ``weights * (model(xdata, p) - ydata)``, Jacobian by forward differences when
+    use_fd, else the model's analytic one.
+
+    xdata is (x_dims, m); weights is an (m,) float64 array or None; the other arguments
+    and the return value are those of :func:`fit`.
+    """
+    cdef Py_ssize_t m = ydata.shape[0]
+    cdef LMWork ws
+    cdef FitData d
+    cdef const double[::1] w_view
+    cdef double[::1] diag_view
+    cdef int blas_threads = 0
+    cdef cnp.ndarray dwork = np.zeros(lm_work_doubles(m, n), dtype=np.float64)
+    cdef cnp.ndarray iwork = np.zeros(max(n, 1), dtype=np.int32)
+    if model_funcs(model_id, &d.model) != 0:
+        raise ValueError(f"unknown compiled model id {model_id}")
+    if x0.shape[0] != n or xdata.shape[1] != m or xdata.shape[0] < d.model.x_dims:
+        raise ValueError("internal: fit_model shapes do not agree")
+    d.m = m
+    d.n = n
+    d.x = &xdata[0, 0] if m else NULL
+    d.xstride = xdata.shape[1]
+    d.y = &ydata[0] if m else NULL
+    d.w = NULL
+    if weights is not None:
+        w_view = weights
+        if w_view.shape[0] != m:
+            raise ValueError("internal: fit_model weights of the wrong length")
+        d.w = &w_view[0] if m else NULL
+    lm_init(&ws, m, n, <double *>cnp.PyArray_DATA(dwork), <int *>cnp.PyArray_DATA(iwork),
+            ftol, xtol, gtol, maxfev, epsfcn, factor, 1 if diag is None else 2, use_fd)
+    if n:
+        memcpy(ws.x, &x0[0], n * sizeof(double))
+    if diag is not None:
+        diag_view = diag
+        if n:
+            memcpy(ws.diag, &diag_view[0], n * sizeof(double))
+    if ws.tsqr_rows:
+        blas_threads = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+    with nogil:
+        run_model_fit(&ws, &d)
+    if blas_threads:
+        openblas_set_num_threads(blas_threads)
+    return _result(&ws, iwork, full_output)
