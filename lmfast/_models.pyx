@@ -1,0 +1,360 @@
+"""Compiled models for batch fitting: value and analytic Jacobian of each built-in model.
+
+Every model is a pair of plain C functions (``model_eval_t``, ``model_jac_t``) with the
+layout described in ``_models.pxd``; ``model_funcs`` looks them up by id once, before
+any ``nogil`` loop.  The formulas are those of the batch API contract and of the NumPy
+twins in ``lmfast.models``, evaluated in the same order so both agree to rounding.
+``_model_table`` gives Python the ids; ``_test_eval`` exposes the kernels to the tests.
+"""
+import numpy as np
+
+from libc.math cimport exp
+
+# ln 2, correctly rounded (== math.log(2.0)).
+cdef double LN2 = 0.6931471805599453
+
+
+# --------------------------------------------------------------------------------------
+# gaussian(x, amplitude, center, sigma, offset)
+#     = amplitude * exp(-(x - center)**2 / (2 * sigma**2)) + offset
+# --------------------------------------------------------------------------------------
+
+cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *f) noexcept nogil:
+    """f_i = a exp(-d^2 / (2 s^2)) + o,  d = x_i - c."""
+    cdef double a = p[0], c = p[1], s = p[2], o = p[3]
+    cdef double two_s2 = 2.0 * (s * s), d
+    cdef Py_ssize_t i
+    for i in range(m):
+        d = x[i] - c
+        f[i] = a * exp(-(d * d) / two_s2) + o
+
+
+cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *jac) noexcept nogil:
+    """df/da = e,  df/dc = a e d / s^2,  df/ds = (df/dc) d / s,  df/do = 1."""
+    cdef double a = p[0], c = p[1], s = p[2]
+    cdef double s2 = s * s, two_s2 = 2.0 * s2, d, e, dc
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        d = x[i] - c
+        e = exp(-(d * d) / two_s2)
+        dc = a * e * d / s2
+        row = jac + i * n
+        row[0] = e
+        row[1] = dc
+        row[2] = dc * d / s
+        row[3] = 1.0
+
+
+# --------------------------------------------------------------------------------------
+# lorentzian(x, amplitude, center, gamma, offset)
+#     = amplitude / (1 + ((x - center) / gamma)**2) + offset
+# --------------------------------------------------------------------------------------
+
+cdef void lorentzian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *f) noexcept nogil:
+    """f_i = a / (1 + u^2) + o,  u = (x_i - c) / g."""
+    cdef double a = p[0], c = p[1], g = p[2], o = p[3], u
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / g
+        f[i] = a / (1.0 + u * u) + o
+
+
+cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                         Py_ssize_t m, double *jac) noexcept nogil:
+    """df/da = L,  df/dc = 2 a u L^2 / g,  df/dg = u (df/dc),  df/do = 1;  L = 1/(1 + u^2)."""
+    cdef double a = p[0], c = p[1], g = p[2], u, L, dc
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / g
+        L = 1.0 / (1.0 + u * u)
+        dc = 2.0 * a * u * (L * L) / g
+        row = jac + i * n
+        row[0] = L
+        row[1] = dc
+        row[2] = dc * u
+        row[3] = 1.0
+
+
+# --------------------------------------------------------------------------------------
+# pseudo_voigt(x, amplitude, center, fwhm, eta, offset),  u = (x - center) / fwhm
+#     = amplitude * (eta / (1 + 4 u**2) + (1 - eta) * exp(-4 ln2 u**2)) + offset
+# --------------------------------------------------------------------------------------
+
+cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                         Py_ssize_t m, double *f) noexcept nogil:
+    """f_i = a (eta L + (1 - eta) G) + o,  L = 1/(1 + 4 u^2),  G = exp(-4 ln2 u^2)."""
+    cdef double a = p[0], c = p[1], w = p[2], eta = p[3], o = p[4]
+    cdef double k = 4.0 * LN2, ceta = 1.0 - eta, u, u2
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / w
+        u2 = u * u
+        f[i] = a * (eta / (1.0 + 4.0 * u2) + ceta * exp(-(k * u2))) + o
+
+
+cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
+                           Py_ssize_t xstride, Py_ssize_t m, double *jac) noexcept nogil:
+    """df/da = eta L + (1-eta) G,  df/dc = 8 a u (eta L^2 + (1-eta) ln2 G) / w,
+    df/dw = u (df/dc),  df/deta = a (L - G),  df/do = 1."""
+    cdef double a = p[0], c = p[1], w = p[2], eta = p[3]
+    cdef double k = 4.0 * LN2, ceta = 1.0 - eta, u, u2, L, G, dc
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / w
+        u2 = u * u
+        L = 1.0 / (1.0 + 4.0 * u2)
+        G = exp(-(k * u2))
+        dc = 8.0 * a * u * (eta * (L * L) + ceta * LN2 * G) / w
+        row = jac + i * n
+        row[0] = eta * L + ceta * G
+        row[1] = dc
+        row[2] = dc * u
+        row[3] = a * (L - G)
+        row[4] = 1.0
+
+
+# --------------------------------------------------------------------------------------
+# exponential(x, amplitude, rate, offset) = amplitude * exp(-rate * x) + offset
+# --------------------------------------------------------------------------------------
+
+cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                        Py_ssize_t m, double *f) noexcept nogil:
+    """f_i = a exp(-k x_i) + o."""
+    cdef double a = p[0], k = p[1], o = p[2]
+    cdef Py_ssize_t i
+    for i in range(m):
+        f[i] = a * exp(-(k * x[i])) + o
+
+
+cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                          Py_ssize_t m, double *jac) noexcept nogil:
+    """df/da = e,  df/dk = -a e x,  df/do = 1;  e = exp(-k x)."""
+    cdef double a = p[0], k = p[1], e
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        e = exp(-(k * x[i]))
+        row = jac + i * n
+        row[0] = e
+        row[1] = -(a * e * x[i])
+        row[2] = 1.0
+
+
+# --------------------------------------------------------------------------------------
+# gaussian_2d(xy, amplitude, x0, y0, sigma, offset)
+#     = amplitude * exp(-((X - x0)**2 + (Y - y0)**2) / (2 * sigma**2)) + offset
+# --------------------------------------------------------------------------------------
+
+cdef void gaussian_2d_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                        Py_ssize_t m, double *f) noexcept nogil:
+    """f_i = a exp(-(dx^2 + dy^2) / (2 s^2)) + o."""
+    cdef double a = p[0], x0 = p[1], y0 = p[2], s = p[3], o = p[4]
+    cdef double two_s2 = 2.0 * (s * s), dx, dy
+    cdef const double *y = x + xstride
+    cdef Py_ssize_t i
+    for i in range(m):
+        dx = x[i] - x0
+        dy = y[i] - y0
+        f[i] = a * exp(-(dx * dx + dy * dy) / two_s2) + o
+
+
+cdef void gaussian_2d_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                          Py_ssize_t m, double *jac) noexcept nogil:
+    """df/da = e,  df/dx0 = a e dx / s^2,  df/dy0 = a e dy / s^2,
+    df/ds = a e r^2 / s^3,  df/do = 1;  r^2 = dx^2 + dy^2."""
+    cdef double a = p[0], x0 = p[1], y0 = p[2], s = p[3]
+    cdef double s2 = s * s, two_s2 = 2.0 * s2, dx, dy, r2, e, ae
+    cdef const double *y = x + xstride
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        dx = x[i] - x0
+        dy = y[i] - y0
+        r2 = dx * dx + dy * dy
+        e = exp(-r2 / two_s2)
+        ae = a * e
+        row = jac + i * n
+        row[0] = e
+        row[1] = ae * dx / s2
+        row[2] = ae * dy / s2
+        row[3] = ae * r2 / s2 / s
+        row[4] = 1.0
+
+
+# --------------------------------------------------------------------------------------
+# gaussian_2d_elliptic(xy, amplitude, x0, y0, sigma_x, sigma_y, offset)
+#     = amplitude * exp(-(X - x0)**2 / (2 sigma_x**2) - (Y - y0)**2 / (2 sigma_y**2)) + offset
+# --------------------------------------------------------------------------------------
+
+cdef void gaussian_2d_elliptic_f(const double *p, Py_ssize_t n, const double *x,
+                                 Py_ssize_t xstride, Py_ssize_t m, double *f) noexcept nogil:
+    """f_i = a exp(-dx^2 / (2 sx^2) - dy^2 / (2 sy^2)) + o."""
+    cdef double a = p[0], x0 = p[1], y0 = p[2], sx = p[3], sy = p[4], o = p[5]
+    cdef double two_sx2 = 2.0 * (sx * sx), two_sy2 = 2.0 * (sy * sy), dx, dy
+    cdef const double *y = x + xstride
+    cdef Py_ssize_t i
+    for i in range(m):
+        dx = x[i] - x0
+        dy = y[i] - y0
+        f[i] = a * exp(-(dx * dx) / two_sx2 - (dy * dy) / two_sy2) + o
+
+
+cdef void gaussian_2d_elliptic_jac(const double *p, Py_ssize_t n, const double *x,
+                                   Py_ssize_t xstride, Py_ssize_t m,
+                                   double *jac) noexcept nogil:
+    """df/da = e,  df/dx0 = a e dx / sx^2,  df/dy0 = a e dy / sy^2,
+    df/dsx = (df/dx0) dx / sx,  df/dsy = (df/dy0) dy / sy,  df/do = 1."""
+    cdef double a = p[0], x0 = p[1], y0 = p[2], sx = p[3], sy = p[4]
+    cdef double sx2 = sx * sx, sy2 = sy * sy, two_sx2 = 2.0 * sx2, two_sy2 = 2.0 * sy2
+    cdef double dx, dy, e, ae, ddx, ddy
+    cdef const double *y = x + xstride
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        dx = x[i] - x0
+        dy = y[i] - y0
+        e = exp(-(dx * dx) / two_sx2 - (dy * dy) / two_sy2)
+        ae = a * e
+        ddx = ae * dx / sx2
+        ddy = ae * dy / sy2
+        row = jac + i * n
+        row[0] = e
+        row[1] = ddx
+        row[2] = ddy
+        row[3] = ddx * dx / sx
+        row[4] = ddy * dy / sy
+        row[5] = 1.0
+
+
+# --------------------------------------------------------------------------------------
+# polynomial of degree n - 1:  c0 + c1 x + ... + c_{n-1} x**(n-1)
+# --------------------------------------------------------------------------------------
+
+cdef void polynomial_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *f) noexcept nogil:
+    """Horner: f_i = (...(c_{n-1} x + c_{n-2}) x + ...) x + c_0;  0 when n == 0."""
+    cdef double xi, v
+    cdef Py_ssize_t i, j
+    for i in range(m):
+        if n == 0:
+            f[i] = 0.0
+            continue
+        xi = x[i]
+        v = p[n - 1]
+        for j in range(n - 2, -1, -1):
+            v = v * xi + p[j]
+        f[i] = v
+
+
+cdef void polynomial_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                         Py_ssize_t m, double *jac) noexcept nogil:
+    """df/dc_j = x^j, formed by repeated multiplication (x^0 = 1, also at x = 0)."""
+    cdef double xi, power
+    cdef double *row
+    cdef Py_ssize_t i, j
+    for i in range(m):
+        xi = x[i]
+        power = 1.0
+        row = jac + i * n
+        for j in range(n):
+            row[j] = power
+            power = power * xi
+
+
+# --------------------------------------------------------------------------------------
+# Lookup
+# --------------------------------------------------------------------------------------
+
+cdef int model_funcs(int model_id, ModelFuncs *out) noexcept nogil:
+    """Fill ``out`` with the functions and sizes of ``model_id``; 0, or -1 if unknown."""
+    if model_id == MODEL_GAUSSIAN:
+        out.f, out.jac, out.n_params, out.x_dims = gaussian_f, gaussian_jac, 4, 1
+    elif model_id == MODEL_LORENTZIAN:
+        out.f, out.jac, out.n_params, out.x_dims = lorentzian_f, lorentzian_jac, 4, 1
+    elif model_id == MODEL_PSEUDO_VOIGT:
+        out.f, out.jac, out.n_params, out.x_dims = pseudo_voigt_f, pseudo_voigt_jac, 5, 1
+    elif model_id == MODEL_EXPONENTIAL:
+        out.f, out.jac, out.n_params, out.x_dims = exponential_f, exponential_jac, 3, 1
+    elif model_id == MODEL_GAUSSIAN_2D:
+        out.f, out.jac, out.n_params, out.x_dims = gaussian_2d_f, gaussian_2d_jac, 5, 2
+    elif model_id == MODEL_GAUSSIAN_2D_ELLIPTIC:
+        out.f, out.jac = gaussian_2d_elliptic_f, gaussian_2d_elliptic_jac
+        out.n_params, out.x_dims = 6, 2
+    elif model_id == MODEL_POLYNOMIAL:
+        out.f, out.jac, out.n_params, out.x_dims = polynomial_f, polynomial_jac, 0, 1
+    else:
+        out.f, out.jac, out.n_params, out.x_dims = NULL, NULL, 0, 0
+        return -1
+    return 0
+
+
+# The one place where names meet ids (lmfast.models reads it through _model_table).
+cdef dict _MODEL_IDS = {
+    "gaussian": MODEL_GAUSSIAN,
+    "lorentzian": MODEL_LORENTZIAN,
+    "pseudo_voigt": MODEL_PSEUDO_VOIGT,
+    "exponential": MODEL_EXPONENTIAL,
+    "gaussian_2d": MODEL_GAUSSIAN_2D,
+    "gaussian_2d_elliptic": MODEL_GAUSSIAN_2D_ELLIPTIC,
+    "polynomial": MODEL_POLYNOMIAL,
+}
+
+
+def _model_table():
+    """{name: (model_id, n_params, x_dims)} of the compiled models (n_params 0: polynomial)."""
+    cdef ModelFuncs funcs
+    table = {}
+    for name, model_id in _MODEL_IDS.items():
+        model_funcs(model_id, &funcs)
+        table[name] = (model_id, funcs.n_params, funcs.x_dims)
+    return table
+
+
+def _test_eval(int model_id, const double[::1] p not None, x, bint with_jac):
+    """Run a compiled model on ``p`` (n,) and ``x`` (m,) or (x_dims, m) (test shim).
+
+    Returns f (m,), or (f, jac) with jac (m, n) when ``with_jac``.  For the polynomial n is
+    ``len(p)`` (>= 1); otherwise it must be the model's n_params.  ``x`` is read as float64
+    rows; a view whose rows are contiguous but further apart (``big[:, :m]``) is passed
+    as is, with ``xstride`` its row stride, so the tests can check that models honour it.
+    """
+    cdef ModelFuncs funcs
+    if model_funcs(model_id, &funcs) != 0:
+        raise ValueError(f"unknown model id {model_id}")
+    cdef Py_ssize_t n = p.shape[0]
+    if funcs.n_params == 0:
+        if n < 1:
+            raise ValueError("the polynomial needs at least one coefficient")
+    elif n != funcs.n_params:
+        raise ValueError(f"model {model_id} takes {funcs.n_params} parameters, got p of "
+                         f"shape ({n},)")
+
+    xa = np.asarray(x, dtype=np.float64)
+    if xa.ndim == 1 and funcs.x_dims == 1:
+        xa = xa.reshape(1, -1)
+    if xa.ndim != 2 or xa.shape[0] != funcs.x_dims:
+        raise ValueError(f"model {model_id} needs x of shape "
+                         f"{'(m,) or (1, m)' if funcs.x_dims == 1 else '(2, m)'}, "
+                         f"got {xa.shape}")
+    if xa.strides[1] != 8 or xa.strides[0] % 8 != 0 or xa.strides[0] < 8 * xa.shape[1]:
+        xa = np.ascontiguousarray(xa)
+    cdef const double[:, :] xv = xa
+    cdef Py_ssize_t m = xv.shape[1]
+    cdef Py_ssize_t xstride = xv.strides[0] // 8
+
+    f = np.zeros(m)
+    jac = np.zeros((m, n))
+    cdef double[::1] fv = f
+    cdef double[:, ::1] jv = jac
+    if m > 0:
+        with nogil:
+            funcs.f(&p[0], n, &xv[0, 0], xstride, m, &fv[0])
+            if with_jac:
+                funcs.jac(&p[0], n, &xv[0, 0], xstride, m, &jv[0, 0])
+    return (f, jac) if with_jac else f

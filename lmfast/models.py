@@ -1,0 +1,405 @@
+"""Built-in fit models: compiled for ``curve_fit_batch``, NumPy twins for everything else.
+
+Each model is a :class:`Model`.  Called like a function it is an ordinary vectorised NumPy
+model in ``scipy.optimize.curve_fit`` style, ``model(x, *params)``; ``model.jac`` is its
+analytic Jacobian.  ``lmfast.curve_fit_batch`` recognises a :class:`Model` and runs its
+compiled twin (``lmfast/_models.pyx``) with the GIL released.  Both implement the same
+formulas, in the same order of operations, so they agree to rounding:
+
+=======================  =============================================================
+gaussian                 amplitude*exp(-(x-center)**2/(2*sigma**2)) + offset
+lorentzian               amplitude/(1 + ((x-center)/gamma)**2) + offset  (gamma = HWHM)
+pseudo_voigt             amplitude*(eta/(1 + 4*u**2) + (1-eta)*exp(-4*ln2*u**2)) + offset,
+                         u = (x-center)/fwhm
+exponential              amplitude*exp(-rate*x) + offset
+gaussian_2d              amplitude*exp(-((X-x0)**2 + (Y-y0)**2)/(2*sigma**2)) + offset
+gaussian_2d_elliptic     amplitude*exp(-(X-x0)**2/(2*sigma_x**2) - (Y-y0)**2/(2*sigma_y**2))
+                         + offset
+polynomial(degree)       c0 + c1*x + ... + c{degree}*x**degree
+=======================  =============================================================
+
+For the 2-D models ``xy`` stacks the coordinates: ``X = xy[0]``, ``Y = xy[1]``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from lmfast import models
+>>> x = np.linspace(-1.0, 1.0, 5)
+>>> float(models.gaussian(x, 2.0, 0.0, 0.5, 1.0)[2])  # amplitude + offset at center
+3.0
+>>> models.gaussian.jac(x, 2.0, 0.0, 0.5, 1.0).shape
+(5, 4)
+>>> models.gaussian(x, np.array([[1.0], [2.0]]), 0.0, 0.5, 0.0).shape
+(2, 5)
+"""
+import functools
+import inspect
+import math
+import operator
+
+import numpy as np
+
+from lmfast import _models
+
+__all__ = [
+    "Model",
+    "gaussian",
+    "lorentzian",
+    "pseudo_voigt",
+    "exponential",
+    "gaussian_2d",
+    "gaussian_2d_elliptic",
+    "polynomial",
+]
+
+# {name: (model_id, n_params, x_dims)}, read from the compiled module: the ids live in
+# _models.pxd only.
+_TABLE = _models._model_table()
+
+_LN2 = math.log(2.0)
+
+
+class Model:
+    """A fit model: NumPy function, analytic Jacobian and the id of its compiled twin.
+
+    Instances are created by this module only (the module-level models and
+    :func:`polynomial`); use them as ``f`` in ``scipy.optimize.curve_fit``,
+    ``lmfast.curve_fit`` or ``lmfast.curve_fit_batch``.
+
+    Attributes
+    ----------
+    name : str
+        ``"gaussian"``, ..., ``"polynomial3"``.
+    param_names : tuple of str
+        The parameters, in the order ``__call__`` and ``jac`` take them.
+    n_params : int
+        ``len(param_names)``.
+    x_dims : int
+        Rows of the independent variable: 1, or 2 for the 2-D models (``xy``).
+    model_id : int
+        Id of the compiled model (``ModelId`` in ``lmfast/_models.pxd``).
+    degree : int or None
+        The degree of a polynomial, None for the other models.
+    """
+
+    def __init__(self, name, param_names, func, jac, *, model_id, x_dims=1, degree=None,
+                 doc=None):
+        self.name = name
+        self.__name__ = name
+        self.__qualname__ = name
+        self.param_names = tuple(param_names)
+        self.n_params = len(self.param_names)
+        self.x_dims = x_dims
+        self.model_id = model_id
+        self.degree = degree
+        self._func = func
+        self._jac = jac
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        x_name = "x" if x_dims == 1 else "xy"
+        self.__signature__ = inspect.Signature(
+            [inspect.Parameter(x_name, kind)]
+            + [inspect.Parameter(p, kind) for p in self.param_names]
+        )
+        if doc is not None:
+            self.__doc__ = doc
+
+    def __repr__(self):
+        return f"<lmfast.models.Model {self.name}{self.__signature__}>"
+
+    def __reduce__(self):
+        # Models are singletons: unpickling gives back the module's instance.
+        if self.degree is not None:
+            return polynomial, (self.degree,)
+        return self.name
+
+    def __call__(self, *args, **kwargs):
+        """Model values at ``x`` (NumPy twin of the compiled model).
+
+        Parameters
+        ----------
+        x : array_like
+            Shape (m,) or, per fit, (K, m); for 2-D models ``xy`` of shape (2, m) or
+            (2, K, m).
+        *params : float or array_like
+            The parameters in ``param_names`` order (also accepted by keyword).  Scalars
+            give one curve; columns of shape (K, 1) give K curves.
+
+        Returns
+        -------
+        ndarray
+            Shape (m,) for scalar parameters, (K, m) for (K, 1) parameters (in general the
+            broadcast shape of the coordinates and the parameters).
+        """
+        coords, params, shape = self._arguments(args, kwargs)
+        value = self._func(*coords, *params)
+        if np.shape(value) != shape:
+            value = np.broadcast_to(value, shape).copy()
+        return value
+
+    def jac(self, *args, **kwargs):
+        """Analytic Jacobian d model / d params (NumPy twin of the compiled Jacobian).
+
+        Parameters
+        ----------
+        x, *params
+            As for calling the model.
+
+        Returns
+        -------
+        ndarray
+            Shape (m, n) for scalar parameters, (K, m, n) for (K, 1) parameters: the
+            broadcast shape of the values with the parameter as last axis, in
+            ``param_names`` order.
+        """
+        coords, params, shape = self._arguments(args, kwargs)
+        columns = self._jac(*coords, *params)
+        return np.stack([np.broadcast_to(c, shape) for c in columns], axis=-1)
+
+    def _arguments(self, args, kwargs):
+        """(coordinates, parameters, broadcast shape) from a call's arguments."""
+        if kwargs or len(args) != self.n_params + 1:
+            try:
+                bound = self.__signature__.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{self.name}(): {exc}") from None
+            args = bound.args
+        x = np.asarray(args[0])
+        if x.dtype.kind not in "fc":
+            x = x.astype(np.float64)
+        if self.x_dims == 1:
+            coords = (x,)
+        else:
+            if x.ndim < 1 or x.shape[0] != self.x_dims:
+                raise ValueError(f"{self.name}(): xy must have shape (2, m) or (2, K, m), "
+                                 f"got {x.shape}")
+            coords = (x[0], x[1])
+        params = args[1:]
+        shape = np.broadcast_shapes(*(np.shape(a) for a in coords),
+                                    *(np.shape(p) for p in params))
+        return coords, params, shape
+
+
+# --------------------------------------------------------------------------------------
+# NumPy twins.  Same operations, same order as the C kernels in _models.pyx.
+# --------------------------------------------------------------------------------------
+
+def _gaussian(x, amplitude, center, sigma, offset):
+    d = x - center
+    return amplitude * np.exp(-(d * d) / (2.0 * (sigma * sigma))) + offset
+
+
+def _gaussian_jac(x, amplitude, center, sigma, offset):
+    s2 = sigma * sigma
+    d = x - center
+    e = np.exp(-(d * d) / (2.0 * s2))
+    dc = amplitude * e * d / s2
+    return e, dc, dc * d / sigma, 1.0
+
+
+def _lorentzian(x, amplitude, center, gamma, offset):
+    u = (x - center) / gamma
+    return amplitude / (1.0 + u * u) + offset
+
+
+def _lorentzian_jac(x, amplitude, center, gamma, offset):
+    u = (x - center) / gamma
+    lor = 1.0 / (1.0 + u * u)
+    dc = 2.0 * amplitude * u * (lor * lor) / gamma
+    return lor, dc, dc * u, 1.0
+
+
+def _pseudo_voigt(x, amplitude, center, fwhm, eta, offset):
+    u = (x - center) / fwhm
+    u2 = u * u
+    return amplitude * (eta / (1.0 + 4.0 * u2) + (1.0 - eta) * np.exp(-((4.0 * _LN2) * u2))) \
+        + offset
+
+
+def _pseudo_voigt_jac(x, amplitude, center, fwhm, eta, offset):
+    ceta = 1.0 - eta
+    u = (x - center) / fwhm
+    u2 = u * u
+    lor = 1.0 / (1.0 + 4.0 * u2)
+    gau = np.exp(-((4.0 * _LN2) * u2))
+    dc = 8.0 * amplitude * u * (eta * (lor * lor) + ceta * _LN2 * gau) / fwhm
+    return eta * lor + ceta * gau, dc, dc * u, amplitude * (lor - gau), 1.0
+
+
+def _exponential(x, amplitude, rate, offset):
+    return amplitude * np.exp(-(rate * x)) + offset
+
+
+def _exponential_jac(x, amplitude, rate, offset):
+    e = np.exp(-(rate * x))
+    return e, -(amplitude * e * x), 1.0
+
+
+def _gaussian_2d(X, Y, amplitude, x0, y0, sigma, offset):
+    dx = X - x0
+    dy = Y - y0
+    return amplitude * np.exp(-(dx * dx + dy * dy) / (2.0 * (sigma * sigma))) + offset
+
+
+def _gaussian_2d_jac(X, Y, amplitude, x0, y0, sigma, offset):
+    s2 = sigma * sigma
+    dx = X - x0
+    dy = Y - y0
+    r2 = dx * dx + dy * dy
+    e = np.exp(-r2 / (2.0 * s2))
+    ae = amplitude * e
+    return e, ae * dx / s2, ae * dy / s2, ae * r2 / s2 / sigma, 1.0
+
+
+def _gaussian_2d_elliptic(X, Y, amplitude, x0, y0, sigma_x, sigma_y, offset):
+    dx = X - x0
+    dy = Y - y0
+    arg = -(dx * dx) / (2.0 * (sigma_x * sigma_x)) - (dy * dy) / (2.0 * (sigma_y * sigma_y))
+    return amplitude * np.exp(arg) + offset
+
+
+def _gaussian_2d_elliptic_jac(X, Y, amplitude, x0, y0, sigma_x, sigma_y, offset):
+    sx2 = sigma_x * sigma_x
+    sy2 = sigma_y * sigma_y
+    dx = X - x0
+    dy = Y - y0
+    e = np.exp(-(dx * dx) / (2.0 * sx2) - (dy * dy) / (2.0 * sy2))
+    ae = amplitude * e
+    ddx = ae * dx / sx2
+    ddy = ae * dy / sy2
+    return e, ddx, ddy, ddx * dx / sigma_x, ddy * dy / sigma_y, 1.0
+
+
+def _polynomial(x, *coefficients):
+    # Horner, highest coefficient first, as the compiled kernel.
+    value = coefficients[-1]
+    for c in coefficients[-2::-1]:
+        value = value * x + c
+    return value
+
+
+def _polynomial_jac(x, *coefficients):
+    # d/dc_j = x**j by repeated multiplication (x**0 = 1), as the compiled kernel.
+    columns = []
+    power = 1.0
+    for _ in coefficients:
+        columns.append(power)
+        power = power * x
+    return columns
+
+
+# --------------------------------------------------------------------------------------
+# The models
+# --------------------------------------------------------------------------------------
+
+_DOC = """{title}
+
+    {formula}
+
+Parameters
+----------
+{x_doc}
+{params} : float or array_like
+    Scalars for one curve, columns of shape (K, 1) for K curves.{extra}
+
+Returns
+-------
+ndarray
+    Shape (m,) for scalar parameters, (K, m) for (K, 1) columns.  ``.jac`` takes the same
+    arguments and returns the Jacobian, shape (m, {n}) or (K, m, {n}).
+"""
+
+_X_DOC = {
+    1: "x : array_like\n    Shape (m,), or (K, m) per curve.",
+    2: "xy : array_like\n    Shape (2, m), or (2, K, m) per curve: X = xy[0], Y = xy[1].",
+}
+
+
+def _builtin(name, param_names, func, jac, title, formula, extra="", degree=None):
+    """A module-level model, checked against the compiled table."""
+    model_id, n_params, x_dims = _TABLE["polynomial" if degree is not None else name]
+    if n_params not in (0, len(param_names)):
+        raise ImportError(f"lmfast._models is out of date: {name} has {n_params} parameters "
+                          f"there, {len(param_names)} here; rebuild the extension")
+    doc = _DOC.format(title=title, formula=formula, x_doc=_X_DOC[x_dims],
+                      params=", ".join(param_names), extra=extra, n=len(param_names))
+    return Model(name, param_names, func, jac, model_id=model_id, x_dims=x_dims,
+                 degree=degree, doc=doc)
+
+
+gaussian = _builtin(
+    "gaussian", ("amplitude", "center", "sigma", "offset"), _gaussian, _gaussian_jac,
+    "Gaussian peak of height ``amplitude`` above ``offset`` at ``center``.",
+    "amplitude * exp(-(x - center)**2 / (2 * sigma**2)) + offset",
+)
+lorentzian = _builtin(
+    "lorentzian", ("amplitude", "center", "gamma", "offset"), _lorentzian, _lorentzian_jac,
+    "Lorentzian peak of height ``amplitude`` above ``offset``; ``gamma`` is the HWHM.",
+    "amplitude / (1 + ((x - center) / gamma)**2) + offset",
+)
+pseudo_voigt = _builtin(
+    "pseudo_voigt", ("amplitude", "center", "fwhm", "eta", "offset"), _pseudo_voigt,
+    _pseudo_voigt_jac,
+    "Pseudo-Voigt peak: Lorentzian and Gaussian of the same FWHM, mixed by ``eta``.",
+    "amplitude * (eta / (1 + 4*u**2) + (1 - eta) * exp(-4*ln2*u**2)) + offset,"
+    "  u = (x - center) / fwhm",
+    extra="\n    ``eta`` = 1 is a pure Lorentzian, 0 a pure Gaussian.",
+)
+exponential = _builtin(
+    "exponential", ("amplitude", "rate", "offset"), _exponential, _exponential_jac,
+    "Exponential decay (``rate`` > 0) or growth towards/from ``offset``.",
+    "amplitude * exp(-rate * x) + offset",
+)
+gaussian_2d = _builtin(
+    "gaussian_2d", ("amplitude", "x0", "y0", "sigma", "offset"), _gaussian_2d,
+    _gaussian_2d_jac,
+    "Round 2-D Gaussian centred at (``x0``, ``y0``).",
+    "amplitude * exp(-((X - x0)**2 + (Y - y0)**2) / (2 * sigma**2)) + offset",
+)
+gaussian_2d_elliptic = _builtin(
+    "gaussian_2d_elliptic", ("amplitude", "x0", "y0", "sigma_x", "sigma_y", "offset"),
+    _gaussian_2d_elliptic, _gaussian_2d_elliptic_jac,
+    "Axis-aligned elliptic 2-D Gaussian centred at (``x0``, ``y0``).",
+    "amplitude * exp(-(X - x0)**2 / (2 * sigma_x**2) - (Y - y0)**2 / (2 * sigma_y**2))"
+    " + offset",
+)
+
+
+def polynomial(degree):
+    """The polynomial model of a given degree, ``c0 + c1*x + ... + c{degree}*x**degree``.
+
+    Parameters
+    ----------
+    degree : int
+        Degree >= 0; the model has ``degree + 1`` parameters ``c0``, ..., ``c{degree}``.
+
+    Returns
+    -------
+    Model
+        Named ``f"polynomial{degree}"``; the same object for the same degree.
+
+    Raises
+    ------
+    TypeError
+        If ``degree`` is not an integer.
+    ValueError
+        If ``degree`` is negative.
+    """
+    if isinstance(degree, bool):
+        raise TypeError("polynomial(): degree must be an integer, not bool")
+    try:
+        degree = operator.index(degree)
+    except TypeError:
+        raise TypeError(f"polynomial(): degree must be an integer, not "
+                        f"{type(degree).__name__}") from None
+    if degree < 0:
+        raise ValueError(f"polynomial(): degree must be >= 0, got {degree}")
+    return _polynomial_model(degree)
+
+
+@functools.lru_cache(maxsize=None)
+def _polynomial_model(degree):
+    names = tuple(f"c{j}" for j in range(degree + 1))
+    terms = " + ".join(["c0"] + [f"c{j}*x" + (f"**{j}" if j > 1 else "")
+                                 for j in range(1, degree + 1)])
+    return _builtin(f"polynomial{degree}", names, _polynomial, _polynomial_jac,
+                    f"Polynomial of degree {degree} (Horner's scheme).", terms, degree=degree)
