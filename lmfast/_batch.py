@@ -20,8 +20,9 @@ from .models import Model
 
 __all__ = ["BatchResult", "curve_fit_batch"]
 
-#: Doubles of model output one round of a Python model may produce (bounds its memory).
-PYTHON_ROUND_DOUBLES = 1 << 22
+#: Doubles of model output one round of a group of fits may produce: small enough for the
+#: group's arrays to stay in cache (and bounds memory), large enough to amortise Python.
+PYTHON_ROUND_DOUBLES = 1 << 18
 #: Jacobian entries a block of compiled fits should cover (a block is what a worker
 #: claims at once, and how often the calling thread looks for Ctrl-C and progress).
 COMPILED_BLOCK_ENTRIES = 1 << 16
@@ -236,8 +237,10 @@ def curve_fit_batch(
             _run_compiled(batch, threads, bar)
         else:
             group = chunk_size or max(1, min(n_fits, PYTHON_ROUND_DOUBLES // ((n + 1) * m)))
-            batch = _batch_core.VectorBatch(inputs, outputs, strides, settings, group)
-            _run_python(batch, model, n_fits, group, bar)
+            _run_python(
+                lambda: _batch_core.VectorBatch(inputs, outputs, strides, settings, group),
+                model, n_fits, group, min(threads, -(-n_fits // group)), bar,
+            )
     finally:
         _batch_core.set_blas_threads(blas_threads)
         if bar is not None:
@@ -433,19 +436,76 @@ class _PythonModel:
                 ) from exc
 
 
-def _run_python(batch, model, n_fits, group, bar):
-    """Advance groups of fits in rounds, one model call per round for all of them."""
-    for first in range(0, n_fits, group):
-        finished = batch.start(first, min(group, n_fits - first))
-        while True:
-            if bar is not None and finished:
-                bar.update(finished)
-            n_f, n_j = batch.gather()
-            if not (n_f or n_j):
-                break
-            res = jacs = None
-            if n_f:
-                res = model.residuals(batch.rows_f[:n_f], batch.fit_f[:n_f])
-            if n_j:
-                jacs = model.jacobians(batch.rows_j[:n_j], batch.fit_j[:n_j])
-            finished = batch.scatter(res, jacs)
+def _run_python(make_batch, model, n_fits, group, threads, bar):
+    """Advance groups of fits in rounds, one model call per round for a whole group.
+
+    With several threads, each works through its own groups (NumPy releases the GIL
+    inside its array loops, the engine steps without it); the calling thread is one of
+    them and serves Ctrl-C and the progress bar.  The first exception raised in any
+    thread stops the others and propagates unchanged.
+    """
+    starts = iter(range(0, n_fits, group))
+    lock = threading.Lock()
+    cancelled = threading.Event()
+    errors = []
+    finished = [0]
+
+    def count(done):
+        with lock:
+            finished[0] += done
+
+    def show(done):
+        count(done)
+        if bar is not None:
+            bar.update(finished[0] - bar.n)
+
+    def work(report):
+        batch = make_batch()
+        while not cancelled.is_set():
+            with lock:
+                first = next(starts, None)
+            if first is None:
+                return
+            _run_group(batch, model, first, min(group, n_fits - first), cancelled, report)
+
+    def helper():
+        try:
+            work(count)
+        except BaseException as exc:  # re-raised by the calling thread
+            errors.append(exc)
+            cancelled.set()
+
+    helpers = [threading.Thread(target=helper, daemon=True) for _ in range(1, threads)]
+    try:
+        for thread in helpers:
+            thread.start()
+        work(show)
+        for thread in helpers:
+            while thread.is_alive():
+                thread.join(0.05)
+                show(0)
+    except BaseException:
+        cancelled.set()
+        for thread in helpers:
+            if thread.ident is not None:
+                thread.join()
+        raise
+    if errors:
+        raise errors[0]
+
+
+def _run_group(batch, model, first, count, cancelled, report):
+    """Fit `count` fits from `first` on to the end, calling report(number finished)."""
+    done = batch.start(first, count)
+    while not cancelled.is_set():
+        if done:
+            report(done)
+        n_f, n_j = batch.gather()
+        if not (n_f or n_j):
+            return
+        res = jacs = None
+        if n_f:
+            res = model.residuals(batch.rows_f[:n_f], batch.fit_f[:n_f])
+        if n_j:
+            jacs = model.jacobians(batch.rows_j[:n_j], batch.fit_j[:n_j])
+        done = batch.scatter(res, jacs)

@@ -412,30 +412,32 @@ cdef class VectorBatch:
         the Jacobian) for every pending fit; return their counts (n_f, n_j)."""
         cdef Py_ssize_t a, k, j, r, n = self.spec.n, n_f = 0, n_j = 0
         cdef LMWork *ws
+        cdef LMWork *works = <LMWork *>cnp.PyArray_DATA(self.work_structs)
         cdef int *requests = <int *>cnp.PyArray_DATA(self.requests)
         cdef Py_ssize_t *active = <Py_ssize_t *>cnp.PyArray_DATA(self.active)
         cdef double *rows_f = <double *>cnp.PyArray_DATA(self.rows_f)
         cdef double *rows_j = <double *>cnp.PyArray_DATA(self.rows_j)
         cdef Py_ssize_t *fit_f = <Py_ssize_t *>cnp.PyArray_DATA(self.fit_f)
         cdef Py_ssize_t *fit_j = <Py_ssize_t *>cnp.PyArray_DATA(self.fit_j)
-        for a in range(self.n_active):
-            k = active[a]
-            ws = self._ws(k)
-            if requests[k] == LM_NEED_F:
-                memcpy(rows_f + n_f * n, ws.req_x, n * sizeof(double))
-                fit_f[n_f] = self.first + k
-                n_f += 1
-            elif requests[k] == LM_NEED_FD:
-                for j in range(n):
-                    r = n_f + j
-                    memcpy(rows_f + r * n, ws.x, n * sizeof(double))
-                    rows_f[r * n + j] = ws.x[j] + lm_fd_step(ws, j)
-                    fit_f[r] = self.first + k
-                n_f += n
-            else:
-                memcpy(rows_j + n_j * n, ws.x, n * sizeof(double))
-                fit_j[n_j] = self.first + k
-                n_j += 1
+        with nogil:
+            for a in range(self.n_active):
+                k = active[a]
+                ws = works + k
+                if requests[k] == LM_NEED_F:
+                    memcpy(rows_f + n_f * n, ws.req_x, n * sizeof(double))
+                    fit_f[n_f] = self.first + k
+                    n_f += 1
+                elif requests[k] == LM_NEED_FD:
+                    for j in range(n):
+                        r = n_f + j
+                        memcpy(rows_f + r * n, ws.x, n * sizeof(double))
+                        rows_f[r * n + j] = ws.x[j] + lm_fd_step(ws, j)
+                        fit_f[r] = self.first + k
+                    n_f += n
+                else:
+                    memcpy(rows_j + n_j * n, ws.x, n * sizeof(double))
+                    fit_j[n_j] = self.first + k
+                    n_j += 1
         self.last_f = n_f
         self.last_j = n_j
         return n_f, n_j
@@ -447,6 +449,7 @@ cdef class VectorBatch:
         cdef Py_ssize_t a, k, j, n = self.spec.n, m = self.spec.m, n_f = 0, n_j = 0
         cdef Py_ssize_t kept = 0, finished = 0
         cdef LMWork *ws
+        cdef LMWork *works = <LMWork *>cnp.PyArray_DATA(self.work_structs)
         cdef int *requests = <int *>cnp.PyArray_DATA(self.requests)
         cdef Py_ssize_t *active = <Py_ssize_t *>cnp.PyArray_DATA(self.active)
         cdef const double *res = NULL
@@ -467,27 +470,28 @@ cdef class VectorBatch:
             if cnp.PyArray_SIZE(jacobians) != self.last_j * m * n:
                 raise ValueError("internal: jacobians of the wrong size")
             jac = <const double *>cnp.PyArray_DATA(jacobians)
-        for a in range(self.n_active):
-            k = active[a]
-            ws = self._ws(k)
-            if requests[k] == LM_NEED_F:
-                memcpy(ws.req_f, res + n_f * m, m * sizeof(double))
-                n_f += 1
-            elif requests[k] == LM_NEED_FD:
-                for j in range(n):
-                    lm_fd_column(ws, j, lm_fd_step(ws, j), res + (n_f + j) * m)
-                n_f += n
-            else:
-                memcpy(ws.fjac, jac + n_j * m * n, m * n * sizeof(double))
-                n_j += 1
-            requests[k] = lm_step(ws)
-            if requests[k] == LM_DONE:
-                _finish_fit(&self.spec, self.first + k, ws,
-                            dwork + k * self.lwork + engine_doubles)
-                finished += 1
-            else:
-                active[kept] = k
-                kept += 1
+        with nogil:
+            for a in range(self.n_active):
+                k = active[a]
+                ws = works + k
+                if requests[k] == LM_NEED_F:
+                    memcpy(ws.req_f, res + n_f * m, m * sizeof(double))
+                    n_f += 1
+                elif requests[k] == LM_NEED_FD:
+                    for j in range(n):
+                        lm_fd_column(ws, j, lm_fd_step(ws, j), res + (n_f + j) * m)
+                    n_f += n
+                else:
+                    memcpy(ws.fjac, jac + n_j * m * n, m * n * sizeof(double))
+                    n_j += 1
+                requests[k] = lm_step(ws)
+                if requests[k] == LM_DONE:
+                    _finish_fit(&self.spec, self.first + k, ws,
+                                dwork + k * self.lwork + engine_doubles)
+                    finished += 1
+                else:
+                    active[kept] = k
+                    kept += 1
         self.n_active = kept
         self.last_f = 0
         self.last_j = 0
