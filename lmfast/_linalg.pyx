@@ -6,7 +6,7 @@ See ``_linalg.pxd`` for the storage convention (row-major Jacobian).
 """
 import numpy as np
 
-from libc.math cimport fabs, sqrt
+from libc.math cimport fmax, fabs, sqrt
 
 
 cdef extern from "lmfast_blas.h" nogil:
@@ -262,9 +262,9 @@ cdef double lmpar(Py_ssize_t n, double *r, Py_ssize_t ldr, const int *ipvt,
             parl = par
         if fp < 0.0 and par < paru:
             paru = par
-        par = par + parc
-        if parl > par:
-            par = parl
+        # max(parl, par + parc) as fmax takes it: a NaN correction (0/0 when the step
+        # underflowed to zero) leaves par at its lower bound instead of poisoning it.
+        par = fmax(parl, par + parc)
     return par
 
 

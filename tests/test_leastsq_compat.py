@@ -449,13 +449,12 @@ def test_x0_2d_with_jacobian(sp, lm, helpers):
     assert o_lm.infodict["njev"] == o_sp.infodict["njev"]
 
 
-_SUBNORMAL_BUG = "lmfast bug: subnormal-only start gives a NaN first trial step"
 EXTREME_X0 = [
     [5e-324, 1.0],
-    # Known lmfast bug, open: from an all-subnormal start the first lmpar step overflows
-    # to NaN (SciPy stays finite and ends with ier 2).  Strict, so the fix shows up.
-    pytest.param([5e-324, 5e-324], marks=pytest.mark.xfail(strict=True, reason=_SUBNORMAL_BUG)),
-    pytest.param([-1e-320, 0.0], marks=pytest.mark.xfail(strict=True, reason=_SUBNORMAL_BUG)),
+    # All-subnormal starts: the trust region is subnormal, lmpar's bounds overflow and its
+    # Newton correction is 0/0; SciPy keeps par finite-or-inf and ends with ier 2.
+    [5e-324, 5e-324],
+    [-1e-320, 0.0],
     [1e-310, 1e-310],
     [2.2250738585072014e-308, 0.0],  # the smallest normal
     [1e-160, 1e-160],
