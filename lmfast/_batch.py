@@ -296,10 +296,10 @@ def _weights(sigma, n_fits, m):
     if sigma is None:
         return None, 0
     sigma = _float_array("sigma", sigma)
-    if sigma.shape == (m,):
-        return 1.0 / sigma, 0
-    if sigma.shape == (n_fits, m):
-        return 1.0 / sigma, m
+    if sigma.shape in ((m,), (n_fits, m)):
+        # A zero sigma gives an infinite weight: that fit alone ends with ier -2.
+        with np.errstate(divide="ignore"):
+            return 1.0 / sigma, 0 if sigma.ndim == 1 else m
     raise ValueError(
         f"sigma must have shape (M,) = ({m},) or (N, M) = ({n_fits}, {m}); got {sigma.shape}"
     )
