@@ -169,7 +169,7 @@ def curve_fit_batch(
     >>> np.round(res.popt[:, 0], 6)
     array([1., 2., 3.])
     """
-    compiled = isinstance(f, Model) and (jac is None or jac is f.jac)
+    compiled = isinstance(f, Model) and (jac is None or jac == f.jac)
     if not callable(f):
         raise TypeError(f"f must be a lmfast.models model or a callable, not {type(f).__name__}")
     if jac is not None and not callable(jac):

@@ -15,6 +15,10 @@ cdef extern from "lmfast_blas.h" nogil:
                                       size_t uplo_len, size_t diag_len)
 
 
+# Columns updated together by one Householder reflector in qrfac.
+DEF QR_PANEL = 8
+
+
 cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt,
                 double *rdiag, double *acnorm, double *wa) noexcept nogil:
     """Householder QR with column pivoting: A P = Q R.
@@ -27,8 +31,9 @@ cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt
     Remaining column norms are downdated rather than recomputed, and recomputed when
     cancellation makes the downdate unreliable (ANL-80-74, qrfac).
     """
-    cdef Py_ssize_t i, j, k, kmax, minmn
-    cdef double ajnorm, ajj, temp, ratio, total, epsmch = DBL_EPSILON
+    cdef Py_ssize_t i, j, k, k0, k1, kmax, minmn
+    cdef double ajnorm, ajj, temp, ratio, epsmch = DBL_EPSILON
+    cdef double sums[QR_PANEL]
     cdef double *row
     cdef int itemp
 
@@ -66,15 +71,24 @@ cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt
             a[j * lda + j] = a[j * lda + j] + 1.0
             ajj = a[j * lda + j]
 
-            # Apply it to the remaining columns: a_k -= (v^T a_k / v_j) v.  Column by
-            # column: qrfac only sees small matrices (tall ones go through TSQR first).
-            for k in range(j + 1, n):
-                total = 0.0
+            # Apply it to the remaining columns: a_k -= (v^T a_k / v_j) v, up to
+            # QR_PANEL columns at a time.  Each v^T a_k is still summed over i in order
+            # (the published arithmetic, bit for bit); running the columns' sums side
+            # by side along the rows only overlaps their independent additions.
+            for k0 in range(j + 1, n, QR_PANEL):
+                k1 = k0 + QR_PANEL if k0 + QR_PANEL < n else n
+                for k in range(k0, k1):
+                    sums[k - k0] = 0.0
                 for i in range(j, m):
-                    total = total + a[i * lda + k] * a[i * lda + j]
-                temp = total / ajj
+                    row = a + i * lda
+                    for k in range(k0, k1):
+                        sums[k - k0] = sums[k - k0] + row[k] * row[j]
+                for k in range(k0, k1):
+                    sums[k - k0] = sums[k - k0] / ajj
                 for i in range(j, m):
-                    a[i * lda + k] = a[i * lda + k] - temp * a[i * lda + j]
+                    row = a + i * lda
+                    for k in range(k0, k1):
+                        row[k] = row[k] - sums[k - k0] * row[j]
             for k in range(j + 1, n):
                 if rdiag[k] != 0.0:
                     temp = a[j * lda + k] / rdiag[k]

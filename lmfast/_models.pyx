@@ -8,10 +8,16 @@ twins in ``lmfast.models``, evaluated in the same order so both agree to roundin
 """
 import numpy as np
 
+cimport cython
 from libc.math cimport exp
 
 # ln 2, correctly rounded (== math.log(2.0)).
 cdef double LN2 = 0.6931471805599453
+
+# Every kernel is decorated @cython.cdivision(True): a zero width must give inf/NaN as in
+# IEEE arithmetic (the batch driver reports non-finite values per fit), also in the
+# LMFAST_DEBUG build, where cdivision is otherwise off and a noexcept nogil function could
+# only print the ZeroDivisionError and return with its output unwritten.
 
 
 # --------------------------------------------------------------------------------------
@@ -19,6 +25,7 @@ cdef double LN2 = 0.6931471805599453
 #     = amplitude * exp(-(x - center)**2 / (2 * sigma**2)) + offset
 # --------------------------------------------------------------------------------------
 
+@cython.cdivision(True)
 cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                      Py_ssize_t m, double *f) noexcept nogil:
     """f_i = a exp(-d^2 / (2 s^2)) + o,  d = x_i - c."""
@@ -30,6 +37,7 @@ cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t 
         f[i] = a * exp(-(d * d) / two_s2) + o
 
 
+@cython.cdivision(True)
 cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                        Py_ssize_t m, double *jac) noexcept nogil:
     """df/da = e,  df/dc = a e d / s^2,  df/ds = (df/dc) d / s,  df/do = 1."""
@@ -53,6 +61,7 @@ cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_
 #     = amplitude / (1 + ((x - center) / gamma)**2) + offset
 # --------------------------------------------------------------------------------------
 
+@cython.cdivision(True)
 cdef void lorentzian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                        Py_ssize_t m, double *f) noexcept nogil:
     """f_i = a / (1 + u^2) + o,  u = (x_i - c) / g."""
@@ -63,6 +72,7 @@ cdef void lorentzian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_
         f[i] = a / (1.0 + u * u) + o
 
 
+@cython.cdivision(True)
 cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                          Py_ssize_t m, double *jac) noexcept nogil:
     """df/da = L,  df/dc = 2 a u L^2 / g,  df/dg = u (df/dc),  df/do = 1;  L = 1/(1 + u^2)."""
@@ -85,6 +95,7 @@ cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssiz
 #     = amplitude * (eta / (1 + 4 u**2) + (1 - eta) * exp(-4 ln2 u**2)) + offset
 # --------------------------------------------------------------------------------------
 
+@cython.cdivision(True)
 cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                          Py_ssize_t m, double *f) noexcept nogil:
     """f_i = a (eta L + (1 - eta) G) + o,  L = 1/(1 + 4 u^2),  G = exp(-4 ln2 u^2)."""
@@ -97,6 +108,7 @@ cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssiz
         f[i] = a * (eta / (1.0 + 4.0 * u2) + ceta * exp(-(k * u2))) + o
 
 
+@cython.cdivision(True)
 cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
                            Py_ssize_t xstride, Py_ssize_t m, double *jac) noexcept nogil:
     """df/da = eta L + (1-eta) G,  df/dc = 8 a u (eta L^2 + (1-eta) ln2 G) / w,
@@ -123,6 +135,7 @@ cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
 # exponential(x, amplitude, rate, offset) = amplitude * exp(-rate * x) + offset
 # --------------------------------------------------------------------------------------
 
+@cython.cdivision(True)
 cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                         Py_ssize_t m, double *f) noexcept nogil:
     """f_i = a exp(-k x_i) + o."""
@@ -132,6 +145,7 @@ cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize
         f[i] = a * exp(-(k * x[i])) + o
 
 
+@cython.cdivision(True)
 cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                           Py_ssize_t m, double *jac) noexcept nogil:
     """df/da = e,  df/dk = -a e x,  df/do = 1;  e = exp(-k x)."""
@@ -151,6 +165,7 @@ cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssi
 #     = amplitude * exp(-((X - x0)**2 + (Y - y0)**2) / (2 * sigma**2)) + offset
 # --------------------------------------------------------------------------------------
 
+@cython.cdivision(True)
 cdef void gaussian_2d_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                         Py_ssize_t m, double *f) noexcept nogil:
     """f_i = a exp(-(dx^2 + dy^2) / (2 s^2)) + o."""
@@ -164,6 +179,7 @@ cdef void gaussian_2d_f(const double *p, Py_ssize_t n, const double *x, Py_ssize
         f[i] = a * exp(-(dx * dx + dy * dy) / two_s2) + o
 
 
+@cython.cdivision(True)
 cdef void gaussian_2d_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                           Py_ssize_t m, double *jac) noexcept nogil:
     """df/da = e,  df/dx0 = a e dx / s^2,  df/dy0 = a e dy / s^2,
@@ -192,6 +208,7 @@ cdef void gaussian_2d_jac(const double *p, Py_ssize_t n, const double *x, Py_ssi
 #     = amplitude * exp(-(X - x0)**2 / (2 sigma_x**2) - (Y - y0)**2 / (2 sigma_y**2)) + offset
 # --------------------------------------------------------------------------------------
 
+@cython.cdivision(True)
 cdef void gaussian_2d_elliptic_f(const double *p, Py_ssize_t n, const double *x,
                                  Py_ssize_t xstride, Py_ssize_t m, double *f) noexcept nogil:
     """f_i = a exp(-dx^2 / (2 sx^2) - dy^2 / (2 sy^2)) + o."""
@@ -205,6 +222,7 @@ cdef void gaussian_2d_elliptic_f(const double *p, Py_ssize_t n, const double *x,
         f[i] = a * exp(-(dx * dx) / two_sx2 - (dy * dy) / two_sy2) + o
 
 
+@cython.cdivision(True)
 cdef void gaussian_2d_elliptic_jac(const double *p, Py_ssize_t n, const double *x,
                                    Py_ssize_t xstride, Py_ssize_t m,
                                    double *jac) noexcept nogil:
@@ -236,6 +254,7 @@ cdef void gaussian_2d_elliptic_jac(const double *p, Py_ssize_t n, const double *
 # polynomial of degree n - 1:  c0 + c1 x + ... + c_{n-1} x**(n-1)
 # --------------------------------------------------------------------------------------
 
+@cython.cdivision(True)
 cdef void polynomial_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                        Py_ssize_t m, double *f) noexcept nogil:
     """Horner: f_i = (...(c_{n-1} x + c_{n-2}) x + ...) x + c_0;  0 when n == 0."""
@@ -252,6 +271,7 @@ cdef void polynomial_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_
         f[i] = v
 
 
+@cython.cdivision(True)
 cdef void polynomial_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                          Py_ssize_t m, double *jac) noexcept nogil:
     """df/dc_j = x^j, formed by repeated multiplication (x^0 = 1, also at x = 0)."""
