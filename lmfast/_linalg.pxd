@@ -12,45 +12,68 @@ cdef extern from "float.h":
     double DBL_EPSILON
     double DBL_MIN
 
-cdef inline double enorm(Py_ssize_t n, const double *x, Py_ssize_t incx) noexcept nogil:
-    """Euclidean norm of x[0], x[incx], ..., free of destructive over- and underflow.
+# enorm's running sums (ANL-80-74, enorm): squares of small, intermediate and large
+# components kept apart, the small and large sums scaled by their largest element.
+ctypedef struct EnormSums:
+    double s1, s2, s3, x1max, x3max
 
-    Sums small, intermediate and large components separately, each large or small
-    sum scaled by its largest element (ANL-80-74, enorm).
-    """
-    cdef double s1 = 0.0, s2 = 0.0, s3 = 0.0, x1max = 0.0, x3max = 0.0
-    cdef double xabs, ratio, agiant
-    cdef Py_ssize_t i
-    # Squares of values between rdwarf and rgiant/n neither underflow nor overflow.
-    cdef double rdwarf = 3.834e-20, rgiant = 1.304e19
-    agiant = rgiant / <double>n
-    for i in range(n):
-        xabs = fabs(x[i * incx])
-        if xabs > rdwarf and xabs < agiant:
-            s2 = s2 + xabs * xabs
-        elif xabs <= rdwarf:
-            if xabs > x3max:
-                ratio = x3max / xabs
-                s3 = 1.0 + s3 * (ratio * ratio)
-                x3max = xabs
-            elif xabs != 0.0:
-                ratio = xabs / x3max
-                s3 = s3 + ratio * ratio
+cdef inline double enorm_agiant(Py_ssize_t n) noexcept nogil:
+    """Bound of the intermediate components of an n-vector: squares of values between
+    3.834e-20 and 1.304e19 / n neither underflow nor overflow in a sum of n."""
+    return 1.304e19 / <double>n
+
+
+cdef inline void enorm_start(EnormSums *e) noexcept nogil:
+    e.s1 = 0.0
+    e.s2 = 0.0
+    e.s3 = 0.0
+    e.x1max = 0.0
+    e.x3max = 0.0
+
+
+cdef inline void enorm_add(EnormSums *e, double value, double agiant) noexcept nogil:
+    """Add one component (agiant = enorm_agiant(n) for a vector of n components)."""
+    cdef double xabs = fabs(value), ratio, rdwarf = 3.834e-20
+    if xabs > rdwarf and xabs < agiant:
+        e.s2 = e.s2 + xabs * xabs
+    elif xabs <= rdwarf:
+        if xabs > e.x3max:
+            ratio = e.x3max / xabs
+            e.s3 = 1.0 + e.s3 * (ratio * ratio)
+            e.x3max = xabs
+        elif xabs != 0.0:
+            ratio = xabs / e.x3max
+            e.s3 = e.s3 + ratio * ratio
+    else:
+        if xabs > e.x1max:
+            ratio = e.x1max / xabs
+            e.s1 = 1.0 + e.s1 * (ratio * ratio)
+            e.x1max = xabs
         else:
-            if xabs > x1max:
-                ratio = x1max / xabs
-                s1 = 1.0 + s1 * (ratio * ratio)
-                x1max = xabs
-            else:
-                ratio = xabs / x1max
-                s1 = s1 + ratio * ratio
-    if s1 != 0.0:
-        return x1max * sqrt(s1 + (s2 / x1max) / x1max)
-    if s2 != 0.0:
-        if s2 >= x3max:
-            return sqrt(s2 * (1.0 + (x3max / s2) * (x3max * s3)))
-        return sqrt(x3max * ((s2 / x3max) + (x3max * s3)))
-    return x3max * sqrt(s3)
+            ratio = xabs / e.x1max
+            e.s1 = e.s1 + ratio * ratio
+
+
+cdef inline double enorm_value(const EnormSums *e) noexcept nogil:
+    """The norm from the sums."""
+    if e.s1 != 0.0:
+        return e.x1max * sqrt(e.s1 + (e.s2 / e.x1max) / e.x1max)
+    if e.s2 != 0.0:
+        if e.s2 >= e.x3max:
+            return sqrt(e.s2 * (1.0 + (e.x3max / e.s2) * (e.x3max * e.s3)))
+        return sqrt(e.x3max * ((e.s2 / e.x3max) + (e.x3max * e.s3)))
+    return e.x3max * sqrt(e.s3)
+
+
+cdef inline double enorm(Py_ssize_t n, const double *x, Py_ssize_t incx) noexcept nogil:
+    """Euclidean norm of x[0], x[incx], ..., free of destructive over- and underflow."""
+    cdef EnormSums e
+    cdef double agiant = enorm_agiant(n)
+    cdef Py_ssize_t i
+    enorm_start(&e)
+    for i in range(n):
+        enorm_add(&e, x[i * incx], agiant)
+    return enorm_value(&e)
 
 
 cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt,

@@ -34,11 +34,25 @@ cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt
     cdef Py_ssize_t i, j, k, k0, k1, kmax, minmn
     cdef double ajnorm, ajj, temp, ratio, epsmch = DBL_EPSILON
     cdef double sums[QR_PANEL]
+    cdef EnormSums norms[QR_PANEL]
+    cdef double agiant
     cdef double *row
     cdef int itemp
 
+    # The column norms, QR_PANEL columns per pass over the rows: each is enorm of its
+    # column, summed in the same order, only side by side.
+    agiant = enorm_agiant(m)
+    for k0 in range(0, n, QR_PANEL):
+        k1 = k0 + QR_PANEL if k0 + QR_PANEL < n else n
+        for k in range(k0, k1):
+            enorm_start(&norms[k - k0])
+        for i in range(m):
+            row = a + i * lda
+            for k in range(k0, k1):
+                enorm_add(&norms[k - k0], row[k], agiant)
+        for k in range(k0, k1):
+            acnorm[k] = enorm_value(&norms[k - k0])
     for j in range(n):
-        acnorm[j] = enorm(m, a + j, lda)
         rdiag[j] = acnorm[j]
         wa[j] = rdiag[j]
         ipvt[j] = <int>j
