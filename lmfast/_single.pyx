@@ -208,34 +208,52 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
         column-major R/Householder array; fjac, ipvt, qtf, cov_x are None unless
         full_output (cov_x also when info is not 1-4 or R is singular).
     """
-    cdef Py_ssize_t n = x0.shape[0]
     cdef LMWork ws
-    cdef int blas_threads = 0
+    cdef int blas_threads
+    dwork, iwork = _init_work(&ws, m, x0, ftol, xtol, gtol, maxfev, epsfcn, factor, diag,
+                              Dfun is None)
+    blas_threads = _pin_blas(&ws)
+    try:
+        _run(&ws, func, args, Dfun, col_deriv, f0, J0)
+    finally:
+        _unpin_blas(blas_threads)
+    return _result(&ws, iwork, full_output)
+
+
+cdef tuple _init_work(LMWork *ws, Py_ssize_t m, const double[::1] x0, double ftol,
+                      double xtol, double gtol, long maxfev, double epsfcn, double factor,
+                      diag, bint use_fd):
+    """Allocate the arrays behind ws and initialise it (options, x0, diag); returns
+    (dwork, iwork), to be kept alive as long as ws is used."""
+    cdef Py_ssize_t n = x0.shape[0]
     cdef cnp.ndarray dwork = np.zeros(lm_work_doubles(m, n), dtype=np.float64)
     cdef cnp.ndarray iwork = np.zeros(max(n, 1), dtype=np.int32)
-    cdef double[::1] diag_view
-    lm_init(&ws, m, n, <double *>cnp.PyArray_DATA(dwork), <int *>cnp.PyArray_DATA(iwork),
-            ftol, xtol, gtol, maxfev, epsfcn, factor, 1 if diag is None else 2,
-            1 if Dfun is None else 0)
+    cdef const double[::1] diag_view
+    lm_init(ws, m, n, <double *>cnp.PyArray_DATA(dwork), <int *>cnp.PyArray_DATA(iwork),
+            ftol, xtol, gtol, maxfev, epsfcn, factor, 1 if diag is None else 2, use_fd)
     if n:
         memcpy(ws.x, &x0[0], n * sizeof(double))
     if diag is not None:
         diag_view = diag
         if n:
             memcpy(ws.diag, &diag_view[0], n * sizeof(double))
+    return dwork, iwork
 
-    # The TSQR blocks are too small for OpenBLAS's threads to pay: run them on one.  (Two
-    # concurrent fits may restore each other's setting; both restore a valid count.)
+
+cdef inline int _pin_blas(const LMWork *ws):
+    """The TSQR blocks are too small for OpenBLAS's threads to pay: run them on one.
+    Returns the count to restore, or 0.  (Two concurrent fits may restore each other's
+    setting; both restore a valid count.)"""
+    cdef int previous = 0
     if ws.tsqr_rows:
-        blas_threads = openblas_get_num_threads()
+        previous = openblas_get_num_threads()
         openblas_set_num_threads(1)
-    try:
-        _run(&ws, func, args, Dfun, col_deriv, f0, J0)
-    finally:
-        if blas_threads:
-            openblas_set_num_threads(blas_threads)
+    return previous
 
-    return _result(&ws, iwork, full_output)
+
+cdef inline void _unpin_blas(int previous):
+    if previous:
+        openblas_set_num_threads(previous)
 
 
 cdef tuple _result(const LMWork *ws, cnp.ndarray iwork, bint full_output):
@@ -274,10 +292,7 @@ def fit_model(int model_id, Py_ssize_t n, const double[:, ::1] xdata not None,
     cdef LMWork ws
     cdef FitData d
     cdef const double[::1] w_view
-    cdef double[::1] diag_view
-    cdef int blas_threads = 0
-    cdef cnp.ndarray dwork = np.zeros(lm_work_doubles(m, n), dtype=np.float64)
-    cdef cnp.ndarray iwork = np.zeros(max(n, 1), dtype=np.int32)
+    cdef int blas_threads
     if model_funcs(model_id, &d.model) != 0:
         raise ValueError(f"unknown compiled model id {model_id}")
     if x0.shape[0] != n or xdata.shape[1] != m or xdata.shape[0] < d.model.x_dims:
@@ -293,19 +308,10 @@ def fit_model(int model_id, Py_ssize_t n, const double[:, ::1] xdata not None,
         if w_view.shape[0] != m:
             raise ValueError("internal: fit_model weights of the wrong length")
         d.w = &w_view[0] if m else NULL
-    lm_init(&ws, m, n, <double *>cnp.PyArray_DATA(dwork), <int *>cnp.PyArray_DATA(iwork),
-            ftol, xtol, gtol, maxfev, epsfcn, factor, 1 if diag is None else 2, use_fd)
-    if n:
-        memcpy(ws.x, &x0[0], n * sizeof(double))
-    if diag is not None:
-        diag_view = diag
-        if n:
-            memcpy(ws.diag, &diag_view[0], n * sizeof(double))
-    if ws.tsqr_rows:
-        blas_threads = openblas_get_num_threads()
-        openblas_set_num_threads(1)
+    dwork, iwork = _init_work(&ws, m, x0, ftol, xtol, gtol, maxfev, epsfcn, factor, diag,
+                              use_fd)
+    blas_threads = _pin_blas(&ws)
     with nogil:
         run_model_fit(&ws, &d)
-    if blas_threads:
-        openblas_set_num_threads(blas_threads)
+    _unpin_blas(blas_threads)
     return _result(&ws, iwork, full_output)
