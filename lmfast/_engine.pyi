@@ -1,0 +1,1 @@
+# The engine has no Python-level API: it is cimported by the drivers.
