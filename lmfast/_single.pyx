@@ -258,20 +258,25 @@ cdef inline void _unpin_blas(int previous):
 
 cdef tuple _result(const LMWork *ws, cnp.ndarray iwork, bint full_output):
     """fit()'s return tuple from a finished fit."""
-    cdef Py_ssize_t m = ws.m, n = ws.n
+    cdef Py_ssize_t m = ws.m, n = ws.n, i, j, rows
+    cdef cnp.npy_intp dims[2]
+    cdef cnp.ndarray fjac
+    cdef double *out
     x = _vector(ws.x, n)
     fvec = _vector(ws.fvec, m)
     if not full_output:
         return x, ws.info, ws.nfev, ws.njev, fvec, None, None, None, None
     cov = _covariance(ws) if 1 <= ws.info <= 4 and n else None
     # MINPACK's fjac is column-major m-by-n: as a C array, shape (n, m), the transpose.
-    if m and n:
-        fjac = np.asarray(<double[:m, :n]> ws.fjac).T.copy()
-        if ws.tsqr_rows:
-            # Only R was formed (from R0): there are no Householder vectors to report.
-            fjac[:, n:] = 0.0
-    else:
-        fjac = np.zeros((n, m))
+    dims[0] = n
+    dims[1] = m
+    fjac = cnp.PyArray_ZEROS(2, dims, cnp.NPY_DOUBLE, 0)
+    out = <double *>cnp.PyArray_DATA(fjac)
+    # With TSQR only R was formed (from R0): there are no Householder vectors to report.
+    rows = n if ws.tsqr_rows and n < m else m
+    for j in range(n):
+        for i in range(rows):
+            out[j * m + i] = ws.fjac[i * n + j]
     ipvt = iwork[:n].copy()
     qtf = _vector(ws.qtf, n)
     return x, ws.info, ws.nfev, ws.njev, fvec, fjac, ipvt, qtf, cov

@@ -130,10 +130,13 @@ class Model:
             Shape (m,) for scalar parameters, (K, m) for (K, 1) parameters (in general the
             broadcast shape of the coordinates and the parameters).
         """
-        coords, params, shape = self._arguments(args, kwargs)
+        coords, params = self._arguments(args, kwargs)
         value = self._func(*coords, *params)
-        if np.shape(value) != shape:
-            value = np.broadcast_to(value, shape).copy()
+        if np.shape(value) != coords[0].shape:
+            # E.g. (K, 1) parameters, or a value that does not depend on x (degree 0).
+            shape = _broadcast_shape(coords, params)
+            if np.shape(value) != shape:
+                value = np.broadcast_to(value, shape).copy()
         return value
 
     def jac(self, *args, **kwargs):
@@ -151,12 +154,13 @@ class Model:
             broadcast shape of the values with the parameter as last axis, in
             ``param_names`` order.
         """
-        coords, params, shape = self._arguments(args, kwargs)
+        coords, params = self._arguments(args, kwargs)
+        shape = _broadcast_shape(coords, params)
         columns = self._jac(*coords, *params)
         return np.stack([np.broadcast_to(c, shape) for c in columns], axis=-1)
 
     def _arguments(self, args, kwargs):
-        """(coordinates, parameters, broadcast shape) from a call's arguments."""
+        """(coordinates, parameters) from a call's arguments."""
         if kwargs or len(args) != self.n_params + 1:
             try:
                 bound = self.__signature__.bind(*args, **kwargs)
@@ -173,10 +177,12 @@ class Model:
                 raise ValueError(f"{self.name}(): xy must have shape (2, m) or (2, K, m), "
                                  f"got {x.shape}")
             coords = (x[0], x[1])
-        params = args[1:]
-        shape = np.broadcast_shapes(*(np.shape(a) for a in coords),
-                                    *(np.shape(p) for p in params))
-        return coords, params, shape
+        return coords, args[1:]
+
+
+def _broadcast_shape(coords, params):
+    """The shape of a model's value: coordinates and parameters broadcast together."""
+    return np.broadcast_shapes(*(np.shape(a) for a in coords), *(np.shape(p) for p in params))
 
 
 # --------------------------------------------------------------------------------------
