@@ -15,10 +15,6 @@ cdef extern from "lmfast_blas.h" nogil:
                                       size_t uplo_len, size_t diag_len)
 
 
-# Columns updated together by one Householder reflector in qrfac.
-DEF QR_PANEL = 8
-
-
 cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt,
                 double *rdiag, double *acnorm, double *wa) noexcept nogil:
     """Householder QR with column pivoting: A P = Q R.
@@ -31,27 +27,36 @@ cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt
     Remaining column norms are downdated rather than recomputed, and recomputed when
     cancellation makes the downdate unreliable (ANL-80-74, qrfac).
     """
-    cdef Py_ssize_t i, j, k, k0, k1, kmax, minmn
+    cdef Py_ssize_t i, j, k, kmax, minmn
     cdef double ajnorm, ajj, temp, ratio, epsmch = DBL_EPSILON
-    cdef double sums[QR_PANEL]
-    cdef EnormSums norms[QR_PANEL]
-    cdef double agiant
+    cdef double t0, t1, t2, t3, v, agiant
+    cdef EnormSums e0, e1, e2, e3
     cdef double *row
     cdef int itemp
 
-    # The column norms, QR_PANEL columns per pass over the rows: each is enorm of its
-    # column, summed in the same order, only side by side.
+    # The column norms, four columns per pass over the rows: each is enorm of its column
+    # with its sums in the same order, only side by side (and in registers).
     agiant = enorm_agiant(m)
-    for k0 in range(0, n, QR_PANEL):
-        k1 = k0 + QR_PANEL if k0 + QR_PANEL < n else n
-        for k in range(k0, k1):
-            enorm_start(&norms[k - k0])
+    k = 0
+    while k + 4 <= n:
+        enorm_start(&e0)
+        enorm_start(&e1)
+        enorm_start(&e2)
+        enorm_start(&e3)
         for i in range(m):
-            row = a + i * lda
-            for k in range(k0, k1):
-                enorm_add(&norms[k - k0], row[k], agiant)
-        for k in range(k0, k1):
-            acnorm[k] = enorm_value(&norms[k - k0])
+            row = a + i * lda + k
+            enorm_add(&e0, row[0], agiant)
+            enorm_add(&e1, row[1], agiant)
+            enorm_add(&e2, row[2], agiant)
+            enorm_add(&e3, row[3], agiant)
+        acnorm[k] = enorm_value(&e0)
+        acnorm[k + 1] = enorm_value(&e1)
+        acnorm[k + 2] = enorm_value(&e2)
+        acnorm[k + 3] = enorm_value(&e3)
+        k += 4
+    while k < n:
+        acnorm[k] = enorm(m, a + k, lda)
+        k += 1
     for j in range(n):
         rdiag[j] = acnorm[j]
         wa[j] = rdiag[j]
@@ -85,24 +90,57 @@ cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt
             a[j * lda + j] = a[j * lda + j] + 1.0
             ajj = a[j * lda + j]
 
-            # Apply it to the remaining columns: a_k -= (v^T a_k / v_j) v, up to
-            # QR_PANEL columns at a time.  Each v^T a_k is still summed over i in order
-            # (the published arithmetic, bit for bit); running the columns' sums side
-            # by side along the rows only overlaps their independent additions.
-            for k0 in range(j + 1, n, QR_PANEL):
-                k1 = k0 + QR_PANEL if k0 + QR_PANEL < n else n
-                for k in range(k0, k1):
-                    sums[k - k0] = 0.0
+            # Apply it to the remaining columns: a_k -= (v^T a_k / v_j) v, four columns
+            # at a time (then two, then one).  Each v^T a_k is still summed over i in order (the published
+            # arithmetic, bit for bit); the four sums only run side by side.
+            k = j + 1
+            while k + 4 <= n:
+                t0 = 0.0
+                t1 = 0.0
+                t2 = 0.0
+                t3 = 0.0
                 for i in range(j, m):
                     row = a + i * lda
-                    for k in range(k0, k1):
-                        sums[k - k0] = sums[k - k0] + row[k] * row[j]
-                for k in range(k0, k1):
-                    sums[k - k0] = sums[k - k0] / ajj
+                    v = row[j]
+                    t0 = t0 + row[k] * v
+                    t1 = t1 + row[k + 1] * v
+                    t2 = t2 + row[k + 2] * v
+                    t3 = t3 + row[k + 3] * v
+                t0 = t0 / ajj
+                t1 = t1 / ajj
+                t2 = t2 / ajj
+                t3 = t3 / ajj
                 for i in range(j, m):
                     row = a + i * lda
-                    for k in range(k0, k1):
-                        row[k] = row[k] - sums[k - k0] * row[j]
+                    v = row[j]
+                    row[k] = row[k] - t0 * v
+                    row[k + 1] = row[k + 1] - t1 * v
+                    row[k + 2] = row[k + 2] - t2 * v
+                    row[k + 3] = row[k + 3] - t3 * v
+                k += 4
+            if k + 2 <= n:
+                t0 = 0.0
+                t1 = 0.0
+                for i in range(j, m):
+                    row = a + i * lda
+                    v = row[j]
+                    t0 = t0 + row[k] * v
+                    t1 = t1 + row[k + 1] * v
+                t0 = t0 / ajj
+                t1 = t1 / ajj
+                for i in range(j, m):
+                    row = a + i * lda
+                    v = row[j]
+                    row[k] = row[k] - t0 * v
+                    row[k + 1] = row[k + 1] - t1 * v
+                k += 2
+            if k < n:
+                t0 = 0.0
+                for i in range(j, m):
+                    t0 = t0 + a[i * lda + k] * a[i * lda + j]
+                t0 = t0 / ajj
+                for i in range(j, m):
+                    a[i * lda + k] = a[i * lda + k] - t0 * a[i * lda + j]
             for k in range(j + 1, n):
                 if rdiag[k] != 0.0:
                     temp = a[j * lda + k] / rdiag[k]
