@@ -15,6 +15,13 @@ cdef extern from "lmfast_blas.h" nogil:
                                       size_t uplo_len, size_t diag_len)
 
 
+cdef inline int _outside(double x, double agiant) noexcept nogil:
+    """1 when enorm would not add x * x to its sum of intermediate squares (x is nonzero
+    and not strictly between 3.834e-20 and agiant in magnitude, or NaN), else 0."""
+    cdef double xabs = fabs(x)
+    return (xabs != 0.0) & (1 - ((xabs > 3.834e-20) & (xabs < agiant)))
+
+
 cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt,
                 double *rdiag, double *acnorm, double *wa) noexcept nogil:
     """Householder QR with column pivoting: A P = Q R.
@@ -30,29 +37,34 @@ cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt
     cdef Py_ssize_t i, j, k, kmax, minmn
     cdef double ajnorm, ajj, temp, ratio, epsmch = DBL_EPSILON
     cdef double t0, t1, t2, t3, v, agiant
-    cdef EnormSums e0, e1, e2, e3
+    cdef int plain
     cdef double *row
     cdef int itemp
 
-    # The column norms, four columns per pass over the rows: each is enorm of its column
-    # with its sums in the same order, only side by side (and in registers).
+    # The column norms, four columns per pass over the rows.  Where every entry of a
+    # column is zero or of intermediate size, enorm reduces to sqrt of its plain sum of
+    # squares (same order, bit for bit): those four sums run side by side in registers,
+    # and a column with a tiny or huge entry is redone by enorm itself.
     agiant = enorm_agiant(m)
     k = 0
     while k + 4 <= n:
-        enorm_start(&e0)
-        enorm_start(&e1)
-        enorm_start(&e2)
-        enorm_start(&e3)
+        t0 = 0.0
+        t1 = 0.0
+        t2 = 0.0
+        t3 = 0.0
+        plain = 0
         for i in range(m):
             row = a + i * lda + k
-            enorm_add(&e0, row[0], agiant)
-            enorm_add(&e1, row[1], agiant)
-            enorm_add(&e2, row[2], agiant)
-            enorm_add(&e3, row[3], agiant)
-        acnorm[k] = enorm_value(&e0)
-        acnorm[k + 1] = enorm_value(&e1)
-        acnorm[k + 2] = enorm_value(&e2)
-        acnorm[k + 3] = enorm_value(&e3)
+            t0 = t0 + row[0] * row[0]
+            t1 = t1 + row[1] * row[1]
+            t2 = t2 + row[2] * row[2]
+            t3 = t3 + row[3] * row[3]
+            plain = (plain | _outside(row[0], agiant) | _outside(row[1], agiant) << 1
+                     | _outside(row[2], agiant) << 2 | _outside(row[3], agiant) << 3)
+        acnorm[k] = enorm(m, a + k, lda) if plain & 1 else sqrt(t0)
+        acnorm[k + 1] = enorm(m, a + k + 1, lda) if plain & 2 else sqrt(t1)
+        acnorm[k + 2] = enorm(m, a + k + 2, lda) if plain & 4 else sqrt(t2)
+        acnorm[k + 3] = enorm(m, a + k + 3, lda) if plain & 8 else sqrt(t3)
         k += 4
     while k < n:
         acnorm[k] = enorm(m, a + k, lda)
