@@ -28,31 +28,32 @@ cdef double LN2 = 0.6931471805599453
 @cython.cdivision(True)
 cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                      Py_ssize_t m, double *f) noexcept nogil:
-    """f_i = a exp(-d^2 / (2 s^2)) + o,  d = x_i - c."""
+    """f_i = a exp(d^2 q) + o,  d = x_i - c,  q = -1 / (2 s^2) (one division per call)."""
     cdef double a = p[0], c = p[1], s = p[2], o = p[3]
-    cdef double two_s2 = 2.0 * (s * s), d
+    cdef double q = -0.5 / (s * s), d
     cdef Py_ssize_t i
     for i in range(m):
         d = x[i] - c
-        f[i] = a * exp(-(d * d) / two_s2) + o
+        f[i] = a * exp((d * d) * q) + o
 
 
 @cython.cdivision(True)
 cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                        Py_ssize_t m, double *jac) noexcept nogil:
-    """df/da = e,  df/dc = a e d / s^2,  df/ds = (df/dc) d / s,  df/do = 1."""
+    """df/da = e,  df/dc = a e d / s^2,  df/ds = (df/dc) d / s,  df/do = 1, with the
+    reciprocals of s^2 and s formed once per call."""
     cdef double a = p[0], c = p[1], s = p[2]
-    cdef double s2 = s * s, two_s2 = 2.0 * s2, d, e, dc
+    cdef double inv_s2 = 1.0 / (s * s), inv_s = 1.0 / s, q = -0.5 * inv_s2, d, e, dc
     cdef double *row
     cdef Py_ssize_t i
     for i in range(m):
         d = x[i] - c
-        e = exp(-(d * d) / two_s2)
-        dc = a * e * d / s2
+        e = exp((d * d) * q)
+        dc = a * e * d * inv_s2
         row = jac + i * n
         row[0] = e
         row[1] = dc
-        row[2] = dc * d / s
+        row[2] = dc * d * inv_s
         row[3] = 1.0
 
 
@@ -168,24 +169,25 @@ cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssi
 @cython.cdivision(True)
 cdef void gaussian_2d_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                         Py_ssize_t m, double *f) noexcept nogil:
-    """f_i = a exp(-(dx^2 + dy^2) / (2 s^2)) + o."""
+    """f_i = a exp((dx^2 + dy^2) q) + o,  q = -1 / (2 s^2) (one division per call)."""
     cdef double a = p[0], x0 = p[1], y0 = p[2], s = p[3], o = p[4]
-    cdef double two_s2 = 2.0 * (s * s), dx, dy
+    cdef double q = -0.5 / (s * s), dx, dy
     cdef const double *y = x + xstride
     cdef Py_ssize_t i
     for i in range(m):
         dx = x[i] - x0
         dy = y[i] - y0
-        f[i] = a * exp(-(dx * dx + dy * dy) / two_s2) + o
+        f[i] = a * exp((dx * dx + dy * dy) * q) + o
 
 
 @cython.cdivision(True)
 cdef void gaussian_2d_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                           Py_ssize_t m, double *jac) noexcept nogil:
     """df/da = e,  df/dx0 = a e dx / s^2,  df/dy0 = a e dy / s^2,
-    df/ds = a e r^2 / s^3,  df/do = 1;  r^2 = dx^2 + dy^2."""
+    df/ds = a e r^2 / s^3,  df/do = 1;  r^2 = dx^2 + dy^2 (reciprocals once per call)."""
     cdef double a = p[0], x0 = p[1], y0 = p[2], s = p[3]
-    cdef double s2 = s * s, two_s2 = 2.0 * s2, dx, dy, r2, e, ae
+    cdef double inv_s2 = 1.0 / (s * s), inv_s3 = inv_s2 / s, q = -0.5 * inv_s2
+    cdef double dx, dy, r2, e, ae
     cdef const double *y = x + xstride
     cdef double *row
     cdef Py_ssize_t i
@@ -193,13 +195,13 @@ cdef void gaussian_2d_jac(const double *p, Py_ssize_t n, const double *x, Py_ssi
         dx = x[i] - x0
         dy = y[i] - y0
         r2 = dx * dx + dy * dy
-        e = exp(-r2 / two_s2)
+        e = exp(r2 * q)
         ae = a * e
         row = jac + i * n
         row[0] = e
-        row[1] = ae * dx / s2
-        row[2] = ae * dy / s2
-        row[3] = ae * r2 / s2 / s
+        row[1] = ae * dx * inv_s2
+        row[2] = ae * dy * inv_s2
+        row[3] = ae * r2 * inv_s3
         row[4] = 1.0
 
 

@@ -191,15 +191,15 @@ def _broadcast_shape(coords, params):
 
 def _gaussian(x, amplitude, center, sigma, offset):
     d = x - center
-    return amplitude * np.exp(-(d * d) / (2.0 * (sigma * sigma))) + offset
+    return amplitude * np.exp((d * d) * np.true_divide(-0.5, sigma * sigma)) + offset
 
 
 def _gaussian_jac(x, amplitude, center, sigma, offset):
-    s2 = sigma * sigma
+    inv_s2 = np.true_divide(1.0, sigma * sigma)
     d = x - center
-    e = np.exp(-(d * d) / (2.0 * s2))
-    dc = amplitude * e * d / s2
-    return e, dc, dc * d / sigma, 1.0
+    e = np.exp((d * d) * (-0.5 * inv_s2))
+    dc = amplitude * e * d * inv_s2
+    return e, dc, dc * d * np.true_divide(1.0, sigma), 1.0
 
 
 def _lorentzian(x, amplitude, center, gamma, offset):
@@ -243,17 +243,17 @@ def _exponential_jac(x, amplitude, rate, offset):
 def _gaussian_2d(X, Y, amplitude, x0, y0, sigma, offset):
     dx = X - x0
     dy = Y - y0
-    return amplitude * np.exp(-(dx * dx + dy * dy) / (2.0 * (sigma * sigma))) + offset
+    return amplitude * np.exp((dx * dx + dy * dy) * np.true_divide(-0.5, sigma * sigma)) + offset
 
 
 def _gaussian_2d_jac(X, Y, amplitude, x0, y0, sigma, offset):
-    s2 = sigma * sigma
+    inv_s2 = np.true_divide(1.0, sigma * sigma)
     dx = X - x0
     dy = Y - y0
     r2 = dx * dx + dy * dy
-    e = np.exp(-r2 / (2.0 * s2))
+    e = np.exp(r2 * (-0.5 * inv_s2))
     ae = amplitude * e
-    return e, ae * dx / s2, ae * dy / s2, ae * r2 / s2 / sigma, 1.0
+    return e, ae * dx * inv_s2, ae * dy * inv_s2, ae * r2 * np.true_divide(inv_s2, sigma), 1.0
 
 
 def _gaussian_2d_elliptic(X, Y, amplitude, x0, y0, sigma_x, sigma_y, offset):
