@@ -497,7 +497,7 @@ def test_nan_policy_with_non_array_xdata():
 def test_nan_data_without_checks():
     """NaN data with check_finite=False: SciPy returns p0 with ier=4 and an infinite
     pcov (a meaningless fit); lmfast raises its documented ValueError instead."""
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), pytest.warns(scipy.optimize.OptimizeWarning):
         popt, _, _, _, ier = scipy.optimize.curve_fit(
             decay, X, Y_NAN, check_finite=False, full_output=True
         )
