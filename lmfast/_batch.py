@@ -15,10 +15,13 @@ import warnings
 import numpy as np
 
 from . import _batch_core
+from ._leastsq import _maxfev_limits
 from ._messages import LEASTSQ_SUCCESS, fit_message
 from .models import Model
 
 __all__ = ["BatchResult", "curve_fit_batch"]
+
+_FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 #: Doubles of model output one round of a group of fits may produce: small enough for the
 #: group's arrays to stay in cache (and bounds memory), large enough to amortise Python.
@@ -197,11 +200,10 @@ def curve_fit_batch(
     weights, w_stride = _weights(sigma, n_fits, m)
 
     ftol, xtol, gtol, factor = (float(v) for v in (ftol, xtol, gtol, factor))
-    maxfev = operator.index(maxfev)
     use_fd = not compiled and jac is None
-    if maxfev <= 0:
-        maxfev = 200 * (n + 1) if use_fd else 100 * (n + 1)
-    epsfcn = float(np.finfo(np.float64).eps) if epsfcn is None else float(epsfcn)
+    # maxfev as leastsq reads it (messages quote the first, the engine uses the second).
+    maxfev, limit = _maxfev_limits(maxfev, 200 * (n + 1) if use_fd else 100 * (n + 1))
+    epsfcn = _FLOAT64_EPS if epsfcn is None else float(epsfcn)
     threads = _resolve_threads(threads)
     if chunk_size is not None:
         chunk_size = operator.index(chunk_size)
@@ -222,7 +224,7 @@ def curve_fit_batch(
 
     inputs = (xdata, ydata, weights, p0)
     strides = (n_fits, m, n, x_stride, x_row_stride, w_stride, p0_stride)
-    settings = (ftol, xtol, gtol, maxfev, epsfcn, factor, int(use_fd), int(bool(absolute_sigma)))
+    settings = (ftol, xtol, gtol, limit, epsfcn, factor, int(use_fd), int(bool(absolute_sigma)))
     if not compiled:
         model = _PythonModel(f, jac, n, m, x_rows, ydata, weights)
         model.probe(p0 if p0.ndim == 2 else p0[np.newaxis])
