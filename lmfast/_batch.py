@@ -182,6 +182,8 @@ def curve_fit_batch(
     if ydata.ndim != 2:
         raise ValueError(f"ydata must be 2-D, (N fits, M points); got shape {ydata.shape}")
     n_fits, m = ydata.shape
+    if m == 0:
+        raise ValueError(f"ydata must have at least one point per fit; got shape {ydata.shape}")
     p0 = _float_array("p0", p0)
     if p0.ndim == 1:
         p0_stride = 0
@@ -190,6 +192,8 @@ def curve_fit_batch(
     else:
         raise ValueError(f"p0 must have shape (n,) or (N, n) = ({n_fits}, n); got {p0.shape}")
     n = p0.shape[-1]
+    if n == 0:
+        raise ValueError(f"p0 must hold at least one parameter; got shape {p0.shape}")
     if isinstance(f, Model) and n != f.n_params:
         raise ValueError(
             f"p0 has {n} parameters but the model {f.name} takes {f.n_params} "
@@ -260,7 +264,7 @@ def _float_array(name, value):
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.asarray(arr, dtype=np.float64, order="C")
 
 
 def _shape_xdata(xdata, n_fits, m, x_dims):

@@ -788,6 +788,8 @@ ERROR_CASES = {
     "threads-negative-3": ({"threads": -3}, "threads"),
     "chunk_size-0": ({"chunk_size": 0}, "chunk_size"),
     "chunk_size-negative": ({"chunk_size": -2}, "chunk_size"),
+    "ydata-no-points": ({"xdata": np.zeros(0), "ydata": np.zeros((4, 0))}, "ydata"),
+    "p0-empty": ({"p0": np.zeros(0)}, "p0"),
 }
 
 
@@ -797,7 +799,7 @@ def _applies_to_python_model(case):
     xdata are valid shared k-D / per-fit 1-D xdata)."""
     kwargs, match = ERROR_CASES[case]
     p0 = kwargs.get("p0")
-    if match == "p0" and np.asarray(p0).dtype != object and np.shape(p0)[-1] != 4:
+    if match == "p0" and np.asarray(p0).dtype != object and np.shape(p0)[-1] not in (0, 4):
         return False
     return case not in ("xdata-N", "xdata-3d")
 
