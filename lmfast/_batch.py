@@ -204,7 +204,8 @@ def curve_fit_batch(
     weights, w_stride = _weights(sigma, n_fits, m)
 
     ftol, xtol, gtol, factor = (float(v) for v in (ftol, xtol, gtol, factor))
-    use_fd = not compiled and jac is None
+    # A compiled model's own Jacobian is used unless it has none (forward differences).
+    use_fd = jac is None and not (compiled and f.has_jacobian)
     # maxfev as leastsq reads it (messages quote the first, the engine uses the second).
     maxfev, limit = _maxfev_limits(maxfev, 200 * (n + 1) if use_fd else 100 * (n + 1))
     epsfcn = _FLOAT64_EPS if epsfcn is None else float(epsfcn)
@@ -238,7 +239,7 @@ def curve_fit_batch(
         if compiled:
             block = chunk_size or _compiled_block(m, n)
             batch = _batch_core.CompiledBatch(
-                f.model_id, inputs, outputs, strides, settings, threads, block
+                f._compiled_spec, inputs, outputs, strides, settings, threads, block
             )
             _run_compiled(batch, threads, bar)
         else:

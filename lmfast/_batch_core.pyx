@@ -25,7 +25,7 @@ from lmfast._engine cimport (
     LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_J, LM_NEED_FD,
     lm_work_doubles, lm_init, lm_step, lm_fd_step, lm_fd_column, lm_covariance,
 )
-from lmfast._models cimport ModelFuncs, model_funcs
+from lmfast._models cimport ModelFuncs, resolve_model
 
 cnp.import_array()
 
@@ -249,8 +249,8 @@ cdef class CompiledBatch:
 
     Parameters
     ----------
-    model_id : int
-        Id of the compiled model (lmfast.models).
+    model : tuple
+        The model's compiled spec (lmfast.models.Model._compiled_spec).
     inputs : tuple
         (x, y, w, p0) as C-contiguous float64 arrays (w may be None).
     outputs : tuple
@@ -272,11 +272,12 @@ cdef class CompiledBatch:
     cdef Py_ssize_t lwork, block, next_fit, n_done, cancelled
     cdef int workers
 
-    def __init__(self, int model_id, tuple inputs, tuple outputs, tuple strides,
+    def __init__(self, tuple model, tuple inputs, tuple outputs, tuple strides,
                  tuple settings, int workers, Py_ssize_t block):
-        if model_funcs(model_id, &self.model) != 0:
-            raise ValueError(f"unknown compiled model id {model_id}")
+        resolve_model(model, &self.model)
         self.arrays = _fill_spec(&self.spec, inputs, outputs, strides, settings)
+        if self.model.jac == NULL and not self.spec.use_fd:
+            raise ValueError("this compiled model has no Jacobian: use forward differences")
         if workers < 1 or block < 1:
             raise ValueError("internal: workers and block must be positive")
         self.workers = workers

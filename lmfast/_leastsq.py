@@ -211,7 +211,7 @@ def leastsq_model(model, xdata, ydata, weights, x0, use_jac, ftol=1.49012e-08,
     maxfev, limit = _maxfev_limits(maxfev, 100 * (n + 1) if use_jac else 200 * (n + 1))
     if diag is not None:
         diag = _scales(diag, n)
-    fit = _single.fit_model(model.model_id, n, xdata, ydata, weights, x0, not use_jac,
+    fit = _single.fit_model(model._compiled_spec, n, xdata, ydata, weights, x0, not use_jac,
                             ftol, xtol, gtol, limit, epsfcn, factor, diag, True)
     source = f"{model.name}.jac" if use_jac else "the forward differences of func"
     return _outcome(fit, source, use_jac, True, ftol, xtol, gtol, maxfev)

@@ -31,3 +31,8 @@ ctypedef struct ModelFuncs:
 
 # Fill out with the functions of model_id; returns 0, or -1 for an unknown id.
 cdef int model_funcs(int model_id, ModelFuncs *out) noexcept nogil
+
+# Fill out from a model's compiled spec (model_id, f_address, jac_address, x_dims), as
+# lmfast.models.Model._compiled_spec holds it: model_id > 0 is a built-in model, 0 a
+# user's C functions at the given addresses (jac_address 0: no Jacobian, out.jac NULL).
+cdef int resolve_model(tuple spec, ModelFuncs *out) except -1

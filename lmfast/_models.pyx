@@ -9,6 +9,7 @@ twins in ``lmfast.models``, evaluated in the same order so both agree to roundin
 import numpy as np
 
 cimport cython
+from cpython.pycapsule cimport PyCapsule_New, PyCapsule_IsValid, PyCapsule_GetPointer
 from libc.math cimport exp
 
 # ln 2, correctly rounded (== math.log(2.0)).
@@ -314,6 +315,69 @@ cdef int model_funcs(int model_id, ModelFuncs *out) noexcept nogil:
         out.f, out.jac, out.n_params, out.x_dims = NULL, NULL, 0, 0
         return -1
     return 0
+
+
+cdef int resolve_model(tuple spec, ModelFuncs *out) except -1:
+    cdef int model_id
+    cdef size_t f_address, jac_address
+    cdef Py_ssize_t x_dims
+    model_id, f_address, jac_address, x_dims = spec
+    if model_id > 0:
+        if model_funcs(model_id, out) != 0:
+            raise ValueError(f"unknown compiled model id {model_id}")
+        return 0
+    if f_address == 0 or x_dims < 1:
+        raise ValueError("a user's compiled model needs a function address and x_dims >= 1")
+    out.f = <model_eval_t>f_address
+    out.jac = <model_jac_t>jac_address if jac_address else NULL
+    out.n_params = 0
+    out.x_dims = x_dims
+    return 0
+
+
+# The C signature of every model function, as the name of the PyCapsules that carry one
+# (scipy.LowLevelCallable's convention).
+MODEL_SIGNATURE = (b"void (double const *, Py_ssize_t, double const *, Py_ssize_t, "
+                   b"Py_ssize_t, double *)")
+cdef const char *_SIGNATURE = MODEL_SIGNATURE
+
+
+def _capsules(int model_id):
+    """(f, jac) of a built-in model as PyCapsules named MODEL_SIGNATURE."""
+    cdef ModelFuncs funcs
+    if model_funcs(model_id, &funcs) != 0:
+        raise ValueError(f"unknown model id {model_id}")
+    return (PyCapsule_New(<void *>funcs.f, _SIGNATURE, NULL),
+            PyCapsule_New(<void *>funcs.jac, _SIGNATURE, NULL))
+
+
+def _capsule_address(capsule):
+    """The function pointer in a PyCapsule named MODEL_SIGNATURE, as an int."""
+    if not PyCapsule_IsValid(capsule, _SIGNATURE):
+        raise TypeError(f"a model function capsule must be named {MODEL_SIGNATURE.decode()!r}")
+    return <size_t>PyCapsule_GetPointer(capsule, _SIGNATURE)
+
+
+def _call_address(size_t address, const double[:, ::1] p not None,
+                  const double[:, :, ::1] x not None, Py_ssize_t width):
+    """Evaluate the C model function at ``address`` for each row of p (K, n).
+
+    x is (1, x_dims, m), shared by all rows, or (K, x_dims, m); width is 1 for a model
+    function, n for a Jacobian.  Returns (K, m * width) (rows: f, or jac row-major).
+    """
+    cdef Py_ssize_t k, rows = p.shape[0], n = p.shape[1], m = x.shape[2]
+    cdef Py_ssize_t xstep = 0 if x.shape[0] == 1 else 1
+    cdef model_eval_t func = <model_eval_t>address
+    if address == 0 or (xstep and x.shape[0] != rows):
+        raise ValueError("internal: _call_address arguments do not agree")
+    out = np.zeros((rows, m * width))
+    cdef double[:, ::1] ov = out
+    if m == 0 or rows == 0 or n == 0:
+        return out
+    with nogil:
+        for k in range(rows):
+            func(&p[k, 0], n, &x[k * xstep, 0, 0], m, m, &ov[k, 0])
+    return out
 
 
 # The one place where names meet ids (lmfast.models reads it through _model_table).

@@ -15,7 +15,7 @@ from lmfast._engine cimport (
     lm_work_doubles, lm_init, lm_step, lm_fd_step, lm_fd_column, lm_covariance,
 )
 from lmfast._batch_core cimport FitData, run_model_fit
-from lmfast._models cimport model_funcs
+from lmfast._models cimport resolve_model
 from lmfast._messages import MinpackError, NOT_FLOATS, CHANGED_SIZE
 
 cdef extern from "lmfast_blas.h" nogil:
@@ -282,11 +282,11 @@ cdef tuple _result(const LMWork *ws, cnp.ndarray iwork, bint full_output):
     return x, ws.info, ws.nfev, ws.njev, fvec, fjac, ipvt, qtf, cov
 
 
-def fit_model(int model_id, Py_ssize_t n, const double[:, ::1] xdata not None,
+def fit_model(tuple model, Py_ssize_t n, const double[:, ::1] xdata not None,
               const double[::1] ydata not None, weights, double[::1] x0 not None,
               bint use_fd, double ftol, double xtol, double gtol, long maxfev,
               double epsfcn, double factor, diag, bint full_output):
-    """Run one fit of a compiled model (see lmfast.models): residuals
+    """Run one fit of a compiled model (its Model._compiled_spec): residuals
     ``weights * (model(xdata, p) - ydata)``, Jacobian by forward differences when
     use_fd, else the model's analytic one.
 
@@ -298,8 +298,9 @@ def fit_model(int model_id, Py_ssize_t n, const double[:, ::1] xdata not None,
     cdef FitData d
     cdef const double[::1] w_view
     cdef int blas_threads
-    if model_funcs(model_id, &d.model) != 0:
-        raise ValueError(f"unknown compiled model id {model_id}")
+    resolve_model(model, &d.model)
+    if d.model.jac == NULL and not use_fd:
+        raise ValueError("this compiled model has no Jacobian: use forward differences")
     if x0.shape[0] != n or xdata.shape[1] != m or xdata.shape[0] < d.model.x_dims:
         raise ValueError("internal: fit_model shapes do not agree")
     d.m = m

@@ -50,6 +50,7 @@ __all__ = [
     "gaussian_2d",
     "gaussian_2d_elliptic",
     "polynomial",
+    "from_cfunc",
 ]
 
 # {name: (model_id, n_params, x_dims)}, read from the compiled module: the ids live in
@@ -62,9 +63,9 @@ _LN2 = math.log(2.0)
 class Model:
     """A fit model: NumPy function, analytic Jacobian and the id of its compiled twin.
 
-    Instances are created by this module only (the module-level models and
-    :func:`polynomial`); use them as ``f`` in ``scipy.optimize.curve_fit``,
-    ``lmfast.curve_fit`` or ``lmfast.curve_fit_batch``.
+    Instances are created by this module only (the module-level models,
+    :func:`polynomial` and :func:`from_cfunc`); use them as ``f`` in
+    ``scipy.optimize.curve_fit``, ``lmfast.curve_fit`` or ``lmfast.curve_fit_batch``.
 
     Attributes
     ----------
@@ -77,13 +78,14 @@ class Model:
     x_dims : int
         Rows of the independent variable: 1, or 2 for the 2-D models (``xy``).
     model_id : int
-        Id of the compiled model (``ModelId`` in ``lmfast/_models.pxd``).
+        Id of the compiled model (``ModelId`` in ``lmfast/_models.pxd``); 0 for a user's C
+        functions (:func:`from_cfunc`).
     degree : int or None
         The degree of a polynomial, None for the other models.
     """
 
     def __init__(self, name, param_names, func, jac, *, model_id, x_dims=1, degree=None,
-                 doc=None):
+                 doc=None, addresses=(0, 0), sources=()):
         self.name = name
         self.__name__ = name
         self.__qualname__ = name
@@ -94,6 +96,11 @@ class Model:
         self.degree = degree
         self._func = func
         self._jac = jac
+        # What the compiled drivers need (lmfast._models.resolve_model): the id of a
+        # built-in model, or 0 and the addresses of a user's C functions (kept alive by
+        # holding the objects they came from).
+        self._compiled_spec = (model_id, addresses[0], addresses[1], x_dims)
+        self._sources = sources
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
         x_name = "x" if x_dims == 1 else "xy"
         self.__signature__ = inspect.Signature(
@@ -102,6 +109,11 @@ class Model:
         )
         if doc is not None:
             self.__doc__ = doc
+
+    @property
+    def has_jacobian(self):
+        """Whether the model has an analytic Jacobian (all built-in models have one)."""
+        return self._jac is not None
 
     def __repr__(self):
         return f"<lmfast.models.Model {self.name}{self.__signature__}>"
@@ -154,6 +166,8 @@ class Model:
             broadcast shape of the values with the parameter as last axis, in
             ``param_names`` order.
         """
+        if self._jac is None:
+            raise TypeError(f"{self.name}: this model has no Jacobian (from_cfunc without jac)")
         coords, params = self._arguments(args, kwargs)
         shape = _broadcast_shape(coords, params)
         columns = self._jac(*coords, *params)
@@ -409,3 +423,128 @@ def _polynomial_model(degree):
                                  for j in range(1, degree + 1)])
     return _builtin(f"polynomial{degree}", names, _polynomial, _polynomial_jac,
                     f"Polynomial of degree {degree} (Horner's scheme).", terms, degree=degree)
+
+
+# --------------------------------------------------------------------------------------
+# A user's compiled model
+# --------------------------------------------------------------------------------------
+
+#: The C signature of a model function and of its Jacobian (see :func:`from_cfunc`).
+C_SIGNATURE = _models.MODEL_SIGNATURE.decode()
+
+
+def from_cfunc(name, param_names, f, jac=None, *, x_dims=1):
+    """A model from C functions: compiled fits of your own model, GIL released.
+
+    Both functions have the C signature ::
+
+        void f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+               Py_ssize_t m, double *out)
+
+    ``p`` holds the n parameters; the independent variable has ``x_dims`` rows of m
+    points, row r at ``x + r * xstride``; ``f`` writes the m model values to ``out``,
+    ``jac`` the m-by-n Jacobian d f_i / d p_j row-major (``out[i * n + j]``).  They are
+    called from several threads at once and must not touch Python objects.
+
+    Parameters
+    ----------
+    name : str
+        Name of the model.
+    param_names : sequence of str
+        The parameters, in the order of ``p``.
+    f, jac : numba ``cfunc``, ctypes function pointer or PyCapsule
+        The model and (optionally) its Jacobian.  ctypes and numba functions must declare
+        the signature above (``double*``, ``Py_ssize_t`` arguments, ``void`` result);
+        a PyCapsule must be named :data:`C_SIGNATURE` (as scipy.LowLevelCallable does).
+        Without ``jac``, fits use forward differences.
+    x_dims : int
+        Rows of the independent variable (1, or 2 for an image model taking ``xy``).
+
+    Returns
+    -------
+    Model
+        Usable wherever the built-in models are: called from Python it evaluates the C
+        function (broadcasting like the built-in models).
+
+    Examples
+    --------
+    With numba (not a dependency of lmfast)::
+
+        from numba import cfunc, types
+        sig = types.void(types.CPointer(types.float64), types.intp,
+                         types.CPointer(types.float64), types.intp, types.intp,
+                         types.CPointer(types.float64))
+
+        @cfunc(sig)
+        def line(p, n, x, xstride, m, out):
+            for i in range(m):
+                out[i] = p[0] + p[1] * x[i]
+
+        model = lmfast.models.from_cfunc("line", ("c0", "c1"), line)
+    """
+    param_names = tuple(param_names)
+    x_dims = operator.index(x_dims)
+    if not param_names:
+        raise ValueError("from_cfunc(): the model needs at least one parameter")
+    if x_dims < 1:
+        raise ValueError(f"from_cfunc(): x_dims must be >= 1, got {x_dims}")
+    f_address = _function_address(f, "f")
+    jac_address = 0 if jac is None else _function_address(jac, "jac")
+    n = len(param_names)
+    func = _c_evaluator(f_address, n, x_dims, with_jac=False)
+    jac_func = _c_evaluator(jac_address, n, x_dims, with_jac=True) if jac_address else None
+    return Model(name, param_names, func, jac_func, model_id=0, x_dims=x_dims,
+                 addresses=(f_address, jac_address), sources=(f, jac))
+
+
+def _function_address(obj, what):
+    """The address of a C model function given as a PyCapsule, a ctypes function
+    pointer or a numba cfunc, after checking its declared signature."""
+    import ctypes
+
+    if type(obj).__name__ == "PyCapsule":
+        return _models._capsule_address(obj)
+    pointer = getattr(obj, "ctypes", obj)  # a numba cfunc carries a ctypes twin
+    if not isinstance(pointer, ctypes._CFuncPtr):
+        raise TypeError(f"from_cfunc(): {what} must be a numba cfunc, a ctypes function "
+                        f"pointer or a PyCapsule, not {type(obj).__name__}")
+
+    def is_double_pointer(t):
+        return isinstance(t, type) and issubclass(t, ctypes._Pointer) and t._type_ is ctypes.c_double
+
+    def is_ssize(t):
+        return (isinstance(t, type) and issubclass(t, ctypes._SimpleCData)
+                and t._type_ in "lqn" and ctypes.sizeof(t) == ctypes.sizeof(ctypes.c_ssize_t))
+
+    checks = (is_double_pointer, is_ssize, is_double_pointer, is_ssize, is_ssize,
+              is_double_pointer)
+    argtypes = pointer.argtypes or ()
+    if (pointer.restype is not None or len(argtypes) != len(checks)
+            or not all(check(t) for check, t in zip(checks, argtypes))):
+        raise TypeError(f"from_cfunc(): {what} must have the signature {C_SIGNATURE}; it "
+                        f"declares {pointer.restype} ({', '.join(map(str, argtypes))})")
+    return ctypes.cast(pointer, ctypes.c_void_p).value
+
+
+def _c_evaluator(address, n, x_dims, with_jac):
+    """A NumPy-style function (coordinates, parameters) -> values (or Jacobian columns)
+    that calls the C function at address for every parameter row."""
+
+    def evaluate(*args):
+        coords, params = args[:x_dims], args[x_dims:]
+        shape = _broadcast_shape(coords, params)
+        lead, m = shape[:-1], shape[-1]
+        rows = math.prod(lead)
+        p = np.empty((rows, n))
+        for j, value in enumerate(params):
+            p[:, j] = np.broadcast_to(np.asarray(value, dtype=float), lead + (1,)).reshape(rows)
+        x = np.stack([np.broadcast_to(np.asarray(c, dtype=float), shape) for c in coords],
+                     axis=-2)
+        x = np.ascontiguousarray(x.reshape(rows, x_dims, m))
+        out = _models._call_address(address, p, x, n if with_jac else 1)
+        if not with_jac:
+            return out.reshape(shape)
+        values = out.reshape(lead + (m, n))
+        return [values[..., j] for j in range(n)]
+
+    return evaluate
