@@ -1071,56 +1071,30 @@ def usable_cpus():
         return os.cpu_count() or 1
 
 
-@dataclass
-class BatchFitResult:
-    """Measurements of one :class:`BatchFit` workload (one table row, one JSON record).
+@dataclass(kw_only=True)
+class _BatchTimings:
+    """Status, timings and agreement of a batch-style row (batch and peer rows).
 
-    ``seconds``, ``times`` and ``spread`` are per fit and keyed by ``"lmfast"`` (the
-    ``threads`` shown), ``"lmfast_1t"`` (``threads=1``, compiled models only),
-    ``"scipy"`` (the loop over the first ``subset`` fits) and ``"scipy_plain"`` (the same
-    loop with the workload's plain NumPy function, compiled models only).
+    ``seconds`` (median), ``times`` (every round) and ``spread`` (MAD / median of the
+    round times) are per fit and keyed by implementation; ``"lmfast"`` is always one.
     """
 
-    kind: ClassVar[str] = "batch"
-    name: str
-    m: int
-    n: int
-    n_fits: int
-    subset: int
-    threads: int
     status: str = "ok"  # "ok", "skipped" or "error"
     note: str = ""
-    target: float | None = None
-    seconds: dict = field(default_factory=dict)  # median seconds per fit
-    times: dict = field(default_factory=dict)  # seconds per fit of every round
-    spread: dict = field(default_factory=dict)  # MAD / median of the round times
-    round_ratios: list = field(default_factory=list)  # SciPy / lmfast, per round
+    seconds: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+    spread: dict = field(default_factory=dict)
+    round_ratios: list = field(default_factory=list)  # other / lmfast, per round
     agreement: dict = field(default_factory=dict)  # see batch_agreement
     agree: bool | None = None
-    threads_identical: bool | None = None  # threads=1 gave bitwise the same popt/ier
     other_load: float | None = None  # CPUs used by other processes during the rounds
     warnings: list = field(default_factory=list)
 
-    @property
-    def ratio(self):
-        """SciPy time per fit / lmfast time per fit (higher is better), or ``None``."""
-        if self.status != "ok":
+    def per_lmfast(self, key):
+        """``seconds[key]`` / lmfast's seconds per fit, or ``None`` if not measured."""
+        if self.status != "ok" or key not in self.seconds:
             return None
-        return self.seconds["scipy"] / self.seconds["lmfast"]
-
-    @property
-    def scaling(self):
-        """Time with ``threads=1`` / time with ``threads``, or ``None`` if not measured."""
-        if self.status != "ok" or "lmfast_1t" not in self.seconds:
-            return None
-        return self.seconds["lmfast_1t"] / self.seconds["lmfast"]
-
-    @property
-    def ratio_plain(self):
-        """SciPy (plain NumPy function) time per fit / lmfast time per fit, or ``None``."""
-        if self.status != "ok" or "scipy_plain" not in self.seconds:
-            return None
-        return self.seconds["scipy_plain"] / self.seconds["lmfast"]
+        return self.seconds[key] / self.seconds["lmfast"]
 
     @property
     def fits_per_second(self):
@@ -1130,13 +1104,54 @@ class BatchFitResult:
     def to_json(self):
         """JSON-serialisable record."""
         rec = dataclasses.asdict(self)
-        rec.update(kind=self.kind, ratio=self.ratio, scaling=self.scaling)
-        rec.update(ratio_plain=self.ratio_plain, fits_per_second=self.fits_per_second)
+        rec.update(kind=self.kind, ratio=self.ratio, fits_per_second=self.fits_per_second)
         return rec
 
 
 @dataclass
-class PeerFitResult:
+class BatchFitResult(_BatchTimings):
+    """Measurements of one :class:`BatchFit` workload (one table row, one JSON record).
+
+    ``seconds`` keys: ``"lmfast"`` (the ``threads`` shown), ``"lmfast_1t"``
+    (``threads=1``, compiled models only), ``"scipy"`` (the loop over the first
+    ``subset`` fits) and ``"scipy_plain"`` (the same loop with the workload's plain NumPy
+    function, compiled models only).
+    """
+
+    kind: ClassVar[str] = "batch"
+    name: str
+    m: int
+    n: int
+    n_fits: int
+    subset: int
+    threads: int
+    target: float | None = None
+    threads_identical: bool | None = None  # threads=1 gave bitwise the same popt/ier
+
+    @property
+    def ratio(self):
+        """SciPy time per fit / lmfast time per fit (higher is better), or ``None``."""
+        return self.per_lmfast("scipy")
+
+    @property
+    def scaling(self):
+        """Time with ``threads=1`` / time with ``threads``, or ``None`` if not measured."""
+        return self.per_lmfast("lmfast_1t")
+
+    @property
+    def ratio_plain(self):
+        """SciPy (plain NumPy function) time per fit / lmfast time per fit, or ``None``."""
+        return self.per_lmfast("scipy_plain")
+
+    def to_json(self):
+        """JSON-serialisable record."""
+        rec = super().to_json()
+        rec.update(scaling=self.scaling, ratio_plain=self.ratio_plain)
+        return rec
+
+
+@dataclass
+class PeerFitResult(_BatchTimings):
     """Measurements of one :class:`PeerFit` workload: ``seconds`` keyed by ``"peer"`` and
     ``"lmfast"``, per fit, both over all ``n_fits`` fits."""
 
@@ -1149,34 +1164,11 @@ class PeerFitResult:
     n: int
     n_fits: int
     threads: int
-    status: str = "ok"
-    note: str = ""
-    seconds: dict = field(default_factory=dict)
-    times: dict = field(default_factory=dict)
-    spread: dict = field(default_factory=dict)
-    round_ratios: list = field(default_factory=list)  # peer / lmfast, per round
-    agreement: dict = field(default_factory=dict)  # peer against lmfast, all fits
-    agree: bool | None = None
-    other_load: float | None = None  # CPUs used by other processes during the rounds
-    warnings: list = field(default_factory=list)
 
     @property
     def ratio(self):
         """Peer time per fit / lmfast time per fit (> 1: lmfast is faster), or ``None``."""
-        if self.status != "ok":
-            return None
-        return self.seconds["peer"] / self.seconds["lmfast"]
-
-    @property
-    def fits_per_second(self):
-        """Fits per second of the peer and of lmfast."""
-        return {impl: 1.0 / s for impl, s in self.seconds.items() if s > 0}
-
-    def to_json(self):
-        """JSON-serialisable record."""
-        rec = dataclasses.asdict(self)
-        rec.update(kind=self.kind, ratio=self.ratio, fits_per_second=self.fits_per_second)
-        return rec
+        return self.per_lmfast("peer")
 
 
 def scipy_fit_loop(curve_fit, f, data, count):
