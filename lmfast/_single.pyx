@@ -62,10 +62,16 @@ cdef class _PointBuffer:
 
 
 cdef inline object _call(object f, _PointBuffer points, const double *x, tuple args):
-    """f(x, *args) with a fresh-looking x array."""
-    if args:
-        return f(points.point(x), *args)
-    return f(points.point(x))
+    """f(x, *args) with a fresh-looking x array (one or two extra arguments are passed
+    directly, without building a tuple for the call)."""
+    cdef Py_ssize_t count = len(args)
+    if count == 0:
+        return f(points.point(x))
+    if count == 1:
+        return f(points.point(x), <object>args[0])
+    if count == 2:
+        return f(points.point(x), <object>args[0], <object>args[1])
+    return f(points.point(x), *args)
 
 
 cdef cnp.ndarray _as_float_array(object result, int max_ndim):

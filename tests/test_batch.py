@@ -1063,3 +1063,25 @@ def test_keyboard_interrupt_stops_compiled_batch():
     batch = make_batch(PROBLEMS["gaussian"], 3, seed=103)
     res = curve_fit_batch(models.gaussian, *batch.args(), threads=2)
     check_against_singles(models.gaussian, batch, res, single_jac=models.gaussian.jac)
+
+
+def test_exception_in_a_helper_thread_propagates_unchanged():
+    # With several groups and threads, a Python model also runs on helper threads: an
+    # exception raised there reaches the caller as is, and no thread is left running.
+    class Boom(Exception):
+        pass
+
+    raised = Boom("from a helper thread")
+
+    def model(x, a, c, s, o):
+        if threading.current_thread() is not threading.main_thread():
+            raise raised
+        return py_gaussian(x, a, c, s, o)
+
+    x = np.linspace(-3, 3, 40)
+    y = np.asarray(models.gaussian(x, np.linspace(1, 2, 400)[:, None], 0.1, 0.8, 0.3))
+    before = threading.active_count()
+    with pytest.raises(Boom) as info:
+        curve_fit_batch(model, x, y, [1.5, 0.0, 1.0, 0.0], threads=2, chunk_size=20)
+    assert info.value is raised
+    assert threading.active_count() == before
