@@ -1072,10 +1072,16 @@ def test_exception_in_a_helper_thread_propagates_unchanged():
         pass
 
     raised = Boom("from a helper thread")
+    helper_called = threading.Event()
+    main_calls = []
 
     def model(x, a, c, s, o):
         if threading.current_thread() is not threading.main_thread():
+            helper_called.set()
             raise raised
+        main_calls.append(1)
+        if len(main_calls) > 1:  # after the probe: make sure a helper takes a group
+            helper_called.wait(10)
         return py_gaussian(x, a, c, s, o)
 
     x = np.linspace(-3, 3, 40)
