@@ -30,6 +30,8 @@ from lmfast._models cimport ModelFuncs, resolve_model
 cnp.import_array()
 
 cdef extern from "lmfast_blas.h" nogil:
+    double ddot "LMFAST_BLAS(ddot)"(const int *n, const double *x, const int *incx,
+                                    const double *y, const int *incy)
     void openblas_set_num_threads "LMFAST_OPENBLAS(openblas_set_num_threads)"(int n)
     int openblas_get_num_threads "LMFAST_OPENBLAS(openblas_get_num_threads)"()
 
@@ -201,7 +203,7 @@ cdef void _finish_fit(const _BatchSpec *s, Py_ssize_t i, const LMWork *ws,
     cdef double *popt = s.popt + i * n
     cdef double *pcov = s.pcov + i * nn
     cdef double chisq = 0.0, scale, fill = NAN
-    cdef int info = ws.info
+    cdef int info = ws.info, one = 1, m_int = <int>s.m
     s.ier[i] = info
     s.nfev[i] = ws.nfev
     s.njev[i] = ws.njev
@@ -211,8 +213,8 @@ cdef void _finish_fit(const _BatchSpec *s, Py_ssize_t i, const LMWork *ws,
         s.chisq[i] = NAN
     else:
         memcpy(popt, ws.x, n * sizeof(double))
-        for k in range(s.m):
-            chisq = chisq + ws.fvec[k] * ws.fvec[k]
+        # BLAS, as curve_fit sums fvec.dot(fvec): the same rounding, so the same pcov.
+        chisq = ddot(&m_int, ws.fvec, &one, ws.fvec, &one)
         s.chisq[i] = chisq
     if 1 <= info <= 4:
         fill = INFINITY

@@ -18,6 +18,8 @@ void LMFAST_BLAS(dtrtri)(const char *uplo, const char *diag, const int *n, doubl
                          const int *lda, int *info, size_t uplo_len, size_t diag_len);
 void LMFAST_BLAS(dgeqrf)(const int *m, const int *n, double *a, const int *lda, double *tau,
                          double *work, const int *lwork, int *info);
+double LMFAST_BLAS(ddot)(const int *n, const double *x, const int *incx, const double *y,
+                         const int *incy);
 void LMFAST_OPENBLAS(openblas_set_num_threads)(int num_threads);
 int LMFAST_OPENBLAS(openblas_get_num_threads)(void);
 
