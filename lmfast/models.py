@@ -51,6 +51,7 @@ __all__ = [
     "gaussian_2d_elliptic",
     "polynomial",
     "from_cfunc",
+    "C_SIGNATURE",
 ]
 
 # {name: (model_id, n_params, x_dims)}, read from the compiled module: the ids live in
