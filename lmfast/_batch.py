@@ -7,6 +7,7 @@ fit.  Each fit's result is what :func:`lmfast.curve_fit` gives for it alone, wha
 the number of threads or the chunk size.
 """
 
+import contextvars
 import operator
 import os
 import threading
@@ -482,7 +483,12 @@ def _run_python(make_batch, model, n_fits, group, threads, bar):
             errors.append(exc)
             cancelled.set()
 
-    helpers = [threading.Thread(target=helper, daemon=True) for _ in range(1, threads)]
+    # Each helper runs in a copy of the caller's context, so that the caller's NumPy
+    # settings (np.errstate) hold in the model calls it makes.
+    helpers = [
+        threading.Thread(target=contextvars.copy_context().run, args=(helper,), daemon=True)
+        for _ in range(1, threads)
+    ]
     try:
         for thread in helpers:
             thread.start()

@@ -1105,3 +1105,25 @@ def test_compiled_batch_equals_curve_fit_bit_for_bit(name):
         assert res.ier[i] == ref.ier and res.nfev[i] == ref.nfev
         np.testing.assert_array_equal(res.popt[i], ref.popt)
         np.testing.assert_array_equal(res.pcov[i], ref.pcov)
+
+
+def test_callers_errstate_holds_in_helper_threads():
+    # Helper threads run in a copy of the caller's context: np.errstate(divide="raise")
+    # around the call makes a division by zero in the model raise there too.
+    helper_called = threading.Event()
+    main_calls = []
+
+    def model(x, a, c, s, o):
+        if threading.current_thread() is not threading.main_thread():
+            helper_called.set()
+            np.ones(1) / np.zeros(1)
+        else:
+            main_calls.append(1)
+            if len(main_calls) > 1:
+                helper_called.wait(10)
+        return py_gaussian(x, a, c, s, o)
+
+    x = np.linspace(-3, 3, 40)
+    y = np.asarray(models.gaussian(x, np.linspace(1, 2, 400)[:, None], 0.1, 0.8, 0.3))
+    with np.errstate(divide="raise"), pytest.raises(FloatingPointError):
+        curve_fit_batch(model, x, y, [1.5, 0.0, 1.0, 0.0], threads=2, chunk_size=20)
