@@ -28,7 +28,7 @@ _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 #: group's arrays to stay in cache (and bounds memory), large enough to amortise Python.
 PYTHON_ROUND_DOUBLES = 1 << 18
 #: Jacobian entries a block of compiled fits should cover (a block is what a worker
-#: claims at once, and how often the calling thread looks for Ctrl-C and progress).
+#: claims at once).
 COMPILED_BLOCK_ENTRIES = 1 << 16
 MAX_COMPILED_BLOCK = 64
 
@@ -242,7 +242,7 @@ def curve_fit_batch(
             batch = _batch_core.CompiledBatch(
                 f._compiled_spec, inputs, outputs, strides, settings, threads, block
             )
-            _run_compiled(batch, threads, bar)
+            _run_compiled(batch, threads, n_fits, block, bar)
         else:
             group = chunk_size or max(1, min(n_fits, PYTHON_ROUND_DOUBLES // ((n + 1) * m)))
             _run_python(
@@ -351,34 +351,35 @@ def _progress_bar(progress, total):
 # --------------------------------------------------------------------------------------
 
 
-def _run_compiled(batch, threads, bar):
-    """Work through the batch on `threads` threads, the calling thread being one.
+def _run_compiled(batch, threads, n_fits, block, bar):
+    """Work through the batch on `threads` worker threads.
 
-    The calling thread fits one block at a time, so Ctrl-C (KeyboardInterrupt) and the
-    progress bar are served between blocks; on any exception every worker is told to
-    stop and joined before it propagates.
+    The calling thread only waits (and draws the progress bar), so Ctrl-C reaches it at
+    once; on any exception the workers are cancelled, which stops each at the next
+    request of its fit, and joined before the exception propagates.  A batch of one
+    block (which one thread would fit anyway) runs in the calling thread.
     """
-    helpers = [
-        threading.Thread(target=batch.work, args=(slot, False), daemon=True)
-        for slot in range(1, threads)
-    ]
-    try:
-        for helper in helpers:
-            helper.start()
-        while batch.work(0, True):
-            if bar is not None:
-                bar.update(batch.done - bar.n)
-        for helper in helpers:
-            while helper.is_alive():
-                helper.join(0.05)
-                if bar is not None:
-                    bar.update(batch.done - bar.n)
-    except BaseException:
-        batch.cancel()
-        for helper in helpers:
-            if helper.ident is not None:
-                helper.join()
-        raise
+    if n_fits <= block:
+        batch.work(0)
+    else:
+        workers = [
+            threading.Thread(target=batch.work, args=(slot,), daemon=True)
+            for slot in range(threads)
+        ]
+        try:
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                while worker.is_alive():
+                    worker.join(0.05)
+                    if bar is not None:
+                        bar.update(batch.done - bar.n)
+        except BaseException:
+            batch.cancel()
+            for worker in workers:
+                if worker.ident is not None:
+                    worker.join()
+            raise
     if bar is not None:
         bar.update(batch.done - bar.n)
 

@@ -13,5 +13,7 @@ ctypedef struct FitData:
     const double *y        # m observations
     const double *w        # m weights (1 / sigma), or NULL
 
-# Answer the engine's requests with the compiled model until the fit is done.
-cdef LMRequest run_model_fit(LMWork *ws, const FitData *d) noexcept nogil
+# Answer the engine's requests with the compiled model until the fit is done (LM_DONE),
+# or until *cancel becomes nonzero (cancel may be NULL): then the pending request.
+cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
+                             const Py_ssize_t *cancel) noexcept nogil

@@ -4,8 +4,8 @@ Two drivers share the per-fit bookkeeping (``_BatchSpec``: where fit i's data li
 and where its results go, and ``_finish_fit``):
 
 * ``CompiledBatch``: a compiled model.  Fits are handed out in blocks through an atomic
-  counter; every worker (the calling thread and any helper threads) runs its fits to
-  completion with the GIL released, each in its own workspace.
+  counter; every worker thread runs its fits to completion with the GIL released, each
+  in its own workspace, and stops at the next request of its fit once cancelled.
 * ``VectorBatch``: a vectorised Python model.  A group of fits advances in rounds: the
   requests of every pending fit (a residual vector, or the n perturbed points of a
   forward-difference Jacobian, or a Jacobian) are gathered into one parameter array,
@@ -85,11 +85,14 @@ cdef inline void _jacobian(const FitData *d, const double *p, double *jac) noexc
                 jac[i * n + j] = d.w[i] * jac[i * n + j]
 
 
-cdef LMRequest run_model_fit(LMWork *ws, const FitData *d) noexcept nogil:
+cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
+                             const Py_ssize_t *cancel) noexcept nogil:
     cdef LMRequest request = lm_step(ws)
     cdef Py_ssize_t j
     cdef double h, xj
     while request != LM_DONE:
+        if cancel != NULL and lmfast_load(cancel):
+            return request
         if request == LM_NEED_F:
             _residuals(d, ws.req_x, ws.req_f)
         elif request == LM_NEED_J:
@@ -300,11 +303,9 @@ cdef class CompiledBatch:
         """Make every worker stop after the fit it is running."""
         lmfast_store(&self.cancelled, 1)
 
-    def work(self, int slot, bint one_block):
-        """Run fits until none is left (or only one block of them, if one_block).
-
-        Releases the GIL while fitting.  Returns True while unclaimed fits remain.
-        """
+    def work(self, int slot):
+        """Run fits, a block at a time, until none is left or cancel() is called (which
+        also stops the fit in progress at its next request).  Releases the GIL."""
         if not 0 <= slot < self.workers:
             raise ValueError(f"internal: slot {slot} out of range")
         cdef LMWork ws
@@ -327,13 +328,11 @@ cdef class CompiledBatch:
                         break
                     _start_fit(s, i, &ws, dwork, iwork)
                     _fit_data(s, i, &d)
-                    run_model_fit(&ws, &d)
+                    if run_model_fit(&ws, &d, &self.cancelled) != LM_DONE:
+                        break
                     _finish_fit(s, i, &ws, scratch)
                     finished += 1
                 lmfast_claim(&self.n_done, finished)
-                if one_block:
-                    break
-        return lmfast_load(&self.next_fit) < s.n_fits and not lmfast_load(&self.cancelled)
 
 
 # ---------------------------------------------------------------------------------------

@@ -324,6 +324,6 @@ def fit_model(tuple model, Py_ssize_t n, const double[:, ::1] xdata not None,
                               use_fd)
     blas_threads = _pin_blas(&ws)
     with nogil:
-        run_model_fit(&ws, &d)
+        run_model_fit(&ws, &d, NULL)
     _unpin_blas(blas_threads)
     return _result(&ws, iwork, full_output)
