@@ -20,15 +20,23 @@ FINITE = st.floats(-10, 10, allow_nan=False)
 
 @st.composite
 def batches(draw):
-    """(f, xdata, ydata, p0, sigma, kwargs): mostly valid, sometimes not."""
+    """(f, xdata, ydata, p0, sigma, kwargs): a valid batch, or one with one thing broken."""
     f = draw(st.sampled_from(["compiled", "python"]))
+    broken = draw(st.sampled_from([None] * 6 + ["x", "y", "p0", "dtype", "sigma", "option"]))
     n_fits = draw(st.integers(0, 6))
-    m = draw(st.integers(0, 12))
-    n = 4 if f == "compiled" or draw(st.booleans()) else draw(st.integers(0, 6))
-    x_shape = draw(st.sampled_from([(m,), (n_fits, m), (1, m), (m + 1,), (2, m)]))
-    y_shape = draw(st.sampled_from([(n_fits, m), (n_fits, m), (m,), (n_fits, m + 1)]))
-    p0_shape = draw(st.sampled_from([(n,), (n_fits, n), (n_fits + 1, n)]))
-    dtype = draw(st.sampled_from([np.float64, np.float64, np.float32, np.int64, complex]))
+    m = draw(st.integers(1, 12))
+    n = 4
+    x_shape = draw(st.sampled_from([(m,), (n_fits, m)]))
+    y_shape = (n_fits, m)
+    p0_shape = draw(st.sampled_from([(n,), (n_fits, n)]))
+    if broken == "x":
+        x_shape = draw(st.sampled_from([(m + 1,), (n_fits + 1, m), (2, m, 1)]))
+    elif broken == "y":
+        y_shape = draw(st.sampled_from([(m,), (n_fits, 0), (n_fits, m, 1)]))
+    elif broken == "p0":
+        p0_shape = draw(st.sampled_from([(n_fits + 1, n), (0,), (n, 1, 1)]))
+    dtype = complex if broken == "dtype" else draw(st.sampled_from(
+        [np.float64, np.float64, np.float32, np.int64]))
 
     def array(shape):
         values = draw(st.lists(st.one_of(FINITE, SPECIAL), min_size=int(np.prod(shape)),
@@ -37,23 +45,21 @@ def batches(draw):
 
     xdata = np.linspace(-3, 3, int(np.prod(x_shape))).reshape(x_shape)
     ydata = array(y_shape)
-    if draw(st.booleans()):
-        with np.errstate(all="ignore"):  # NaN, inf and huge values cast to integers
-            ydata = np.abs(ydata).astype(dtype) if dtype is not complex else ydata.astype(dtype)
+    with np.errstate(all="ignore"):  # NaN, inf and huge values cast to integers
+        ydata = ydata.astype(dtype) if dtype is complex else np.abs(ydata).astype(dtype)
     p0 = array(p0_shape)
-    sigma = draw(st.sampled_from([None, "shared", "per_fit", "bad"]))
-    sigma = {
-        None: None,
-        "shared": np.full(m, 0.5),
-        "per_fit": np.full((n_fits, m), 0.5),
-        "bad": np.ones(m + 2),
-    }[sigma]
+    sigma = draw(st.sampled_from([None, "shared", "per_fit"]))
+    sigma = {None: None, "shared": np.full(m, 0.5), "per_fit": np.full((n_fits, m), 0.5)}[sigma]
+    if broken == "sigma":
+        sigma = np.ones(m + 2)
     kwargs = draw(st.fixed_dictionaries({}, optional={
-        "threads": st.integers(-1, 3),
-        "chunk_size": st.integers(-1, 3),
-        "maxfev": st.integers(-1, 50),
+        "threads": st.integers(1, 3),
+        "chunk_size": st.integers(1, 3),
+        "maxfev": st.integers(0, 50),
         "absolute_sigma": st.booleans(),
     }))
+    if broken == "option":
+        kwargs[draw(st.sampled_from(["threads", "chunk_size"]))] = draw(st.integers(-2, 0))
     model = models.gaussian if f == "compiled" else py_gaussian
     return model, xdata, ydata, p0, sigma, kwargs
 
@@ -98,7 +104,7 @@ def test_strategy_reaches_both_outcomes():
     exercises both branches)."""
     outcomes = set()
 
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=100, deadline=None)
     @given(batches())
     def probe(case):
         f, xdata, ydata, p0, sigma, kwargs = case
