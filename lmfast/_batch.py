@@ -10,6 +10,7 @@ the number of threads or the chunk size.
 import contextvars
 import operator
 import os
+import signal
 import threading
 import warnings
 
@@ -351,37 +352,103 @@ def _progress_bar(progress, total):
 # --------------------------------------------------------------------------------------
 
 
+class _Workers:
+    """Threads running ``target(slot)``, started and waited for safely under Ctrl-C.
+
+    Completion is tracked with an event per thread rather than Thread.join(timeout): on
+    Python 3.11 a join interrupted by KeyboardInterrupt can mark a running thread as
+    stopped, after which join() no longer waits for it.
+    """
+
+    def __init__(self, target, slots, context=False):
+        # context: run each thread in a copy of the caller's contextvars context.
+        self.done = [threading.Event() for _ in slots]
+
+        def run(slot, done):
+            try:
+                target(slot)
+            finally:
+                done.set()
+
+        self.threads = []
+        for slot, done in zip(slots, self.done):
+            if context:
+                # In a copy of the caller's context: its np.errstate holds in the thread.
+                call, args = contextvars.copy_context().run, (run, slot, done)
+            else:
+                call, args = run, (slot, done)
+            self.threads.append(threading.Thread(target=call, args=args, daemon=True))
+
+    def start(self):
+        """Start every thread, with SIGINT held back (in the main thread, where Python
+        delivers it) until all have started, then handed to the previous handler: a
+        KeyboardInterrupt inside Thread.start() could leave a thread nobody waits for."""
+        previous = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is not threading.main_thread() or previous is None:
+            self._start_each()
+            return
+        held = []
+        signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+        try:
+            self._start_each()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        if held:
+            if callable(previous):
+                previous(signal.SIGINT, held[0])
+            elif previous == signal.SIG_DFL:
+                signal.raise_signal(signal.SIGINT)
+
+    def _start_each(self):
+        for thread, done in zip(self.threads, self.done):
+            try:
+                thread.start()
+            except BaseException:
+                done.set()  # never started: nothing to wait for
+                raise
+
+    def wait(self, poll=None, interval=0.05):
+        """Wait until every thread has finished, calling poll() every interval seconds."""
+        for done in self.done:
+            while not done.wait(interval):
+                if poll is not None:
+                    poll()
+
+    def stop(self, cancel):
+        """cancel(), then wait for every started thread to finish and exit."""
+        cancel()
+        for thread, done in zip(self.threads, self.done):
+            if thread.ident is None:
+                done.set()
+            done.wait()
+            if thread.ident is not None:
+                thread.join()
+
+
 def _run_compiled(batch, threads, n_fits, block, bar):
     """Work through the batch on `threads` worker threads.
 
     The calling thread only waits (and draws the progress bar), so Ctrl-C reaches it at
     once; on any exception the workers are cancelled, which stops each at the next
-    request of its fit, and joined before the exception propagates.  A batch of one
+    request of its fit, and waited for before the exception propagates.  A batch of one
     block (which one thread would fit anyway) runs in the calling thread.
     """
+
+    def show():
+        if bar is not None:
+            bar.update(batch.done - bar.n)
+
     if n_fits <= block:
         batch.work(0)
     else:
-        workers = [
-            threading.Thread(target=batch.work, args=(slot,), daemon=True)
-            for slot in range(threads)
-        ]
+        workers = _Workers(batch.work, range(threads))
         try:
-            for worker in workers:
-                worker.start()
-            for worker in workers:
-                while worker.is_alive():
-                    worker.join(0.05)
-                    if bar is not None:
-                        bar.update(batch.done - bar.n)
+            workers.start()
+            workers.wait(show)
         except BaseException:
-            batch.cancel()
-            for worker in workers:
-                if worker.ident is not None:
-                    worker.join()
+            workers.stop(batch.cancel)
             raise
-    if bar is not None:
-        bar.update(batch.done - bar.n)
+    show()
 
 
 class _PythonModel:
@@ -477,32 +544,20 @@ def _run_python(make_batch, model, n_fits, group, threads, bar):
                 return
             _run_group(batch, model, first, min(group, n_fits - first), cancelled, report)
 
-    def helper():
+    def helper(slot):
         try:
             work(count)
         except BaseException as exc:  # re-raised by the calling thread
             errors.append(exc)
             cancelled.set()
 
-    # Each helper runs in a copy of the caller's context, so that the caller's NumPy
-    # settings (np.errstate) hold in the model calls it makes.
-    helpers = [
-        threading.Thread(target=contextvars.copy_context().run, args=(helper,), daemon=True)
-        for _ in range(1, threads)
-    ]
+    helpers = _Workers(helper, range(1, threads), context=True)
     try:
-        for thread in helpers:
-            thread.start()
+        helpers.start()
         work(show)
-        for thread in helpers:
-            while thread.is_alive():
-                thread.join(0.05)
-                show(0)
+        helpers.wait(lambda: show(0))
     except BaseException:
-        cancelled.set()
-        for thread in helpers:
-            if thread.ident is not None:
-                thread.join()
+        helpers.stop(cancelled.set)
         raise
     if errors:
         raise errors[0]

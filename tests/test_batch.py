@@ -1059,7 +1059,8 @@ def test_keyboard_interrupt_stops_compiled_batch():
     finally:
         timer.cancel()
         timer.join()
-    assert threading.active_count() == n_threads
+    assert threading.active_count() == n_threads, [
+        (t.name, t.daemon) for t in threading.enumerate()]
     batch = make_batch(PROBLEMS["gaussian"], 3, seed=103)
     res = curve_fit_batch(models.gaussian, *batch.args(), threads=2)
     check_against_singles(models.gaussian, batch, res, single_jac=models.gaussian.jac)
