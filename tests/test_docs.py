@@ -1,0 +1,29 @@
+"""The examples in the docstrings and in the README run and print what they show."""
+
+import doctest
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+import lmfast
+from lmfast import _batch, _curve_fit, _leastsq, models
+
+README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.mark.parametrize("module", [_leastsq, _curve_fit, _batch, models], ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0, f"{module.__name__} has no examples"
+    assert failures == 0
+
+
+def test_readme_example_runs():
+    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    p = namespace["p"]
+    np.testing.assert_allclose(p, [3.0, 0.4, 1.2, 0.5], rtol=1e-6)
+    assert namespace["ier"] in (1, 2, 3, 4)
