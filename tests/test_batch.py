@@ -1009,9 +1009,9 @@ def _large_gaussian_batch(n_fits, m, seed):
 
 
 def test_gil_released_during_compiled_batch():
-    # A Python thread counts while a compiled batch runs in the main thread. The switch
-    # interval is made far longer than the batch, so a thread waiting for the GIL gets it
-    # only if the batch releases it (or blocks): were the GIL held throughout the compiled
+    # A Python thread counts while a compiled batch runs on its worker threads. The
+    # switch interval is made far longer than the batch, so a thread waiting for the GIL
+    # gets it only if the workers release it: were the GIL held throughout the compiled
     # part, the counter could not move between the two reads. No timing is asserted.
     x, y, p0 = _large_gaussian_batch(4000, 200, seed=101)
     curve_fit_batch(models.gaussian, x, y[:2], p0[:2])  # warm up (imports, first calls)
