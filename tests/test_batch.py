@@ -1008,39 +1008,42 @@ def _large_gaussian_batch(n_fits, m, seed):
     return x, y, p0
 
 
-def test_gil_released_during_compiled_batch():
-    # A Python thread counts while a compiled batch runs on its worker threads. The
-    # switch interval is made far longer than the batch, so a thread waiting for the GIL
-    # gets it only if the workers release it: were the GIL held throughout the compiled
-    # part, the counter could not move between the two reads. No timing is asserted.
+def test_gil_released_during_compiled_batch(monkeypatch):
+    # A Python thread watches the count of finished fits while a compiled batch runs on
+    # its worker threads. The switch interval is made far longer than the batch, so the
+    # watcher gets the GIL during the fitting only if the workers release it: only then
+    # can it see the batch part-way done (0 < done < N). No timing is asserted.
     x, y, p0 = _large_gaussian_batch(4000, 200, seed=101)
     curve_fit_batch(models.gaussian, x, y[:2], p0[:2])  # warm up (imports, first calls)
-    counter = [0]
-    stop = threading.Event()
-    started = threading.Event()
+    batches = []
+    run_compiled = lmfast._batch._run_compiled
 
-    def spin():
-        started.set()
+    def spy(batch, *args):
+        batches.append(batch)
+        return run_compiled(batch, *args)
+
+    monkeypatch.setattr(lmfast._batch, "_run_compiled", spy)
+    seen = set()
+    stop = threading.Event()
+
+    def watch():
         while not stop.is_set():
-            counter[0] += 1
-            if counter[0] % 200 == 0:
-                threading.Event().wait(1e-5)  # really blocks: lets the main thread back in
+            if batches:
+                seen.add(batches[0].done)
+            threading.Event().wait(1e-5)  # really blocks: lets the main thread back in
 
     old = sys.getswitchinterval()
     sys.setswitchinterval(30.0)
-    t = threading.Thread(target=spin, daemon=True)
+    watcher = threading.Thread(target=watch, daemon=True)
     try:
-        t.start()
-        started.wait()
-        before = counter[0]
+        watcher.start()
         res = curve_fit_batch(models.gaussian, x, y, p0, threads=2)
-        after = counter[0]
     finally:
         stop.set()
-        t.join()
+        watcher.join()
         sys.setswitchinterval(old)
-    assert after > before
     assert np.all(res.success)
+    assert any(0 < done < len(y) for done in seen), sorted(seen)
 
 
 def test_keyboard_interrupt_stops_compiled_batch():
