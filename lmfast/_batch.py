@@ -561,6 +561,7 @@ def _run_python(make_batch, model, n_fits, group, threads, bar):
         raise
     if errors:
         raise errors[0]
+    show(0)  # the fits the helpers finished after the last poll
 
 
 def _run_group(batch, model, first, count, cancelled, report):
