@@ -141,12 +141,12 @@ cdef inline double *_as_doubles(cnp.ndarray a):
     return <double *>cnp.PyArray_DATA(a) if a is not None else NULL
 
 
-cdef object _check_array(cnp.ndarray a, int typenum, str name):
+cdef object _check_array(cnp.ndarray a, int typenum, str name, bint output=False):
     if a is None:
         return None
     if cnp.PyArray_TYPE(a) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(a):
         raise ValueError(f"internal: {name} must be a C-contiguous array of type {typenum}")
-    if not cnp.PyArray_ISWRITEABLE(a) and name.startswith("out"):
+    if output and not cnp.PyArray_ISWRITEABLE(a):
         raise ValueError(f"internal: {name} must be writeable")
     return a
 
@@ -157,12 +157,13 @@ cdef object _fill_spec(_BatchSpec *s, tuple inputs, tuple outputs, tuple strides
     cdef cnp.ndarray x, y, w, p0, popt, pcov, chisq, ier, nfev, njev
     x, y, w, p0 = inputs
     popt, pcov, chisq, ier, nfev, njev = outputs
-    for arr, name in ((x, "x"), (y, "y"), (w, "w"), (p0, "p0"), (popt, "out popt"),
-                      (pcov, "out pcov"), (chisq, "out chisq")):
+    for arr, name in ((x, "x"), (y, "y"), (w, "w"), (p0, "p0")):
         _check_array(arr, cnp.NPY_DOUBLE, name)
-    _check_array(ier, cnp.NPY_INT32, "out ier")
-    _check_array(nfev, cnp.NPY_INT64, "out nfev")
-    _check_array(njev, cnp.NPY_INT64, "out njev")
+    for arr, name in ((popt, "popt"), (pcov, "pcov"), (chisq, "chisq")):
+        _check_array(arr, cnp.NPY_DOUBLE, name, True)
+    _check_array(ier, cnp.NPY_INT32, "ier", True)
+    _check_array(nfev, cnp.NPY_INT64, "nfev", True)
+    _check_array(njev, cnp.NPY_INT64, "njev", True)
     s.n_fits, s.m, s.n, s.x_fit_stride, s.xstride, s.w_fit_stride, s.p0_fit_stride = strides
     s.ftol, s.xtol, s.gtol, s.maxfev, s.epsfcn, s.factor, s.use_fd, s.absolute_sigma = settings
     s.x = _as_doubles(x)
@@ -245,6 +246,11 @@ cdef Py_ssize_t _work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil:
     return (size + 7) // 8 * 8
 
 
+cdef inline double *_cov_scratch(const _BatchSpec *s, double *fit_work) noexcept nogil:
+    """The n*n covariance scratch behind a fit's engine workspace (see _work_doubles)."""
+    return fit_work + lm_work_doubles(s.m, s.n)
+
+
 # ---------------------------------------------------------------------------------------
 # Compiled model: workers over blocks of fits
 # ---------------------------------------------------------------------------------------
@@ -313,8 +319,8 @@ cdef class CompiledBatch:
         cdef Py_ssize_t start, stop, i, finished
         cdef double *dwork = <double *>cnp.PyArray_DATA(self.dwork) + slot * self.lwork
         cdef int *iwork = <int *>cnp.PyArray_DATA(self.iwork) + slot * self.iwork.shape[1]
-        cdef double *scratch = dwork + lm_work_doubles(self.spec.m, self.spec.n)
         cdef const _BatchSpec *s = &self.spec
+        cdef double *scratch = _cov_scratch(s, dwork)
         d.model = self.model
         with nogil:
             while not lmfast_load(&self.cancelled):
@@ -356,80 +362,85 @@ cdef class VectorBatch:
     """
     cdef _BatchSpec spec
     cdef object arrays
-    cdef cnp.ndarray dwork, iwork, work_structs, requests, active
+    cdef tuple work_arrays  # keeps the arrays behind the pointers below alive
     cdef readonly cnp.ndarray rows_f, fit_f, rows_j, fit_j
     cdef Py_ssize_t lwork, group, first, n_active, last_f, last_j
+    # Per fit k of the group: workspace, LMWork, pending request; active: pending fits.
+    cdef double *dwork
+    cdef int *iwork
+    cdef LMWork *works
+    cdef int *requests
+    cdef Py_ssize_t *active
 
     def __init__(self, tuple inputs, tuple outputs, tuple strides, tuple settings,
                  Py_ssize_t group):
         self.arrays = _fill_spec(&self.spec, inputs, outputs, strides, settings)
-        cdef Py_ssize_t n = self.spec.n
+        cdef Py_ssize_t n = self.spec.n, rows = max(group, 1) * max(n, 1)
         self.group = max(group, 1)
         self.lwork = _work_doubles(self.spec.m, n)
-        self.dwork = np.zeros((self.group, self.lwork), dtype=np.float64)
-        self.iwork = np.zeros((self.group, max(n, 1)), dtype=np.int32)
-        self.work_structs = np.zeros(self.group * sizeof(LMWork), dtype=np.uint8)
-        self.requests = np.zeros(self.group, dtype=np.int32)
-        self.active = np.zeros(self.group, dtype=np.intp)
-        self.rows_f = np.zeros((self.group * max(n, 1), n), dtype=np.float64)
-        self.fit_f = np.zeros(self.group * max(n, 1), dtype=np.intp)
+        dwork = np.zeros((self.group, self.lwork), dtype=np.float64)
+        iwork = np.zeros((self.group, max(n, 1)), dtype=np.int32)
+        works = np.zeros(self.group * sizeof(LMWork), dtype=np.uint8)
+        requests = np.zeros(self.group, dtype=np.int32)
+        active = np.zeros(self.group, dtype=np.intp)
+        self.work_arrays = (dwork, iwork, works, requests, active)
+        self.dwork = <double *>cnp.PyArray_DATA(dwork)
+        self.iwork = <int *>cnp.PyArray_DATA(iwork)
+        self.works = <LMWork *>cnp.PyArray_DATA(works)
+        self.requests = <int *>cnp.PyArray_DATA(requests)
+        self.active = <Py_ssize_t *>cnp.PyArray_DATA(active)
+        self.rows_f = np.zeros((rows, n), dtype=np.float64)
+        self.fit_f = np.zeros(rows, dtype=np.intp)
         self.rows_j = np.zeros((self.group, n), dtype=np.float64)
         self.fit_j = np.zeros(self.group, dtype=np.intp)
         self.n_active = 0
         self.last_f = 0
         self.last_j = 0
 
-    cdef inline LMWork *_ws(self, Py_ssize_t k):
-        return (<LMWork *>cnp.PyArray_DATA(self.work_structs)) + k
+    cdef Py_ssize_t _step(self, Py_ssize_t k) noexcept nogil:
+        """Advance fit k to its next request; finish it (1) or keep it pending (0)."""
+        cdef LMWork *ws = self.works + k
+        self.requests[k] = lm_step(ws)
+        if self.requests[k] == LM_DONE:
+            _finish_fit(&self.spec, self.first + k, ws,
+                        _cov_scratch(&self.spec, self.dwork + k * self.lwork))
+            return 1
+        self.active[self.n_active] = k
+        self.n_active += 1
+        return 0
 
     def start(self, Py_ssize_t first, Py_ssize_t count):
         """Start fits first .. first+count-1 (count <= group) and take their first
         requests; return how many finished at once (improper input)."""
-        cdef Py_ssize_t k, n_active = 0
-        cdef LMWork *ws
-        cdef int *requests = <int *>cnp.PyArray_DATA(self.requests)
-        cdef Py_ssize_t *active = <Py_ssize_t *>cnp.PyArray_DATA(self.active)
-        cdef double *scratch
+        cdef Py_ssize_t k, finished = 0
         if count > self.group or first < 0 or first + count > self.spec.n_fits:
             raise ValueError("internal: group out of range")
         self.first = first
+        self.n_active = 0
         for k in range(count):
-            ws = self._ws(k)
-            _start_fit(&self.spec, first + k, ws,
-                       <double *>cnp.PyArray_DATA(self.dwork) + k * self.lwork,
-                       <int *>cnp.PyArray_DATA(self.iwork) + k * self.iwork.shape[1])
-            requests[k] = lm_step(ws)
-            if requests[k] == LM_DONE:
-                scratch = <double *>cnp.PyArray_DATA(self.dwork) + k * self.lwork
-                _finish_fit(&self.spec, first + k, ws,
-                            scratch + lm_work_doubles(self.spec.m, self.spec.n))
-            else:
-                active[n_active] = k
-                n_active += 1
-        self.n_active = n_active
-        return count - n_active
+            _start_fit(&self.spec, first + k, self.works + k, self.dwork + k * self.lwork,
+                       self.iwork + k * max(self.spec.n, 1))
+            finished += self._step(k)
+        return finished
 
     def gather(self):
         """Fill rows_f/fit_f (points needing residuals) and rows_j/fit_j (points needing
         the Jacobian) for every pending fit; return their counts (n_f, n_j)."""
         cdef Py_ssize_t a, k, j, r, n = self.spec.n, n_f = 0, n_j = 0
         cdef LMWork *ws
-        cdef LMWork *works = <LMWork *>cnp.PyArray_DATA(self.work_structs)
-        cdef int *requests = <int *>cnp.PyArray_DATA(self.requests)
-        cdef Py_ssize_t *active = <Py_ssize_t *>cnp.PyArray_DATA(self.active)
         cdef double *rows_f = <double *>cnp.PyArray_DATA(self.rows_f)
         cdef double *rows_j = <double *>cnp.PyArray_DATA(self.rows_j)
         cdef Py_ssize_t *fit_f = <Py_ssize_t *>cnp.PyArray_DATA(self.fit_f)
         cdef Py_ssize_t *fit_j = <Py_ssize_t *>cnp.PyArray_DATA(self.fit_j)
         with nogil:
             for a in range(self.n_active):
-                k = active[a]
-                ws = works + k
-                if requests[k] == LM_NEED_F:
+                k = self.active[a]
+                ws = self.works + k
+                if self.requests[k] == LM_NEED_F:
                     memcpy(rows_f + n_f * n, ws.req_x, n * sizeof(double))
                     fit_f[n_f] = self.first + k
                     n_f += 1
-                elif requests[k] == LM_NEED_FD:
+                elif self.requests[k] == LM_NEED_FD:
                     for j in range(n):
                         r = n_f + j
                         memcpy(rows_f + r * n, ws.x, n * sizeof(double))
@@ -449,52 +460,41 @@ cdef class VectorBatch:
         (n_f, m), jacobians: (n_j, m, n), C-contiguous float64, already weighted), step
         every fit, and return how many fits finished."""
         cdef Py_ssize_t a, k, j, n = self.spec.n, m = self.spec.m, n_f = 0, n_j = 0
-        cdef Py_ssize_t kept = 0, finished = 0
+        cdef Py_ssize_t pending = self.n_active, finished = 0
         cdef LMWork *ws
-        cdef LMWork *works = <LMWork *>cnp.PyArray_DATA(self.work_structs)
-        cdef int *requests = <int *>cnp.PyArray_DATA(self.requests)
-        cdef Py_ssize_t *active = <Py_ssize_t *>cnp.PyArray_DATA(self.active)
-        cdef const double *res = NULL
-        cdef const double *jac = NULL
-        cdef double *dwork = <double *>cnp.PyArray_DATA(self.dwork)
-        cdef Py_ssize_t engine_doubles = lm_work_doubles(m, n)
-        if self.last_f:
-            if residuals is None:
-                raise ValueError("internal: residuals missing")
-            _check_array(residuals, cnp.NPY_DOUBLE, "residuals")
-            if cnp.PyArray_SIZE(residuals) != self.last_f * m:
-                raise ValueError("internal: residuals of the wrong size")
-            res = <const double *>cnp.PyArray_DATA(residuals)
-        if self.last_j:
-            if jacobians is None:
-                raise ValueError("internal: jacobians missing")
-            _check_array(jacobians, cnp.NPY_DOUBLE, "jacobians")
-            if cnp.PyArray_SIZE(jacobians) != self.last_j * m * n:
-                raise ValueError("internal: jacobians of the wrong size")
-            jac = <const double *>cnp.PyArray_DATA(jacobians)
+        cdef const double *res = <const double *>_answers(residuals, self.last_f * m,
+                                                          "residuals")
+        cdef const double *jac = <const double *>_answers(jacobians, self.last_j * m * n,
+                                                          "jacobians")
         with nogil:
-            for a in range(self.n_active):
-                k = active[a]
-                ws = works + k
-                if requests[k] == LM_NEED_F:
+            # Fits are stepped in gather's order; _step refills active from the front.
+            self.n_active = 0
+            for a in range(pending):
+                k = self.active[a]
+                ws = self.works + k
+                if self.requests[k] == LM_NEED_F:
                     memcpy(ws.req_f, res + n_f * m, m * sizeof(double))
                     n_f += 1
-                elif requests[k] == LM_NEED_FD:
+                elif self.requests[k] == LM_NEED_FD:
                     for j in range(n):
                         lm_fd_column(ws, j, lm_fd_step(ws, j), res + (n_f + j) * m)
                     n_f += n
                 else:
                     memcpy(ws.fjac, jac + n_j * m * n, m * n * sizeof(double))
                     n_j += 1
-                requests[k] = lm_step(ws)
-                if requests[k] == LM_DONE:
-                    _finish_fit(&self.spec, self.first + k, ws,
-                                dwork + k * self.lwork + engine_doubles)
-                    finished += 1
-                else:
-                    active[kept] = k
-                    kept += 1
-        self.n_active = kept
+                finished += self._step(k)
         self.last_f = 0
         self.last_j = 0
         return finished
+
+
+cdef const void *_answers(cnp.ndarray values, Py_ssize_t size, str name) except? NULL:
+    """The data of scatter()'s residuals or Jacobians (NULL when none were asked for)."""
+    if size == 0:
+        return NULL
+    if values is None:
+        raise ValueError(f"internal: {name} missing")
+    _check_array(values, cnp.NPY_DOUBLE, name)
+    if cnp.PyArray_SIZE(values) != size:
+        raise ValueError(f"internal: {name} of the wrong size")
+    return cnp.PyArray_DATA(values)
