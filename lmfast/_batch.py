@@ -17,13 +17,11 @@ import warnings
 import numpy as np
 
 from . import _batch_core
-from ._leastsq import _maxfev_limits
+from ._leastsq import _maxfev_limits, default_epsfcn
 from ._messages import LEASTSQ_SUCCESS, fit_message
 from .models import Model
 
 __all__ = ["BatchResult", "curve_fit_batch"]
-
-_FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
 #: Doubles of model output one round of a group of fits may produce: small enough for the
 #: group's arrays to stay in cache (and bounds memory), large enough to amortise Python.
@@ -210,7 +208,7 @@ def curve_fit_batch(
     use_fd = jac is None and not (compiled and f.has_jacobian)
     # maxfev as leastsq reads it (messages quote the first, the engine uses the second).
     maxfev, limit = _maxfev_limits(maxfev, 200 * (n + 1) if use_fd else 100 * (n + 1))
-    epsfcn = _FLOAT64_EPS if epsfcn is None else float(epsfcn)
+    epsfcn = default_epsfcn() if epsfcn is None else float(epsfcn)
     threads = _resolve_threads(threads)
     if chunk_size is not None:
         chunk_size = operator.index(chunk_size)

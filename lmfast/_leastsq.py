@@ -15,6 +15,14 @@ _INT_MAX = 2**31 - 1
 _EPS = {}
 
 
+def default_epsfcn(dtype=_FLOAT64):
+    """leastsq's default epsfcn: the machine epsilon of the residuals' dtype."""
+    eps = _EPS.get(dtype)
+    if eps is None:
+        eps = _EPS[dtype] = float(np.finfo(dtype).eps)
+    return eps
+
+
 def _check_output(argname, thefunc, x0, args, output_shape=None):
     """Call ``thefunc(x0, *args)`` once and check the shape of what it returns.
 
@@ -130,9 +138,7 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         raise TypeError(f"Improper input: func input vector length N={n} must"
                         f" not exceed func output vector length M={m}")
     if epsfcn is None:
-        epsfcn = _EPS.get(dtype)
-        if epsfcn is None:
-            epsfcn = _EPS[dtype] = float(np.finfo(dtype).eps)
+        epsfcn = default_epsfcn(dtype)
     # func(x0) at a float64 x0 is the engine's first evaluation: it is not made twice.
     J0 = None
     if Dfun is None:
@@ -205,9 +211,7 @@ def leastsq_model(model, xdata, ydata, weights, x0, use_jac, ftol=1.49012e-08,
     """
     n = x0.shape[0]
     if epsfcn is None:
-        epsfcn = _EPS.get(_FLOAT64)
-        if epsfcn is None:
-            epsfcn = _EPS[_FLOAT64] = float(np.finfo(_FLOAT64).eps)
+        epsfcn = default_epsfcn()
     maxfev, limit = _maxfev_limits(maxfev, 100 * (n + 1) if use_jac else 200 * (n + 1))
     if diag is not None:
         diag = _scales(diag, n)
