@@ -17,6 +17,7 @@ import numpy as np
 import problems
 import pytest
 import scipy.linalg
+from helpers import FNORM_ZERO, fit_mgh, fnorm_not_worse, fnorms_match, run_outcome, x_match
 
 SAME_KEY_FRACTION = 0.95
 
@@ -95,19 +96,19 @@ def test_mgh_same_ier_nfev_on_at_least_95_percent(mgh_runs):
 
 
 @pytest.mark.parametrize("run", MGH_RUNS, ids=run_id)
-def test_mgh_solution(run, mgh_runs, helpers):
+def test_mgh_solution(run, mgh_runs):
     case = problems.CASES_BY_ID[run[0]]
     f_sp, f_lm = mgh_runs[run]
     assert isinstance(f_lm.x, np.ndarray)
     assert f_lm.x.shape == (case.n,) and f_lm.x.dtype == np.float64
     assert 1 <= f_lm.ier <= 8
     if f_lm.key == f_sp.key:
-        assert helpers.x_match(f_lm.x, f_sp.x) or helpers.fnorms_match(f_lm.fnorm, f_sp.fnorm), (
+        assert x_match(f_lm.x, f_sp.x) or fnorms_match(f_lm.fnorm, f_sp.fnorm), (
             f"same ier/nfev/njev, different solution:\n  lmfast x={f_lm.x!r} ||f||={f_lm.fnorm!r}"
             f"\n  scipy  x={f_sp.x!r} ||f||={f_sp.fnorm!r}"
         )
     else:
-        assert helpers.fnorm_not_worse(f_lm.fnorm, f_sp.fnorm), (
+        assert fnorm_not_worse(f_lm.fnorm, f_sp.fnorm), (
             f"lmfast ends worse than SciPy: lmfast {key_str(f_lm)} | scipy {key_str(f_sp)}"
         )
     if f_lm.ier == f_sp.ier:
@@ -176,18 +177,18 @@ def test_mgh_fjac_qtf_describe_last_jacobian(run, mgh_runs):
 
 
 @pytest.mark.parametrize("run", MGH_RUNS, ids=run_id)
-def test_mgh_full_output_matches_scipy(run, mgh_runs, helpers):
+def test_mgh_full_output_matches_scipy(run, mgh_runs):
     """Where the iteration is the same (same ier/nfev/njev and x equal to 1e-10), the
     full output is SciPy's: fvec, cov_x (or both None), and, with the same pivoting,
     fjac and qtf; ||qtf|| (invariant under pivoting) in any case."""
     case = problems.CASES_BY_ID[run[0]]
     f_sp, f_lm = mgh_runs[run]
     n = case.n
-    if f_lm.key != f_sp.key or not helpers.x_match(f_lm.x, f_sp.x, rtol=1e-10):
+    if f_lm.key != f_sp.key or not x_match(f_lm.x, f_sp.x, rtol=1e-10):
         pytest.skip("different iteration (checked by test_mgh_solution)")
     i_sp, i_lm = f_sp.infodict, f_lm.infodict
     assert f_lm.mesg == f_sp.mesg
-    zero = helpers.FNORM_ZERO
+    zero = FNORM_ZERO
     assert np.max(np.abs(i_lm["fvec"] - i_sp["fvec"])) <= 1e-8 * np.linalg.norm(i_sp["fvec"]) + zero
     R_sp = r_factor(i_sp["fjac"], n)
     cond = r_condition(R_sp)
@@ -263,7 +264,7 @@ def option_kwargs(case, opt):
 
 
 @pytest.fixture(scope="module")
-def option_fits(sp, lm, helpers):
+def option_fits(sp, lm):
     cache = {}
 
     def get(run):
@@ -272,8 +273,8 @@ def option_fits(sp, lm, helpers):
             case = problems.CASES_BY_ID[case_id]
             kw = option_kwargs(case, opt)
             cache[run] = (
-                helpers.fit_mgh(sp, case, mode, **kw),
-                helpers.fit_mgh(lm, case, mode, **kw),
+                fit_mgh(sp, case, mode, **kw),
+                fit_mgh(lm, case, mode, **kw),
             )
         return cache[run]
 
@@ -281,14 +282,14 @@ def option_fits(sp, lm, helpers):
 
 
 @pytest.mark.parametrize("run", OPTION_RUNS, ids=lambda r: "-".join(r))
-def test_options_solution(run, option_fits, helpers):
+def test_options_solution(run, option_fits):
     f_sp, f_lm = option_fits(run)
     assert f_lm.x.dtype == np.float64
     if f_lm.key == f_sp.key:
         assert f_lm.mesg == f_sp.mesg
-        assert helpers.x_match(f_lm.x, f_sp.x) or helpers.fnorms_match(f_lm.fnorm, f_sp.fnorm)
+        assert x_match(f_lm.x, f_sp.x) or fnorms_match(f_lm.fnorm, f_sp.fnorm)
     else:
-        assert helpers.fnorm_not_worse(f_lm.fnorm, f_sp.fnorm), (
+        assert fnorm_not_worse(f_lm.fnorm, f_sp.fnorm), (
             f"lmfast {key_str(f_lm)} | scipy {key_str(f_sp)}"
         )
     if "maxfev" in run[2]:
@@ -319,17 +320,17 @@ def test_options_reach_every_ier(option_fits):
     assert seen >= {1, 2, 3, 4, 5, 6, 7}, seen
 
 
-def test_diag_longer_than_n_uses_first_n(sp, lm, helpers):
+def test_diag_longer_than_n_uses_first_n(sp, lm):
     # SciPy passes diag straight to MINPACK, which reads its first n entries.
     case = problems.CASES_BY_ID["bard-n3-m15-x1"]
     diag = np.array([1.0, 2.0, 0.5, 7.0, 9.0])
-    o_sp = helpers.run_outcome(sp, case.fun, case.x0, diag=diag, full_output=True)
-    o_lm = helpers.run_outcome(lm, case.fun, case.x0, diag=diag, full_output=True)
+    o_sp = run_outcome(sp, case.fun, case.x0, diag=diag, full_output=True)
+    o_lm = run_outcome(lm, case.fun, case.x0, diag=diag, full_output=True)
     assert not o_sp.raised, o_sp.describe()
     assert not o_lm.raised, o_lm.describe()
     assert o_lm.ier == o_sp.ier
     assert o_lm.infodict["nfev"] == o_sp.infodict["nfev"]
-    assert helpers.x_match(o_lm.x, o_sp.x)
+    assert x_match(o_lm.x, o_sp.x)
 
 
 # --------------------------------------------------------------------------------------
@@ -354,7 +355,7 @@ _T = np.linspace(0.0, 4.0, 25)
 _Y = 2.5 * np.exp(-1.3 * _T) + 0.5 + 0.01 * np.cos(7.0 * _T)
 
 
-def assert_same_result(o_sp, o_lm, helpers, exact_nfev=True):
+def assert_same_result(o_sp, o_lm, exact_nfev=True):
     assert not o_sp.raised, o_sp.describe()
     assert not o_lm.raised, o_lm.describe()
     assert len(o_lm.value) == len(o_sp.value)
@@ -362,7 +363,7 @@ def assert_same_result(o_sp, o_lm, helpers, exact_nfev=True):
     assert type(o_lm.value[-1]) is type(o_sp.value[-1])
     assert isinstance(o_lm.x, np.ndarray)
     assert o_lm.x.shape == o_sp.x.shape and o_lm.x.dtype == o_sp.x.dtype == np.float64
-    assert helpers.x_match(o_lm.x, o_sp.x), (o_lm.x, o_sp.x)
+    assert x_match(o_lm.x, o_sp.x), (o_lm.x, o_sp.x)
     if exact_nfev and len(o_sp.value) == 5:
         assert o_lm.infodict["nfev"] == o_sp.infodict["nfev"]
         assert o_lm.value[3] == o_sp.value[3]  # mesg
@@ -371,15 +372,15 @@ def assert_same_result(o_sp, o_lm, helpers, exact_nfev=True):
 
 @pytest.mark.parametrize("full_output", [False, True, 0, 1])
 @pytest.mark.parametrize("with_jac", [False, True])
-def test_return_tuple(sp, lm, helpers, full_output, with_jac):
+def test_return_tuple(sp, lm, full_output, with_jac):
     kw = {"full_output": full_output}
     if with_jac:
         kw["Dfun"] = _rosen_jac
-    o_sp = helpers.run_outcome(sp, _rosen, [-1.2, 1.0], **kw)
-    o_lm = helpers.run_outcome(lm, _rosen, [-1.2, 1.0], **kw)
+    o_sp = run_outcome(sp, _rosen, [-1.2, 1.0], **kw)
+    o_lm = run_outcome(lm, _rosen, [-1.2, 1.0], **kw)
     assert isinstance(o_lm.value, tuple)
     assert len(o_lm.value) == (5 if full_output else 2)
-    assert_same_result(o_sp, o_lm, helpers)
+    assert_same_result(o_sp, o_lm)
 
 
 class Recorder:
@@ -427,12 +428,12 @@ X0_FORMS = {
 
 @pytest.mark.parametrize("form", X0_FORMS)
 @pytest.mark.parametrize("full_output", [False, True])
-def test_x0_forms(sp, lm, helpers, form, full_output):
+def test_x0_forms(sp, lm, form, full_output):
     fun, x0 = X0_FORMS[form]
     rec_sp, rec_lm = Recorder(fun), Recorder(fun)
-    o_sp = helpers.run_outcome(sp, rec_sp, x0, full_output=full_output)
-    o_lm = helpers.run_outcome(lm, rec_lm, x0, full_output=full_output)
-    assert_same_result(o_sp, o_lm, helpers)
+    o_sp = run_outcome(sp, rec_sp, x0, full_output=full_output)
+    o_lm = run_outcome(lm, rec_lm, x0, full_output=full_output)
+    assert_same_result(o_sp, o_lm)
     n = np.size(x0)
     assert o_lm.x.shape == (n,)
     # func always receives a 1-D float64 array of length n (SciPy: after the first call,
@@ -441,11 +442,11 @@ def test_x0_forms(sp, lm, helpers, form, full_output):
     assert ("ndarray", (n,), np.dtype(np.float64).str) in rec_lm.seen
 
 
-def test_x0_2d_with_jacobian(sp, lm, helpers):
+def test_x0_2d_with_jacobian(sp, lm):
     x0 = np.array([[-1.2], [1.0]])
-    o_sp = helpers.run_outcome(sp, _rosen, x0, Dfun=_rosen_jac, full_output=True)
-    o_lm = helpers.run_outcome(lm, _rosen, x0, Dfun=_rosen_jac, full_output=True)
-    assert_same_result(o_sp, o_lm, helpers)
+    o_sp = run_outcome(sp, _rosen, x0, Dfun=_rosen_jac, full_output=True)
+    o_lm = run_outcome(lm, _rosen, x0, Dfun=_rosen_jac, full_output=True)
+    assert_same_result(o_sp, o_lm)
     assert o_lm.infodict["njev"] == o_sp.infodict["njev"]
 
 
@@ -475,13 +476,13 @@ def _lin3_jac(x):
 
 @pytest.mark.parametrize("x0", EXTREME_X0, ids=str)
 @pytest.mark.parametrize("with_jac", [False, True])
-def test_extreme_magnitudes_of_x0(sp, lm, helpers, x0, with_jac):
+def test_extreme_magnitudes_of_x0(sp, lm, x0, with_jac):
     """Subnormal, tiny and huge starting points (MINPACK's scaled norms and its
     termination tests at the edges of the double range)."""
     kw = {"full_output": True, "Dfun": _lin3_jac if with_jac else None}
     with np.errstate(all="ignore"):
-        o_sp, o_lm = (helpers.run_outcome(impl, _lin3, x0, **kw) for impl in (sp, lm))
-    assert_same_result(o_sp, o_lm, helpers)
+        o_sp, o_lm = (run_outcome(impl, _lin3, x0, **kw) for impl in (sp, lm))
+    assert_same_result(o_sp, o_lm)
 
 
 ARGS_FORMS = {
@@ -498,7 +499,7 @@ ARGS_FORMS = {
 
 @pytest.mark.parametrize("form", ARGS_FORMS)
 @pytest.mark.parametrize("with_jac", [False, True])
-def test_args(sp, lm, helpers, form, with_jac):
+def test_args(sp, lm, form, with_jac):
     args, fun = ARGS_FORMS[form]
     kw = {"args": args, "full_output": True}
     if with_jac:
@@ -514,9 +515,9 @@ def test_args(sp, lm, helpers, form, with_jac):
             return np.column_stack(cols)
 
         kw["Dfun"] = dfun
-    o_sp = helpers.run_outcome(sp, fun, [1.0, 1.0, 0.0], **kw)
-    o_lm = helpers.run_outcome(lm, fun, [1.0, 1.0, 0.0], **kw)
-    assert_same_result(o_sp, o_lm, helpers)
+    o_sp = run_outcome(sp, fun, [1.0, 1.0, 0.0], **kw)
+    o_lm = run_outcome(lm, fun, [1.0, 1.0, 0.0], **kw)
+    assert_same_result(o_sp, o_lm)
 
 
 def test_args_passed_unchanged(lm):
@@ -568,10 +569,10 @@ def _warning_call(name):
 
 
 @pytest.mark.parametrize("name", WARNING_CASES)
-def test_failure_warning_text(sp, lm, helpers, name):
+def test_failure_warning_text(sp, lm, name):
     fun, x0, kw = _warning_call(name)
-    o_sp = helpers.run_outcome(sp, fun, x0, **kw)
-    o_lm = helpers.run_outcome(lm, fun, x0, **kw)
+    o_sp = run_outcome(sp, fun, x0, **kw)
+    o_lm = run_outcome(lm, fun, x0, **kw)
     expected_ier = int(name[3])
     assert o_sp.ier == expected_ier  # the trigger still works with this SciPy
     assert o_lm.ier == expected_ier
@@ -579,15 +580,15 @@ def test_failure_warning_text(sp, lm, helpers, name):
     assert len(o_sp.warnings) == 1 and o_sp.warnings[0][0] is RuntimeWarning
     assert [(c, t) for c, t, _ in o_lm.warnings] == [(c, t) for c, t, _ in o_sp.warnings]
     # stacklevel: the warning points at the caller of leastsq, as SciPy's does
-    assert o_sp.warnings[0][2] == helpers.run_outcome.__code__.co_filename
+    assert o_sp.warnings[0][2] == run_outcome.__code__.co_filename
     assert o_lm.warnings[0][2] == o_sp.warnings[0][2]
 
 
 @pytest.mark.parametrize("name", WARNING_CASES)
-def test_failure_message_full_output(sp, lm, helpers, name):
+def test_failure_message_full_output(sp, lm, name):
     fun, x0, kw = _warning_call(name)
-    o_sp = helpers.run_outcome(sp, fun, x0, full_output=True, **kw)
-    o_lm = helpers.run_outcome(lm, fun, x0, full_output=True, **kw)
+    o_sp = run_outcome(sp, fun, x0, full_output=True, **kw)
+    o_lm = run_outcome(lm, fun, x0, full_output=True, **kw)
     assert o_sp.ier == o_lm.ier == int(name[3])
     assert o_lm.value[3] == o_sp.value[3]
     assert o_lm.warnings == [] and o_sp.warnings == []  # no warning with full_output
@@ -604,7 +605,7 @@ def _decay_jac(x):
 
 @pytest.mark.parametrize("maxfev", [0, None])
 @pytest.mark.parametrize("with_jac", [False, True])
-def test_default_maxfev(sp, lm, helpers, maxfev, with_jac):
+def test_default_maxfev(sp, lm, maxfev, with_jac):
     """maxfev=0 (the default) means 200*(n+1) without Dfun, 100*(n+1) with it; the
     message formats that number."""
     kw = {"full_output": True}
@@ -612,29 +613,29 @@ def test_default_maxfev(sp, lm, helpers, maxfev, with_jac):
         kw["maxfev"] = maxfev
     if with_jac:
         kw["Dfun"] = _decay_jac
-    o_sp = helpers.run_outcome(sp, _decay, [0.0], **kw)
-    o_lm = helpers.run_outcome(lm, _decay, [0.0], **kw)
+    o_sp = run_outcome(sp, _decay, [0.0], **kw)
+    o_lm = run_outcome(lm, _decay, [0.0], **kw)
     assert o_sp.ier == 5
-    assert_same_result(o_sp, o_lm, helpers)
+    assert_same_result(o_sp, o_lm)
     assert str(200 if with_jac else 400) in o_lm.value[3]
 
 
 @pytest.mark.parametrize("tol", ["ftol", "xtol", "gtol"])
 @pytest.mark.parametrize("value", [0.5, 1e-3, 0.123456789])
-def test_messages_format_tolerances(sp, lm, helpers, tol, value):
+def test_messages_format_tolerances(sp, lm, tol, value):
     """Success messages embed the tolerances with '%f' formatting."""
     fun, x0 = _exp_model, [1.0, 1.0, 0.0]
     kw = {"args": (_T, _Y), "full_output": True, tol: value}
-    o_sp = helpers.run_outcome(sp, fun, x0, **kw)
-    o_lm = helpers.run_outcome(lm, fun, x0, **kw)
-    assert_same_result(o_sp, o_lm, helpers)
+    o_sp = run_outcome(sp, fun, x0, **kw)
+    o_lm = run_outcome(lm, fun, x0, **kw)
+    assert_same_result(o_sp, o_lm)
 
 
-def test_success_issues_no_warning(sp, lm, helpers):
+def test_success_issues_no_warning(sp, lm):
     case = problems.CASES_BY_ID["osborne1-n5-m33-x1"]
     for kw in ({}, {"Dfun": case.jac}):
-        o_sp = helpers.run_outcome(sp, case.fun, case.x0, **kw)
-        o_lm = helpers.run_outcome(lm, case.fun, case.x0, **kw)
+        o_sp = run_outcome(sp, case.fun, case.x0, **kw)
+        o_lm = run_outcome(lm, case.fun, case.x0, **kw)
         assert o_sp.warnings == [] and o_lm.warnings == []
         assert o_lm.ier == o_sp.ier
 
@@ -671,14 +672,14 @@ DTYPE_CASES = {
 
 @pytest.mark.parametrize("name", DTYPE_CASES)
 @pytest.mark.parametrize("full_output", [False, True])
-def test_result_dtypes(sp, lm, helpers, name, full_output):
+def test_result_dtypes(sp, lm, name, full_output):
     fun, kw = DTYPE_CASES[name]
-    o_sp = helpers.run_outcome(sp, fun, [1.0, 1.0, 0.0], full_output=full_output, **kw)
-    o_lm = helpers.run_outcome(lm, fun, [1.0, 1.0, 0.0], full_output=full_output, **kw)
-    assert_same_result(o_sp, o_lm, helpers)
+    o_sp = run_outcome(sp, fun, [1.0, 1.0, 0.0], full_output=full_output, **kw)
+    o_lm = run_outcome(lm, fun, [1.0, 1.0, 0.0], full_output=full_output, **kw)
+    assert_same_result(o_sp, o_lm)
 
 
-def test_float32_uses_float32_epsfcn(sp, lm, helpers):
+def test_float32_uses_float32_epsfcn(sp, lm):
     """With a float32 func the finite-difference step follows float32's eps: the run
     equals an explicit epsfcn=finfo(float32).eps run on the float64 version, in both."""
     eps32 = float(np.finfo(np.float32).eps)
@@ -688,12 +689,12 @@ def test_float32_uses_float32_epsfcn(sp, lm, helpers):
 
     runs = {}
     for name, impl in (("sp", sp), ("lm", lm)):
-        runs[name, "auto"] = helpers.run_outcome(impl, _exp32, [1.0, 1.0, 0.0], full_output=True)
-        runs[name, "explicit"] = helpers.run_outcome(
+        runs[name, "auto"] = run_outcome(impl, _exp32, [1.0, 1.0, 0.0], full_output=True)
+        runs[name, "explicit"] = run_outcome(
             impl, f64, [1.0, 1.0, 0.0], full_output=True, epsfcn=eps32
         )
-    assert_same_result(runs["sp", "auto"], runs["lm", "auto"], helpers)
-    assert_same_result(runs["sp", "explicit"], runs["lm", "explicit"], helpers)
+    assert_same_result(runs["sp", "auto"], runs["lm", "auto"])
+    assert_same_result(runs["sp", "explicit"], runs["lm", "explicit"])
     assert runs["lm", "auto"].infodict["nfev"] == runs["lm", "explicit"].infodict["nfev"]
     np.testing.assert_array_equal(runs["lm", "auto"].x, runs["lm", "explicit"].x)
 

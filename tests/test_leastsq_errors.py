@@ -21,15 +21,16 @@ from multiprocessing.pool import ThreadPool
 import numpy as np
 import problems
 import pytest
+from helpers import fit_mgh, run_outcome, same_exception_type, x_match
 
 NONFINITE = "non-finite"
 
 
-def assert_same_outcome(o_sp, o_lm, helpers, message=True):
+def assert_same_outcome(o_sp, o_lm, message=True):
     """Same exception (type, and message if ``message``), or the same result."""
     if o_sp.raised:
         assert o_lm.raised, f"SciPy {o_sp.describe()}, lmfast {o_lm.describe()}"
-        assert helpers.same_exception_type(o_lm.exc, o_sp.exc), (
+        assert same_exception_type(o_lm.exc, o_sp.exc), (
             f"SciPy {o_sp.describe()}, lmfast {o_lm.describe()}"
         )
         if message:
@@ -38,15 +39,15 @@ def assert_same_outcome(o_sp, o_lm, helpers, message=True):
     assert not o_lm.raised, f"SciPy {o_sp.describe()}, lmfast {o_lm.describe()}"
     assert len(o_lm.value) == len(o_sp.value)
     assert o_lm.ier == o_sp.ier
-    assert helpers.x_match(o_lm.x, o_sp.x), (o_lm.x, o_sp.x)
+    assert x_match(o_lm.x, o_sp.x), (o_lm.x, o_sp.x)
     if len(o_sp.value) == 5:
         assert o_lm.value[3] == o_sp.value[3]
         assert o_lm.infodict["nfev"] == o_sp.infodict["nfev"]
     assert [(c, t) for c, t, _ in o_lm.warnings] == [(c, t) for c, t, _ in o_sp.warnings]
 
 
-def both(sp, lm, helpers, *args, **kwargs):
-    return helpers.run_outcome(sp, *args, **kwargs), helpers.run_outcome(lm, *args, **kwargs)
+def both(sp, lm, *args, **kwargs):
+    return run_outcome(sp, *args, **kwargs), run_outcome(lm, *args, **kwargs)
 
 
 def _res3(x):
@@ -64,26 +65,26 @@ def _res2(x):
 
 @pytest.mark.parametrize("with_jac", [False, True])
 @pytest.mark.parametrize("full_output", [False, True])
-def test_more_parameters_than_residuals(sp, lm, helpers, with_jac, full_output):
+def test_more_parameters_than_residuals(sp, lm, with_jac, full_output):
     kw = {"full_output": full_output}
     if with_jac:
         kw["Dfun"] = lambda x: np.ones((2, 3))
-    o_sp, o_lm = both(sp, lm, helpers, _res2, [1.0, 2.0, 3.0], **kw)
+    o_sp, o_lm = both(sp, lm, _res2, [1.0, 2.0, 3.0], **kw)
     assert isinstance(o_sp.exc, TypeError)
     assert "N=3 must not exceed func output vector length M=2" in str(o_sp.exc)
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
-def test_scalar_residual_with_two_parameters(sp, lm, helpers):
-    o_sp, o_lm = both(sp, lm, helpers, lambda x: x[0] + x[1], [1.0, 2.0])
+def test_scalar_residual_with_two_parameters(sp, lm):
+    o_sp, o_lm = both(sp, lm, lambda x: x[0] + x[1], [1.0, 2.0])
     assert isinstance(o_sp.exc, TypeError)
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
-def test_scalar_residual_with_one_parameter_is_fine(sp, lm, helpers):
-    o_sp, o_lm = both(sp, lm, helpers, lambda x: (x[0] - 2.0) ** 2, [1.0], full_output=True)
+def test_scalar_residual_with_one_parameter_is_fine(sp, lm):
+    o_sp, o_lm = both(sp, lm, lambda x: (x[0] - 2.0) ** 2, [1.0], full_output=True)
     assert not o_sp.raised
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 BAD_FUNC_OUTPUTS = {
@@ -99,19 +100,19 @@ BAD_FUNC_OUTPUTS = {
 
 @pytest.mark.parametrize("name", BAD_FUNC_OUTPUTS)
 @pytest.mark.parametrize("with_jac", [False, True])
-def test_func_output_not_an_array_of_floats(sp, lm, helpers, name, with_jac, capfd):
+def test_func_output_not_an_array_of_floats(sp, lm, name, with_jac, capfd):
     fun = BAD_FUNC_OUTPUTS[name]
     kw = {"Dfun": lambda x: np.ones((3, 1))} if with_jac else {}
-    o_sp, o_lm = both(sp, lm, helpers, fun, [1.0], **kw)
+    o_sp, o_lm = both(sp, lm, fun, [1.0], **kw)
     capfd.readouterr()  # SciPy prints the underlying conversion error to stderr
     assert o_sp.raised
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 @pytest.mark.parametrize("when", [2, 3, 5])
 @pytest.mark.parametrize("change", ["longer", "shorter"])
 @pytest.mark.parametrize("with_jac", [False, True])
-def test_func_output_changes_size(sp, lm, helpers, when, change, with_jac):
+def test_func_output_changes_size(sp, lm, when, change, with_jac):
     def make():
         # The size changes at the `when`-th distinct point (SciPy evaluates x0 three
         # times before MINPACK's first step, lmfast once: count points, not calls).
@@ -129,10 +130,10 @@ def test_func_output_changes_size(sp, lm, helpers, when, change, with_jac):
         return np.column_stack([np.arange(1.0, 5.0), 2.0 * np.arange(4.0) * x[1]])
 
     jac = jac if with_jac else None
-    o_sp = helpers.run_outcome(sp, make(), [0.0, 1.0], Dfun=jac)
-    o_lm = helpers.run_outcome(lm, make(), [0.0, 1.0], Dfun=jac)
+    o_sp = run_outcome(sp, make(), [0.0, 1.0], Dfun=jac)
+    o_lm = run_outcome(lm, make(), [0.0, 1.0], Dfun=jac)
     assert isinstance(o_sp.exc, ValueError)
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 class NamelessJac:
@@ -160,14 +161,14 @@ DFUN_SHAPES = [(2, 3), (3, 2), (6,), (3, 3), (2, 2), (3, 2, 1), (1, 6), ()]
 @pytest.mark.parametrize("shape", DFUN_SHAPES, ids=str)
 @pytest.mark.parametrize("col_deriv", [False, True])
 @pytest.mark.parametrize("named", ["function", "lambda", "nameless"])
-def test_dfun_wrong_shape(sp, lm, helpers, shape, col_deriv, named, capfd):
+def test_dfun_wrong_shape(sp, lm, shape, col_deriv, named, capfd):
     if named == "function":
         jac = named_jac(shape)
     elif named == "lambda":
         jac = lambda x: np.ones(shape)
     else:
         jac = NamelessJac(shape)
-    o_sp, o_lm = both(sp, lm, helpers, _res3, [0.5, 0.5], Dfun=jac, col_deriv=col_deriv)
+    o_sp, o_lm = both(sp, lm, _res3, [0.5, 0.5], Dfun=jac, col_deriv=col_deriv)
     capfd.readouterr()
     expected = (2, 3) if col_deriv else (3, 2)
     got = np.atleast_1d(np.ones(shape)).shape
@@ -175,12 +176,12 @@ def test_dfun_wrong_shape(sp, lm, helpers, shape, col_deriv, named, capfd):
         assert isinstance(o_sp.exc, TypeError)
         msg = str(o_sp.exc)
         assert "'Dfun'" in msg and f"Shape should be {expected} but it is {got}" in msg
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 @pytest.mark.parametrize("col_deriv", [False, True])
 @pytest.mark.parametrize("shape", [(3,), (3, 1), (1, 3)], ids=str)
-def test_dfun_single_parameter_shapes_tolerated_like_scipy(sp, lm, helpers, col_deriv, shape):
+def test_dfun_single_parameter_shapes_tolerated_like_scipy(sp, lm, col_deriv, shape):
     # n = 1: SciPy accepts a Jacobian of shape (m,) or a single column/row where it can
     def jac(x):
         return np.array([1.0, 2.0, 3.0]).reshape(shape)
@@ -188,12 +189,12 @@ def test_dfun_single_parameter_shapes_tolerated_like_scipy(sp, lm, helpers, col_
     def fun(x):
         return np.array([1.0, 2.0, 3.0]) * x[0] - 1.0
 
-    o_sp, o_lm = both(sp, lm, helpers, fun, [0.0], Dfun=jac, col_deriv=col_deriv, full_output=True)
-    assert_same_outcome(o_sp, o_lm, helpers)
+    o_sp, o_lm = both(sp, lm, fun, [0.0], Dfun=jac, col_deriv=col_deriv, full_output=True)
+    assert_same_outcome(o_sp, o_lm)
 
 
 @pytest.mark.parametrize("col_deriv", [False, True])
-def test_dfun_changes_size_later(sp, lm, helpers, col_deriv):
+def test_dfun_changes_size_later(sp, lm, col_deriv):
     def make():
         calls = [0]
 
@@ -206,10 +207,10 @@ def test_dfun_changes_size_later(sp, lm, helpers, col_deriv):
 
         return jac
 
-    o_sp = helpers.run_outcome(sp, _res3, [0.5, 0.5], Dfun=make(), col_deriv=col_deriv)
-    o_lm = helpers.run_outcome(lm, _res3, [0.5, 0.5], Dfun=make(), col_deriv=col_deriv)
+    o_sp = run_outcome(sp, _res3, [0.5, 0.5], Dfun=make(), col_deriv=col_deriv)
+    o_lm = run_outcome(lm, _res3, [0.5, 0.5], Dfun=make(), col_deriv=col_deriv)
     assert isinstance(o_sp.exc, ValueError)
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 # --------------------------------------------------------------------------------------
@@ -232,18 +233,18 @@ IMPROPER = {
 
 @pytest.mark.parametrize("name", IMPROPER)
 @pytest.mark.parametrize("with_jac", [False, True])
-def test_improper_input_raises_typeerror(sp, lm, helpers, name, with_jac):
+def test_improper_input_raises_typeerror(sp, lm, name, with_jac):
     kw = dict(IMPROPER[name])
     if with_jac:
         kw["Dfun"] = lambda x: np.array([[1.0, 0.0], [0.0, 1.0], [x[1], x[0]]])
-    o_sp, o_lm = both(sp, lm, helpers, _res3, [0.5, 0.5], **kw)
+    o_sp, o_lm = both(sp, lm, _res3, [0.5, 0.5], **kw)
     assert isinstance(o_sp.exc, TypeError) and str(o_sp.exc) == "Improper input parameters."
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 @pytest.mark.parametrize("name", IMPROPER)
-def test_improper_input_full_output_returns_ier0(sp, lm, helpers, name):
-    o_sp, o_lm = both(sp, lm, helpers, _res3, [0.5, 0.5], full_output=True, **IMPROPER[name])
+def test_improper_input_full_output_returns_ier0(sp, lm, name):
+    o_sp, o_lm = both(sp, lm, _res3, [0.5, 0.5], full_output=True, **IMPROPER[name])
     assert o_sp.ier == 0 and o_sp.value[3] == "Improper input parameters."
     assert not o_lm.raised, o_lm.describe()
     assert o_lm.ier == 0
@@ -252,13 +253,13 @@ def test_improper_input_full_output_returns_ier0(sp, lm, helpers, name):
     np.testing.assert_array_equal(o_lm.x, o_sp.x)  # x0, untouched
 
 
-def test_empty_x0(sp, lm, helpers):
-    o_sp, o_lm = both(sp, lm, helpers, lambda x: np.ones(3), [])
+def test_empty_x0(sp, lm):
+    o_sp, o_lm = both(sp, lm, lambda x: np.ones(3), [])
     assert isinstance(o_sp.exc, TypeError)
-    assert_same_outcome(o_sp, o_lm, helpers)
-    o_sp, o_lm = both(sp, lm, helpers, lambda x: np.ones(3), np.empty((0, 2)), full_output=True)
+    assert_same_outcome(o_sp, o_lm)
+    o_sp, o_lm = both(sp, lm, lambda x: np.ones(3), np.empty((0, 2)), full_output=True)
     assert o_sp.ier == 0
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 ODD_ARGUMENTS = {
@@ -284,15 +285,15 @@ ODD_ARGUMENTS = {
 
 @pytest.mark.parametrize("name", ODD_ARGUMENTS)
 @pytest.mark.parametrize("with_jac", [False, True])
-def test_odd_but_accepted_arguments(sp, lm, helpers, name, with_jac):
+def test_odd_but_accepted_arguments(sp, lm, name, with_jac):
     kw = dict(ODD_ARGUMENTS[name])
     if with_jac and "col_deriv" in kw:
         pytest.skip("col_deriv is about Dfun's layout")
     if with_jac:
         kw["Dfun"] = lambda x: np.array([[1.0, 0.0], [0.0, 1.0], [x[1], x[0]]])
-    o_sp, o_lm = both(sp, lm, helpers, _res3, [0.5, 0.5], **kw)
+    o_sp, o_lm = both(sp, lm, _res3, [0.5, 0.5], **kw)
     assert not o_sp.raised, o_sp.describe()
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 BAD_ARGUMENT_TYPES = {
@@ -308,20 +309,20 @@ BAD_ARGUMENT_TYPES = {
 
 
 @pytest.mark.parametrize("name", BAD_ARGUMENT_TYPES)
-def test_bad_argument_types(sp, lm, helpers, name):
-    o_sp, o_lm = both(sp, lm, helpers, _res3, [0.5, 0.5], **BAD_ARGUMENT_TYPES[name])
+def test_bad_argument_types(sp, lm, name):
+    o_sp, o_lm = both(sp, lm, _res3, [0.5, 0.5], **BAD_ARGUMENT_TYPES[name])
     assert o_sp.raised
-    assert_same_outcome(o_sp, o_lm, helpers, message=False)
+    assert_same_outcome(o_sp, o_lm, message=False)
 
 
 @pytest.mark.parametrize("which", ["func", "Dfun"])
-def test_not_callable(sp, lm, helpers, which):
+def test_not_callable(sp, lm, which):
     if which == "func":
-        o_sp, o_lm = both(sp, lm, helpers, "not callable", [0.5, 0.5])
+        o_sp, o_lm = both(sp, lm, "not callable", [0.5, 0.5])
     else:
-        o_sp, o_lm = both(sp, lm, helpers, _res3, [0.5, 0.5], Dfun=42)
+        o_sp, o_lm = both(sp, lm, _res3, [0.5, 0.5], Dfun=42)
     assert isinstance(o_sp.exc, TypeError)
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 @pytest.mark.parametrize(
@@ -329,10 +330,10 @@ def test_not_callable(sp, lm, helpers, which):
     [np.array([1.0 + 1j, 2.0]), np.array([1.0, 2.0], dtype=object), np.array([1.0, None])],
     ids=["complex", "object", "object-None"],
 )
-def test_x0_that_is_not_real(sp, lm, helpers, x0):
-    o_sp, o_lm = both(sp, lm, helpers, lambda x: np.array([1.0, 2.0, 3.0]), x0)
+def test_x0_that_is_not_real(sp, lm, x0):
+    o_sp, o_lm = both(sp, lm, lambda x: np.array([1.0, 2.0, 3.0]), x0)
     assert isinstance(o_sp.exc, TypeError)
-    assert_same_outcome(o_sp, o_lm, helpers, message=False)
+    assert_same_outcome(o_sp, o_lm, message=False)
 
 
 def _raise_user_error(x):
@@ -380,12 +381,12 @@ CHECK_ORDER = {
 
 
 @pytest.mark.parametrize("name", CHECK_ORDER)
-def test_check_order(sp, lm, helpers, name, capfd):
+def test_check_order(sp, lm, name, capfd):
     fun, x0, kw = CHECK_ORDER[name]
-    o_sp, o_lm = both(sp, lm, helpers, fun, x0, **kw)
+    o_sp, o_lm = both(sp, lm, fun, x0, **kw)
     capfd.readouterr()
     message = not (o_sp.raised and "Cannot cast" in str(o_sp.exc))
-    assert_same_outcome(o_sp, o_lm, helpers, message=message)
+    assert_same_outcome(o_sp, o_lm, message=message)
 
 
 # --------------------------------------------------------------------------------------
@@ -461,13 +462,13 @@ def test_callback_stop_iteration_and_keyboard_interrupt(lm, k):
         assert info.value is raised[0]
 
 
-def test_usable_after_callback_exception(sp, lm, helpers):
+def test_usable_after_callback_exception(sp, lm):
     func, jac, _, _ = raising_on_call(4, "func", UserError)
     with pytest.raises(UserError):
         lm(func, [-1.2, 1.0], Dfun=jac)
     case = problems.CASES_BY_ID["osborne1-n5-m33-x1"]
-    o_sp, o_lm = both(sp, lm, helpers, case.fun, case.x0, Dfun=case.jac, full_output=True)
-    assert_same_outcome(o_sp, o_lm, helpers)
+    o_sp, o_lm = both(sp, lm, case.fun, case.x0, Dfun=case.jac, full_output=True)
+    assert_same_outcome(o_sp, o_lm)
 
 
 # --------------------------------------------------------------------------------------
@@ -509,7 +510,7 @@ def test_inputs_unchanged(lm, with_jac, full_output):
     np.testing.assert_array_equal(x0, copies[2])
 
 
-def test_readonly_inputs_accepted(sp, lm, helpers):
+def test_readonly_inputs_accepted(sp, lm):
     x0 = np.array([1.0, 1.0, 0.0])
     diag = np.array([1.0, 2.0, 3.0])
     t = np.linspace(0.0, 3.0, 20)
@@ -519,8 +520,8 @@ def test_readonly_inputs_accepted(sp, lm, helpers):
     def fun(p, t):
         return p[0] * np.exp(-p[1] * t) + p[2] - (2.0 * np.exp(-0.7 * t) + 0.1)
 
-    o_sp, o_lm = both(sp, lm, helpers, fun, x0, args=(t,), diag=diag, full_output=True)
-    assert_same_outcome(o_sp, o_lm, helpers)
+    o_sp, o_lm = both(sp, lm, fun, x0, args=(t,), diag=diag, full_output=True)
+    assert_same_outcome(o_sp, o_lm)
 
 
 def test_x_passed_to_func_is_not_x0(lm):
@@ -562,12 +563,12 @@ def nested_problem(outer_impl, inner_impl):
 
 
 @pytest.mark.parametrize("inner", ["lmfast", "scipy"])
-def test_reentrant(sp, lm, helpers, inner):
+def test_reentrant(sp, lm, inner):
     ref = nested_problem(sp, sp)
     got = nested_problem(lm, lm if inner == "lmfast" else sp)
     assert got[-1] == ref[-1]
     assert got[2]["nfev"] == ref[2]["nfev"]
-    assert helpers.x_match(got[0], ref[0])
+    assert x_match(got[0], ref[0])
 
 
 def test_reentrant_with_dfun_and_error_in_inner_fit(lm):
@@ -601,7 +602,7 @@ THREAD_CASES = [
 ]
 
 
-def _thread_fit(leastsq, helpers, case_id, mode, yield_gil):
+def _thread_fit(leastsq, case_id, mode, yield_gil):
     case = problems.CASES_BY_ID[case_id]
     if yield_gil:
         inner = case
@@ -611,7 +612,7 @@ def _thread_fit(leastsq, helpers, case_id, mode, yield_gil):
             return inner.fun(x)
 
         case = inner._replace(fun=fun)
-    fit = helpers.fit_mgh(leastsq, case, mode)
+    fit = fit_mgh(leastsq, case, mode)
     return (
         fit.ier,
         fit.nfev,
@@ -624,15 +625,15 @@ def _thread_fit(leastsq, helpers, case_id, mode, yield_gil):
 
 
 @pytest.mark.parametrize("yield_gil", [False, True])
-def test_threads_same_as_sequential(sp, lm, helpers, yield_gil):
+def test_threads_same_as_sequential(sp, lm, yield_gil):
     jobs = THREAD_CASES * 2  # 16 fits, 8 at a time
-    sequential = [_thread_fit(lm, helpers, c, m, False) for c, m in jobs]
+    sequential = [_thread_fit(lm, c, m, False) for c, m in jobs]
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
         with ThreadPool(8) as pool:
             concurrent = pool.starmap(
-                _thread_fit, [(lm, helpers, c, m, yield_gil) for c, m in jobs]
+                _thread_fit, [(lm, c, m, yield_gil) for c, m in jobs]
             )
     finally:
         sys.setswitchinterval(old)
@@ -640,9 +641,9 @@ def test_threads_same_as_sequential(sp, lm, helpers, yield_gil):
         assert s == t, f"{c} {m}: concurrent fit differs from the sequential one"
     # and the sequential fits are SciPy's
     for (c, m), s in zip(jobs, sequential):
-        ref = helpers.fit_mgh(sp, problems.CASES_BY_ID[c], m)
+        ref = fit_mgh(sp, problems.CASES_BY_ID[c], m)
         assert s[:3] == (ref.ier, ref.nfev, ref.njev), c
-        assert helpers.x_match(np.frombuffer(s[3]), ref.x), c
+        assert x_match(np.frombuffer(s[3]), ref.x), c
 
 
 def test_threads_with_failing_fits(lm):
@@ -701,18 +702,18 @@ def counting(fun):
 @pytest.mark.parametrize("fun", [_sqrt_res, _sqrt_res_inf], ids=["nan", "inf"])
 @pytest.mark.parametrize("with_jac", [False, True])
 @pytest.mark.parametrize("full_output", [False, True])
-def test_nonfinite_at_trial_point_is_a_rejected_step(sp, lm, helpers, fun, with_jac, full_output):
+def test_nonfinite_at_trial_point_is_a_rejected_step(sp, lm, fun, with_jac, full_output):
     kw = {"full_output": full_output}
     if with_jac:
         kw["Dfun"] = _sqrt_jac
     f_sp, f_lm = counting(fun), counting(fun)
     with np.errstate(invalid="ignore", divide="ignore"):
-        o_sp = helpers.run_outcome(sp, f_sp, [1.0, 1.0], **kw)
-        o_lm = helpers.run_outcome(lm, f_lm, [1.0, 1.0], **kw)
+        o_sp = run_outcome(sp, f_sp, [1.0, 1.0], **kw)
+        o_lm = run_outcome(lm, f_lm, [1.0, 1.0], **kw)
     assert f_sp.nonfinite > 0, "the trial steps never left the domain: test is vacuous"
     assert not o_sp.raised
     assert not o_lm.raised, o_lm.describe()
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
     assert f_lm.nonfinite == f_sp.nonfinite
     assert np.all(np.isfinite(o_lm.x))
 
@@ -724,7 +725,7 @@ NONFINITE_VALUES = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}
 @pytest.mark.parametrize("with_jac", [False, True])
 @pytest.mark.parametrize("full_output", [False, True])
 @pytest.mark.parametrize("where", [0, 2])
-def test_nonfinite_at_x0_raises_valueerror(sp, lm, helpers, value, with_jac, full_output, where):
+def test_nonfinite_at_x0_raises_valueerror(sp, lm, value, with_jac, full_output, where):
     bad = NONFINITE_VALUES[value]
 
     def fun(x):
@@ -736,19 +737,19 @@ def test_nonfinite_at_x0_raises_valueerror(sp, lm, helpers, value, with_jac, ful
     if with_jac:
         kw["Dfun"] = lambda x: np.array([[1.0, 0.0], [0.0, 1.0], [x[1], x[0]]])
     with np.errstate(invalid="ignore"):
-        o_sp, o_lm = both(sp, lm, helpers, fun, [0.5, 0.5], **kw)
+        o_sp, o_lm = both(sp, lm, fun, [0.5, 0.5], **kw)
     assert not o_sp.raised  # SciPy carries on with a meaningless result ...
     assert isinstance(o_lm.exc, ValueError), o_lm.describe()  # ... lmfast refuses
     assert NONFINITE in str(o_lm.exc)
 
 
-def test_func_returning_none_raises(sp, lm, helpers):
+def test_func_returning_none_raises(sp, lm):
     # None becomes NaN in SciPy's conversion; lmfast reports it as non-finite (or as
     # SciPy would if it rejects the conversion itself)
-    o_sp, o_lm = both(sp, lm, helpers, lambda x: None, [1.0])
+    o_sp, o_lm = both(sp, lm, lambda x: None, [1.0])
     if o_lm.raised and isinstance(o_lm.exc, ValueError) and NONFINITE in str(o_lm.exc):
         return
-    assert_same_outcome(o_sp, o_lm, helpers)
+    assert_same_outcome(o_sp, o_lm)
 
 
 @pytest.mark.parametrize("value", NONFINITE_VALUES)

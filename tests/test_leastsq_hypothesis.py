@@ -22,6 +22,7 @@ LMFAST_HYPOTHESIS_EXAMPLES=2000 LMFAST_HYPOTHESIS_RANDOM=1 to explore further.
 import os
 
 import numpy as np
+from helpers import run_outcome, same_exception_type
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
@@ -239,7 +240,7 @@ class Callbacks:
         return J
 
 
-def run(leastsq, s, helpers):
+def run(leastsq, s):
     x0 = make_x0(s)
     cb = Callbacks(s, int(np.size(x0)))
     kw = dict(s["kwargs"])
@@ -248,14 +249,14 @@ def run(leastsq, s, helpers):
         if s["jac"] == "exact_col":
             kw["col_deriv"] = True
     with np.errstate(all="ignore"):
-        out = helpers.run_outcome(leastsq, cb.func, x0, **kw)
+        out = run_outcome(leastsq, cb.func, x0, **kw)
     return out, cb
 
 
-def leastsq_warnings(outcome, helpers):
+def leastsq_warnings(outcome):
     """Warnings issued by leastsq itself (attributed to its caller), not by numpy
     inside the callbacks (lmfast makes fewer redundant evaluations at x0)."""
-    here = helpers.run_outcome.__code__.co_filename
+    here = run_outcome.__code__.co_filename
     return [(c, t) for c, t, f in outcome.warnings if f == here]
 
 
@@ -272,9 +273,9 @@ def leastsq_warnings(outcome, helpers):
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 @given(s=scenarios())
-def test_lmfast_agrees_with_scipy(s, sp, lm, helpers):
-    o_sp, cb_sp = run(sp, s, helpers)
-    o_lm, cb_lm = run(lm, s, helpers)
+def test_lmfast_agrees_with_scipy(s, sp, lm):
+    o_sp, cb_sp = run(sp, s)
+    o_lm, cb_lm = run(lm, s)
     note(f"scipy: {o_sp.describe()}")
     note(f"lmfast: {o_lm.describe()}")
     event(
@@ -291,7 +292,7 @@ def test_lmfast_agrees_with_scipy(s, sp, lm, helpers):
 
     if o_sp.raised:
         assert o_lm.raised, f"SciPy {o_sp.describe()}; lmfast {o_lm.describe()}"
-        assert helpers.same_exception_type(o_lm.exc, o_sp.exc), (
+        assert same_exception_type(o_lm.exc, o_sp.exc), (
             f"SciPy {o_sp.describe()}; lmfast {o_lm.describe()}"
         )
         if isinstance(o_sp.exc, UserError):
@@ -309,7 +310,7 @@ def test_lmfast_agrees_with_scipy(s, sp, lm, helpers):
         assert o_lm.value[3] == o_sp.value[3]
         assert set(o_lm.infodict) == set(o_sp.infodict)
     else:
-        assert leastsq_warnings(o_lm, helpers) == leastsq_warnings(o_sp, helpers)
+        assert leastsq_warnings(o_lm) == leastsq_warnings(o_sp)
 
 
 def test_scenarios_cover_everything():

@@ -13,6 +13,7 @@ import warnings
 import nist
 import numpy as np
 import pytest
+from helpers import fnorm_not_worse, fnorms_match, lre, x_match
 
 GOOD_DIGITS = 6.0
 SAME_IER_NFEV_FRACTION = 0.90
@@ -66,8 +67,8 @@ def nist_runs(sp, lm):
     return _Runs(sp, lm)
 
 
-def min_lre(helpers, x, certified):
-    return min(helpers.lre(float(a), float(c)) for a, c in zip(x, certified))
+def min_lre(x, certified):
+    return min(lre(float(a), float(c)) for a, c in zip(x, certified))
 
 
 # --------------------------------------------------------------------------------------
@@ -124,24 +125,24 @@ def test_model_jacobian_central_differences(name, point):
 
 
 @pytest.mark.parametrize("run", RUNS, ids=run_id)
-def test_nist_accuracy(run, nist_runs, helpers):
+def test_nist_accuracy(run, nist_runs):
     res_sp, res_lm = nist_runs[run]
     certified = nist.PROBLEMS[run[0]].certified
     x_lm = res_lm["x"]
     assert x_lm.shape == certified.shape and x_lm.dtype == np.float64
-    lre_sp = min_lre(helpers, res_sp["x"], certified)
-    lre_lm = min_lre(helpers, x_lm, certified)
+    lre_sp = min_lre(res_sp["x"], certified)
+    lre_lm = min_lre(x_lm, certified)
     if lre_sp >= GOOD_DIGITS:
         assert lre_lm >= GOOD_DIGITS, (
             f"SciPy gets {lre_sp:.1f} digits (ier={res_sp['ier']}, nfev={res_sp['nfev']}), "
             f"lmfast {lre_lm:.1f} (ier={res_lm['ier']}, nfev={res_lm['nfev']})"
         )
     if (res_lm["ier"], res_lm["nfev"]) == (res_sp["ier"], res_sp["nfev"]):
-        assert helpers.x_match(x_lm, res_sp["x"]) or helpers.fnorms_match(
+        assert x_match(x_lm, res_sp["x"]) or fnorms_match(
             res_lm["fnorm"], res_sp["fnorm"]
         ), f"same ier/nfev but x {x_lm} vs SciPy {res_sp['x']}"
     else:
-        assert helpers.fnorm_not_worse(res_lm["fnorm"], res_sp["fnorm"]), (
+        assert fnorm_not_worse(res_lm["fnorm"], res_sp["fnorm"]), (
             f"lmfast ends worse: ||f||={res_lm['fnorm']!r} (ier={res_lm['ier']}, "
             f"nfev={res_lm['nfev']}) vs SciPy {res_sp['fnorm']!r} (ier={res_sp['ier']}, "
             f"nfev={res_sp['nfev']})"

@@ -1,0 +1,215 @@
+"""Comparison helpers shared by the test modules (a plain module: ``from helpers import ...``).
+
+* leastsq side by side: ``run_outcome`` records what one call did (``Outcome``: its
+  value or exception, and the warnings), ``same_exception_type`` compares exception types
+  (SciPy's private ``_minpack.error`` included);
+* the MGH cases: ``fit_mgh`` runs one case in one of the ``MODES`` and keeps what the
+  tests compare (``Fit``); ``MGHRuns`` caches the SciPy and lmfast fits of each case;
+* numbers: ``fnorm_not_worse``, ``fnorms_match``, ``x_match``, ``lre``.
+
+Nothing here holds expected values produced by lmfast.  ``tests/`` is on ``sys.path``
+through the ``pythonpath`` setting of pytest in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import problems
+
+# --------------------------------------------------------------------------------------
+# Outcomes
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one ``leastsq`` call did: returned ``value``, or raised ``exc``."""
+
+    value: Any = None
+    exc: BaseException | None = None
+    warnings: list[tuple[type, str, str]] = field(default_factory=list)  # (category, text, file)
+
+    @property
+    def raised(self) -> bool:
+        return self.exc is not None
+
+    @property
+    def ier(self) -> int:
+        return int(self.value[-1])
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.value[0]
+
+    @property
+    def infodict(self) -> dict:
+        return self.value[2]
+
+    def describe(self) -> str:
+        if self.raised:
+            return f"raised {type(self.exc).__name__}: {self.exc}"
+        return f"returned ier={self.ier} x={self.x!r}"
+
+
+def run_outcome(leastsq: Callable, *args, **kwargs) -> Outcome:
+    """Call ``leastsq(*args, **kwargs)``; record its result or exception and warnings."""
+    out = Outcome()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out.value = leastsq(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - compared by type and message below
+            out.exc = exc
+    out.warnings = [(w.category, str(w.message), w.filename) for w in caught]
+    return out
+
+
+def same_exception_type(exc_lm: BaseException, exc_sp: BaseException) -> bool:
+    """Does lmfast's exception have the type SciPy raised?
+
+    SciPy reports an unusable callback result ("Result from function call is not a
+    proper array of floats.") with its private ``scipy.optimize._minpack.error``, a
+    direct ``Exception`` subclass.  As that class is private, lmfast may raise its own
+    class instead, as long as ``except`` clauses naming builtin exceptions treat it the
+    same way: an ``Exception`` subclass with no other builtin exception among its bases.
+    """
+    t_sp, t_lm = type(exc_sp), type(exc_lm)
+    if issubclass(t_lm, t_sp):
+        return True
+    if t_sp.__module__.endswith("_minpack") and t_sp.__name__ == "error":
+        builtin_bases = {b for b in t_lm.__mro__ if b.__module__ == "builtins"}
+        return builtin_bases == {Exception, BaseException, object}
+    return False
+
+
+# --------------------------------------------------------------------------------------
+# MGH runs, cached for the session
+# --------------------------------------------------------------------------------------
+
+# How the MGH problems are handed to leastsq:
+#   lmdif      no Dfun (forward differences)
+#   lmder      Dfun returning J, shape (m, n), col_deriv=False
+#   lmder_col  Dfun returning J.T, shape (n, m), col_deriv=True
+MODES = ("lmdif", "lmder", "lmder_col")
+
+
+@dataclass
+class Fit:
+    """One ``full_output=True`` fit of an MGH case, reduced to what the tests compare."""
+
+    ier: int
+    nfev: int
+    njev: int | None
+    x: np.ndarray
+    fnorm: float  # ||func(x)||, recomputed from the returned x
+    cov_x: np.ndarray | None
+    infodict: dict
+    mesg: str
+    last_jac_x: np.ndarray | None = None  # where Dfun was last called (Dfun modes)
+
+    @property
+    def key(self):
+        return (self.ier, self.nfev, self.njev)
+
+
+def fit_mgh(leastsq: Callable, case: problems.Case, mode: str, **options) -> Fit:
+    """``leastsq(case.fun, case.x0, full_output=True, ...)`` in one of the MODES."""
+    kwargs: dict[str, Any] = {"full_output": True, **options}
+    jac_points: list[np.ndarray] = []
+    if mode == "lmder":
+
+        def dfun(x):
+            jac_points.append(np.array(x, dtype=float))
+            return case.jac(x)
+
+    elif mode == "lmder_col":
+
+        def dfun(x):
+            jac_points.append(np.array(x, dtype=float))
+            return case.jac(x).T
+
+    elif mode != "lmdif":
+        raise ValueError(mode)
+    if mode != "lmdif":
+        dfun.__name__ = case.jac.__name__
+        kwargs["Dfun"] = dfun
+        kwargs["col_deriv"] = mode == "lmder_col"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # overflow in some far starts
+        x, cov_x, info, mesg, ier = leastsq(case.fun, case.x0.copy(), **kwargs)
+        fnorm = float(np.linalg.norm(case.fun(np.asarray(x, dtype=float))))
+    return Fit(
+        ier=int(ier),
+        nfev=int(info["nfev"]),
+        njev=int(info["njev"]) if "njev" in info else None,
+        x=x,
+        fnorm=fnorm,
+        cov_x=cov_x,
+        infodict=info,
+        mesg=mesg,
+        last_jac_x=jac_points[-1] if jac_points else None,
+    )
+
+
+class MGHRuns:
+    """``runs[case_id, mode] -> (scipy Fit, lmfast Fit)``, each fit computed once."""
+
+    def __init__(self, sp_leastsq, lm_leastsq):
+        self._sp = sp_leastsq
+        self._lm = lm_leastsq
+        self._cache: dict[tuple[str, str], tuple[Fit, Fit]] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> tuple[Fit, Fit]:
+        if key not in self._cache:
+            case_id, mode = key
+            case = problems.CASES_BY_ID[case_id]
+            self._cache[key] = (fit_mgh(self._sp, case, mode), fit_mgh(self._lm, case, mode))
+        return self._cache[key]
+
+
+# --------------------------------------------------------------------------------------
+# Numeric comparison helpers
+# --------------------------------------------------------------------------------------
+
+# Residual norms at or below this are "zero residual" (the MGH zero-residual problems end
+# at 1e-14 .. 1e-33, and which tiny value comes out is rounding noise).
+FNORM_ZERO = 1e-12
+
+
+def fnorm_not_worse(f_lm: float, f_sp: float, rel: float = 1e-8) -> bool:
+    return f_lm <= f_sp * (1.0 + rel) + FNORM_ZERO
+
+
+def fnorms_match(f_lm: float, f_sp: float, rel: float = 1e-8) -> bool:
+    return abs(f_lm - f_sp) <= rel * max(f_lm, f_sp) + FNORM_ZERO
+
+
+def x_match(x_lm: np.ndarray, x_sp: np.ndarray, rtol: float = 1e-6) -> bool:
+    """Equal to rounding, relative to the scale of the solution."""
+    x_lm = np.asarray(x_lm, dtype=float)
+    x_sp = np.asarray(x_sp, dtype=float)
+    if x_lm.shape != x_sp.shape:
+        return False
+    if not (np.all(np.isfinite(x_lm)) and np.all(np.isfinite(x_sp))):
+        return bool(np.array_equal(x_lm, x_sp, equal_nan=True))
+    scale = max(1.0, float(np.max(np.abs(x_sp), initial=0.0)))
+    return bool(np.all(np.abs(x_lm - x_sp) <= rtol * scale))
+
+
+def lre(estimate: float, certified: float) -> float:
+    """Log relative error (number of correct significant digits), capped at 15."""
+    if certified == 0.0:
+        err = abs(estimate)
+    else:
+        err = abs(estimate - certified) / abs(certified)
+    if not math.isfinite(err):
+        return 0.0
+    if err == 0.0:
+        return 15.0
+    return min(15.0, max(0.0, -math.log10(err)))
