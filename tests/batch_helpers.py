@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 import scipy.optimize
+from helpers import assert_pcov_close, assert_popt_close
 
 import lmfast
 from lmfast import BatchResult, curve_fit_batch, models
@@ -233,26 +234,6 @@ def scipy_popt(numpy_model, batch, i):
         warnings.simplefilter("ignore")
         popt, _ = scipy.optimize.curve_fit(numpy_model, x, y, p0, sigma=sigma, **kwargs)
     return popt
-
-
-def assert_popt_close(got, want, rtol, what="popt"):
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape, what
-    scale = np.maximum(np.abs(want), 1e-3 * np.max(np.abs(want), initial=0.0))
-    assert np.all(np.abs(got - want) <= rtol * scale), (what, got, want)
-
-
-def assert_pcov_close(got, want, rtol=PCOV_RTOL):
-    """Equal infinities; elsewhere relative to sqrt(C_ii C_jj)."""
-    got, want = np.asarray(got), np.asarray(want)
-    assert got.shape == want.shape
-    inf = np.isinf(want)
-    np.testing.assert_array_equal(np.isinf(got), inf)
-    np.testing.assert_array_equal(got[inf], want[inf])
-    d = np.sqrt(np.abs(np.diag(want)))
-    scale = np.outer(d, d)
-    fin = ~inf
-    assert np.all(np.abs(got[fin] - want[fin]) <= rtol * scale[fin]), (got, want)
 
 
 def assert_row_is_single(res, i, ref, *, popt_rtol=POPT_RTOL, pcov_rtol=PCOV_RTOL, njev=True):

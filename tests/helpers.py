@@ -5,7 +5,8 @@
   (SciPy's private ``_minpack.error`` included);
 * the MGH cases: ``fit_mgh`` runs one case in one of the ``MODES`` and keeps what the
   tests compare (``Fit``); ``MGHRuns`` caches the SciPy and lmfast fits of each case;
-* numbers: ``fnorm_not_worse``, ``fnorms_match``, ``x_match``, ``lre``.
+* numbers: ``fnorm_not_worse``, ``fnorms_match``, ``x_match``, ``lre``;
+  ``assert_popt_close`` and ``assert_pcov_close`` (curve_fit's and the batch's popt/pcov).
 
 Nothing here holds expected values produced by lmfast.  ``tests/`` is on ``sys.path``
 through the ``pythonpath`` setting of pytest in pyproject.toml.
@@ -213,3 +214,26 @@ def lre(estimate: float, certified: float) -> float:
     if err == 0.0:
         return 15.0
     return min(15.0, max(0.0, -math.log10(err)))
+
+
+def assert_popt_close(got, want, rtol, what="popt"):
+    """Same shape and dtype; each entry to ``rtol`` relative to its own size (at least a
+    thousandth of the largest)."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape and got.dtype == want.dtype, what
+    scale = np.maximum(np.abs(want), 1e-3 * np.max(np.abs(want), initial=0.0))
+    assert np.all(np.abs(got - want) <= rtol * scale), (what, got, want)
+
+
+def assert_pcov_close(got, want, rtol):
+    """Same shape and dtype; equal infinities; elsewhere to ``rtol`` relative to
+    sqrt(C_ii C_jj) (the scale of the entry)."""
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    inf = np.isinf(want)
+    np.testing.assert_array_equal(np.isinf(got), inf)
+    np.testing.assert_array_equal(got[inf], want[inf])
+    d = np.sqrt(np.abs(np.diag(want)))
+    scale = np.outer(d, d)
+    finite = ~inf
+    assert np.all(np.abs(got[finite] - want[finite]) <= rtol * scale[finite]), (got, want)

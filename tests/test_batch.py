@@ -25,7 +25,6 @@ from batch_helpers import (
     Batch,
     assert_bitwise,
     assert_consistent,
-    assert_popt_close,
     assert_result_shapes,
     assert_row_is_single,
     check_against_singles,
@@ -39,6 +38,7 @@ from batch_helpers import (
     run_batch,
     single_fit,
 )
+from helpers import assert_popt_close
 
 import lmfast
 from lmfast import curve_fit_batch, models
