@@ -147,38 +147,44 @@ def test_poisoned_fits_get_own_status(path):
     np.testing.assert_array_equal(poisoned.sigma, before.sigma, strict=True)
 
 
+# name -> (sigma value, seed, row, point): the one sigma of the batch set to that value
+BAD_SIGMA = {
+    "inf": (np.inf, 44, 2, 20),
+    "zero": (0.0, 45, 1, 7),
+}
+
+
 @pytest.mark.parametrize("path", ["compiled", "python"])
-def test_inf_in_sigma_row(path):
+@pytest.mark.parametrize(
+    "case",
+    [
+        "inf",
+        pytest.param(
+            "zero", marks=pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
+        ),
+    ],
+)
+def test_inf_or_zero_in_sigma_row(case, path):
     # An infinite sigma is a point of weight 1/inf = 0, exactly as in curve_fit: that fit
-    # equals lmfast.curve_fit on it alone (and converges), the others are untouched.
-    batch = make_batch(PROBLEMS["gaussian"], 5, seed=44, sigma_form="per_fit")
-    batch.sigma[2, 20] = np.inf
+    # equals lmfast.curve_fit on it alone (and converges). A zero sigma is an infinite
+    # residual at p0: ier -2 for that fit only. Either way the others are untouched.
+    value, seed, row, point = BAD_SIGMA[case]
+    batch = make_batch(PROBLEMS["gaussian"], 5, seed=seed, sigma_form="per_fit")
+    batch.sigma[row, point] = value
     f = models.gaussian if path == "compiled" else py_gaussian
     res = run_batch(f, batch)
-    others = [0, 1, 3, 4]
+    others = [i for i in range(5) if i != row]
     expected = curve_fit_batch(f, batch.x, batch.y[others], batch.p0[others],
                                sigma=batch.sigma[others])
     assert_bitwise(res, expected, np.array(others))
-    ref = single_fit(f, batch, 2, jac=models.gaussian.jac if path == "compiled" else None)
-    assert_row_is_single(res, 2, ref)
-    assert res.success[2]
-
-
-@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
-@pytest.mark.parametrize("path", ["compiled", "python"])
-def test_zero_in_sigma_row(path):
-    # sigma 0: an infinite residual at p0 -> ier -2 for that fit only.
-    batch = make_batch(PROBLEMS["gaussian"], 5, seed=45, sigma_form="per_fit")
-    batch.sigma[1, 7] = 0.0
-    f = models.gaussian if path == "compiled" else py_gaussian
-    res = run_batch(f, batch)
-    others = [0, 2, 3, 4]
-    expected = curve_fit_batch(f, batch.x, batch.y[others], batch.p0[others],
-                               sigma=batch.sigma[others])
-    assert_bitwise(res, expected, np.array(others))
-    assert res.ier[1] == -2
-    assert np.all(np.isnan(res.popt[1])) and np.all(np.isnan(res.pcov[1]))
-    assert np.isnan(res.chisq[1]) and not res.success[1]
+    if case == "inf":
+        ref = single_fit(f, batch, row, jac=models.gaussian.jac if path == "compiled" else None)
+        assert_row_is_single(res, row, ref)
+        assert res.success[row]
+    else:
+        assert res.ier[row] == -2
+        assert np.all(np.isnan(res.popt[row])) and np.all(np.isnan(res.pcov[row]))
+        assert np.isnan(res.chisq[row]) and not res.success[row]
 
 
 def test_non_finite_jacobian_row():
