@@ -3,16 +3,11 @@ is a result of the right shape or a TypeError/ValueError raised before any work,
 crash; and every fit of a result is the fit of its row alone."""
 
 import numpy as np
-import pytest
+from batch_helpers import py_gaussian
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lmfast import curve_fit_batch, models
-
-
-def py_gaussian(x, a, c, s, o):
-    return a * np.exp(-((x - c) ** 2) / (2 * s**2)) + o
-
 
 SPECIAL = st.sampled_from([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-300, 1e300, 5e-324])
 FINITE = st.floats(-10, 10, allow_nan=False)
