@@ -6,7 +6,8 @@
 * the MGH cases: ``fit_mgh`` runs one case in one of the ``MODES`` and keeps what the
   tests compare (``Fit``); ``MGHRuns`` caches the SciPy and lmfast fits of each case;
 * numbers: ``fnorm_not_worse``, ``fnorms_match``, ``x_match``, ``lre``;
-  ``assert_popt_close`` and ``assert_pcov_close`` (curve_fit's and the batch's popt/pcov).
+  ``assert_popt_close`` and ``assert_pcov_close`` (curve_fit's and the batch's popt/pcov);
+  ``central_differences``, the reference for analytic Jacobians.
 
 Nothing here holds expected values produced by lmfast.  ``tests/`` is on ``sys.path``
 through the ``pythonpath`` setting of pytest in pyproject.toml.
@@ -237,3 +238,16 @@ def assert_pcov_close(got, want, rtol):
     scale = np.outer(d, d)
     finite = ~inf
     assert np.all(np.abs(got[finite] - want[finite]) <= rtol * scale[finite]), (got, want)
+
+
+def central_differences(fun, x, rel_step):
+    """(m, n) central differences of ``fun(x) -> (m,)``, step ``rel_step * max(1, |x_j|)``."""
+    x = np.asarray(x, dtype=float)
+    columns = []
+    for j in range(x.size):
+        h = rel_step * max(1.0, abs(x[j]))
+        up, down = x.copy(), x.copy()
+        up[j] += h
+        down[j] -= h
+        columns.append((fun(up) - fun(down)) / (up[j] - down[j]))
+    return np.stack(columns, axis=-1)

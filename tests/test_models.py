@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.optimize
+from helpers import central_differences
 from numpy.testing import assert_allclose, assert_array_equal
 
 import lmfast.models as models
@@ -101,18 +102,6 @@ def value_scale(model, p, x):
     """Magnitude of the terms that make up a value (|amplitude| + |offset|, or sum |c_j x^j|)."""
     power = model.degree or 0
     return (1.0 + np.abs(p).max()) * max(1.0, np.abs(x).max()) ** power
-
-
-def central_differences(fun, p):
-    """(m, n) central differences of fun(p) -> (m,)."""
-    columns = []
-    for j in range(len(p)):
-        h = 1e-6 * max(1.0, abs(p[j]))
-        up, down = p.copy(), p.copy()
-        up[j] += h
-        down[j] -= h
-        columns.append((fun(up) - fun(down)) / (up[j] - down[j]))
-    return np.stack(columns, axis=-1)
 
 
 def assert_jac_close(jac, reference, rtol, label=""):
@@ -207,7 +196,7 @@ def test_compiled_jac_matches_central_differences(name):
     model, _, x = CASES[name]
     for p in draws(name, seed=3):
         _, jac = compiled(model, x, *p, with_jac=True)
-        fd = central_differences(lambda q: compiled(model, x, *q), p)
+        fd = central_differences(lambda q: compiled(model, x, *q), p, 1e-6)
         assert_jac_close(jac, fd, rtol=1e-6, label=f"p = {p}")
 
 
@@ -215,7 +204,7 @@ def test_compiled_jac_matches_central_differences(name):
 def test_twin_jac_matches_central_differences(name):
     model, _, x = CASES[name]
     for p in draws(name, seed=4):
-        fd = central_differences(lambda q: model(x, *q), p)
+        fd = central_differences(lambda q: model(x, *q), p, 1e-6)
         assert_jac_close(model.jac(x, *p), fd, rtol=1e-6, label=f"p = {p}")
 
 

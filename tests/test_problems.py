@@ -9,32 +9,21 @@ import numpy as np
 import problems
 import pytest
 import scipy.optimize
+from helpers import central_differences
 
-
-def central_jacobian(fun, x):
-    """Central differences, step (eps^(1/3)) * max(1, |x_j|)."""
-    x = np.asarray(x, dtype=float)
-    f0 = fun(x)
-    J = np.empty((f0.size, x.size))
-    for j in range(x.size):
-        h = np.cbrt(np.finfo(float).eps) * max(1.0, abs(x[j]))
-        xp = x.copy()
-        xm = x.copy()
-        xp[j] += h
-        xm[j] -= h
-        J[:, j] = (fun(xp) - fun(xm)) / (xp[j] - xm[j])
-    return J
+# Central differences with the step (eps^(1/3)) * max(1, |x_j|).
+REL_STEP = np.cbrt(np.finfo(float).eps)
 
 
 def assert_jacobian_ok(case, x):
     J = case.jac(x)
     assert J.shape == (case.m, case.n)
     assert J.dtype == np.float64
-    Jfd = central_jacobian(case.fun, x)
+    Jfd = central_differences(case.fun, x, REL_STEP)
     # Tolerance per column, relative to the column's size and to |f| (rounding in the
     # differences is about eps*|f|/h).
     fscale = np.max(np.abs(case.fun(x)))
-    h = np.cbrt(np.finfo(float).eps) * np.maximum(1.0, np.abs(x))
+    h = REL_STEP * np.maximum(1.0, np.abs(x))
     colscale = np.max(np.abs(J), axis=0)
     tol = 1e-6 * colscale + 1e-9 * fscale / h + 1e-12
     err = np.max(np.abs(J - Jfd), axis=0)
