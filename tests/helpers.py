@@ -1,8 +1,8 @@
 """Comparison helpers shared by the test modules (a plain module: ``from helpers import ...``).
 
-* leastsq side by side: ``run_outcome`` records what one call did (``Outcome``: its
-  value or exception, and the warnings), ``same_exception_type`` compares exception types
-  (SciPy's private ``_minpack.error`` included);
+* side by side with SciPy: ``run_outcome`` records what one call did (``Outcome``: its
+  value or exception, and the warnings), ``same_exception_type`` compares leastsq's
+  exception types (SciPy's private ``_minpack.error`` included);
 * the MGH cases: ``fit_mgh`` runs one case in one of the ``MODES`` and keeps what the
   tests compare (``Fit``); ``MGHRuns`` caches the SciPy and lmfast fits of each case;
 * numbers: ``fnorm_not_worse``, ``fnorms_match``, ``x_match``, ``lre``;
@@ -31,7 +31,8 @@ import problems
 
 @dataclass
 class Outcome:
-    """What one ``leastsq`` call did: returned ``value``, or raised ``exc``."""
+    """What one call did: returned ``value``, or raised ``exc`` (``ier``, ``x`` and
+    ``infodict`` read a ``leastsq`` result)."""
 
     value: Any = None
     exc: BaseException | None = None
@@ -59,13 +60,14 @@ class Outcome:
         return f"returned ier={self.ier} x={self.x!r}"
 
 
-def run_outcome(leastsq: Callable, *args, **kwargs) -> Outcome:
-    """Call ``leastsq(*args, **kwargs)``; record its result or exception and warnings."""
+def run_outcome(fn: Callable, /, *args, **kwargs) -> Outcome:
+    """Call ``fn(*args, **kwargs)`` (a ``leastsq`` or a ``curve_fit``); record its result
+    or exception and the warnings."""
     out = Outcome()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            out.value = leastsq(*args, **kwargs)
+            out.value = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - compared by type and message below
             out.exc = exc
     out.warnings = [(w.category, str(w.message), w.filename) for w in caught]

@@ -13,13 +13,12 @@ of their own at the end.
 
 import functools
 import inspect
-import warnings
 
 import nist
 import numpy as np
 import pytest
 import scipy.optimize
-from helpers import assert_pcov_close, assert_popt_close
+from helpers import assert_pcov_close, assert_popt_close, run_outcome
 
 import lmfast
 from lmfast import OptimizeWarning, curve_fit
@@ -52,14 +51,8 @@ def _exception_type(exc):
 
 def _run(fn, *args, **kwargs):
     """(result, exception, warnings) of ``fn(*args, **kwargs)``."""
-    result = exc = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            result = fn(*args, **kwargs)
-        except Exception as e:  # noqa: BLE001 - compared by type and message
-            exc = e
-    return result, exc, [(_category(w.category), str(w.message), w.filename) for w in caught]
+    out = run_outcome(fn, *args, **kwargs)
+    return out.value, out.exc, [(_category(c), text, file) for c, text, file in out.warnings]
 
 
 def assert_same_outcome(args, kwargs, popt_rtol=POPT_RTOL, pcov_rtol=PCOV_RTOL):
