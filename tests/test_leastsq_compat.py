@@ -37,6 +37,23 @@ def key_str(fit):
     return f"ier={fit.ier} nfev={fit.nfev} njev={fit.njev} ||f||={fit.fnorm:.10g}"
 
 
+def assert_same_key_on_most(runs, fits, label, what):
+    """(ier, nfev, njev) as SciPy's on at least SAME_KEY_FRACTION of ``runs``, where
+    ``fits(run)`` is (SciPy's Fit, lmfast's Fit); prints the mismatches."""
+    mismatches = []
+    for run in runs:
+        f_sp, f_lm = fits(run)
+        if f_sp.key != f_lm.key:
+            mismatches.append(f"{label(run)}: scipy {key_str(f_sp)} | lmfast {key_str(f_lm)}")
+    same = 1.0 - len(mismatches) / len(runs)
+    print(
+        f"\n{len(runs) - len(mismatches)} of {len(runs)} {what} have the same "
+        f"(ier, nfev, njev) as SciPy ({100 * same:.1f}%); mismatches:"
+    )
+    print("\n".join(mismatches) if mismatches else "(none)")
+    assert same >= SAME_KEY_FRACTION, "\n".join(mismatches)
+
+
 def r_factor(fjac, n):
     """R of the pivoted QR, as SciPy reads it from infodict['fjac'] (shape (n, m))."""
     return np.triu(np.asarray(fjac).T[:n, :])
@@ -81,18 +98,7 @@ def test_mgh_run_list():
 
 
 def test_mgh_same_ier_nfev_on_at_least_95_percent(mgh_runs):
-    mismatches = []
-    for run in MGH_RUNS:
-        f_sp, f_lm = mgh_runs[run]
-        if f_sp.key != f_lm.key:
-            mismatches.append(f"{run_id(run)}: scipy {key_str(f_sp)} | lmfast {key_str(f_lm)}")
-    same = 1.0 - len(mismatches) / len(MGH_RUNS)
-    print(
-        f"\n{len(MGH_RUNS) - len(mismatches)} of {len(MGH_RUNS)} MGH runs have the same "
-        f"(ier, nfev, njev) as SciPy ({100 * same:.1f}%); mismatches:"
-    )
-    print("\n".join(mismatches) if mismatches else "(none)")
-    assert same >= SAME_KEY_FRACTION, "\n".join(mismatches)
+    assert_same_key_on_most(MGH_RUNS, mgh_runs.__getitem__, run_id, "MGH runs")
 
 
 @pytest.mark.parametrize("run", MGH_RUNS, ids=run_id)
@@ -300,18 +306,7 @@ def test_options_solution(run, option_fits):
 
 
 def test_options_same_ier_nfev_on_at_least_95_percent(option_fits):
-    mismatches = []
-    for run in OPTION_RUNS:
-        f_sp, f_lm = option_fits(run)
-        if f_sp.key != f_lm.key:
-            mismatches.append(f"{'-'.join(run)}: scipy {key_str(f_sp)} | lmfast {key_str(f_lm)}")
-    same = 1.0 - len(mismatches) / len(OPTION_RUNS)
-    print(
-        f"\n{len(OPTION_RUNS) - len(mismatches)} of {len(OPTION_RUNS)} option runs match "
-        f"SciPy's (ier, nfev, njev) ({100 * same:.1f}%); mismatches:"
-    )
-    print("\n".join(mismatches) if mismatches else "(none)")
-    assert same >= SAME_KEY_FRACTION, "\n".join(mismatches)
+    assert_same_key_on_most(OPTION_RUNS, option_fits, "-".join, "option runs")
 
 
 def test_options_reach_every_ier(option_fits):
