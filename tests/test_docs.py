@@ -7,7 +7,6 @@ import re
 import numpy as np
 import pytest
 
-import lmfast
 from lmfast import _batch, _curve_fit, _leastsq, models
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
@@ -21,9 +20,9 @@ def test_docstring_examples(module):
 
 
 def test_readme_example_runs():
-    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
+    code = re.search(r"```python\n(.*?)```", README.read_text(), re.DOTALL).group(1)
     namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README example
     p = namespace["p"]
     np.testing.assert_allclose(p, [3.0, 0.4, 1.2, 0.5], rtol=1e-6)
     assert namespace["ier"] in (1, 2, 3, 4)

@@ -307,7 +307,7 @@ def test_qrfac_r_matches_numpy_qr_across_column_counts(n, extra_rows):
     a_out, ipvt, rdiag, _ = qrfac(a)
     r = r_from(a_out, rdiag)
     r_np = np.linalg.qr(a[:, ipvt], mode="r")[:n]
-    tol = dict(rtol=1e-10, atol=1e-12 * np.linalg.norm(a))
+    tol = {"rtol": 1e-10, "atol": 1e-12 * np.linalg.norm(a)}
     assert_allclose(np.abs(r), np.abs(r_np), **tol)
     # stronger: equal once each row's sign is aligned
     s = np.sign(np.diag(r)) * np.sign(np.diag(r_np))
@@ -410,7 +410,7 @@ def _enorm_ref(xs):
 def _qrfac_ref(a):
     a = [list(map(float, row)) for row in a]
     m, n = len(a), len(a[0])
-    col = lambda k, i0: [a[i][k] for i in range(i0, m)]  # noqa: E731
+    col = lambda k, i0: [a[i][k] for i in range(i0, m)]
     acnorm = [_enorm_ref(col(j, 0)) for j in range(n)]
     rdiag, wa, ipvt = acnorm[:], acnorm[:], list(range(n))
     for j in range(min(m, n)):

@@ -17,8 +17,7 @@ import scipy.optimize
 from helpers import central_differences
 from numpy.testing import assert_allclose, assert_array_equal
 
-import lmfast.models as models
-from lmfast import _models
+from lmfast import _models, models
 
 LN2 = np.log(2.0)
 
@@ -210,7 +209,7 @@ def test_twin_jac_matches_central_differences(name):
 
 @pytest.mark.parametrize("name", ["gaussian_2d", "gaussian_2d_elliptic"])
 def test_compiled_2d_models_read_y_at_xstride(name):
-    model, sample, xy = CASES[name]
+    model, _, xy = CASES[name]
     m = xy.shape[1]
     big = np.full((2, 3 * m), np.nan)
     big[:, :m] = xy

@@ -50,7 +50,7 @@ def test_capsule_model_without_jacobian_uses_forward_differences():
     assert not model.has_jacobian
     res = curve_fit_batch(model, X, Y, P0)
     for i in (0, 17, 39):
-        popt, pcov, info, _, ier = lmfast.curve_fit(models.gaussian, X, Y[i], P0,
+        popt, _, info, _, ier = lmfast.curve_fit(models.gaussian, X, Y[i], P0,
                                                     full_output=True)
         assert res.ier[i] == ier and res.nfev[i] == info["nfev"]
         np.testing.assert_array_equal(res.popt[i], popt)
