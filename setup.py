@@ -54,8 +54,10 @@ def extension(name, libraries=(), **extra):
 extensions = [
     extension("_linalg", **blas_link),
     extension("_engine", **blas_link),
-    extension("_single", **blas_link),
     extension("_models"),
+    extension("_problem"),
+    extension("_model_fit", **blas_link),
+    extension("_single", **blas_link),
     extension("_batch_core", **blas_link),
 ]
 

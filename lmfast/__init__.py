@@ -12,9 +12,9 @@ import scipy_openblas32  # noqa: F401
 
 from lmfast import models
 from lmfast._batch import BatchResult, curve_fit_batch
-from lmfast._curve_fit import OptimizeWarning, curve_fit
+from lmfast._curve_fit import curve_fit
 from lmfast._leastsq import leastsq
-from lmfast._messages import MinpackError
+from lmfast._outcomes import MinpackError, OptimizeWarning
 
 __version__ = "0.1.0"
 __all__ = [

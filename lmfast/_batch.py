@@ -8,18 +8,16 @@ the number of threads or the chunk size.
 """
 
 import contextvars
-import operator
-import os
 import signal
 import threading
 import warnings
 
 import numpy as np
 
-from . import _batch_core
-from ._leastsq import _maxfev_limits, default_epsfcn
-from ._messages import LEASTSQ_SUCCESS, fit_message
-from .models import Model
+from lmfast import _batch_core, _defaults, _validate, _weighting
+from lmfast._blas_threads import single_blas_thread
+from lmfast._outcomes import CODES_DOC, SUCCESS, message
+from lmfast.models import Model
 
 __all__ = ["BatchResult", "curve_fit_batch"]
 
@@ -53,19 +51,21 @@ class BatchResult:
     chisq : ndarray, shape (N,)
         Sum of squared weighted residuals at popt.
     ier : ndarray of int32, shape (N,)
-        MINPACK's code (1-4 converged, 5-8 stopped, 0 improper input) or lmfast's:
-        -2 residuals not finite at p0, -3 Jacobian not finite.
+        Why each fit stopped (``message(i)`` says it in words)::
+
+{codes}
+
     nfev, njev : ndarray of int64, shape (N,)
         Model evaluations and Jacobian evaluations, counted as leastsq counts them.
     """
 
-    def __init__(self, popt, pcov, chisq, ier, nfev, njev, tolerances):
-        self.popt = popt
-        self.pcov = pcov
-        self.chisq = chisq
-        self.ier = ier
-        self.nfev = nfev
-        self.njev = njev
+    def __init__(self, n_fits, n, tolerances):
+        self.popt = np.empty((n_fits, n))
+        self.pcov = np.empty((n_fits, n, n))
+        self.chisq = np.empty(n_fits)
+        self.ier = np.empty(n_fits, dtype=np.int32)
+        self.nfev = np.empty(n_fits, dtype=np.int64)
+        self.njev = np.empty(n_fits, dtype=np.int64)
         self._tolerances = tolerances
 
     @property
@@ -76,12 +76,11 @@ class BatchResult:
     @property
     def success(self):
         """Boolean array: True where the fit converged (ier 1-4)."""
-        return np.isin(self.ier, LEASTSQ_SUCCESS)
+        return np.isin(self.ier, tuple(SUCCESS))
 
     def message(self, i):
         """Why fit `i` stopped, in leastsq's words (or lmfast's, for negative codes)."""
-        ftol, xtol, gtol, maxfev = self._tolerances
-        return fit_message(int(self.ier[i]), ftol, xtol, gtol, maxfev)
+        return message(int(self.ier[i]), self._tolerances)
 
     def __len__(self):
         return len(self.ier)
@@ -90,6 +89,10 @@ class BatchResult:
         n_fits = len(self)
         converged = int(np.count_nonzero(self.success))
         return f"<BatchResult: {n_fits} fits, {converged} converged>"
+
+
+BatchResult.__doc__ = str(BatchResult.__doc__).format(
+    codes="\n".join("        " + line for line in CODES_DOC.splitlines()))
 
 
 def curve_fit_batch(
@@ -101,12 +104,13 @@ def curve_fit_batch(
     absolute_sigma=False,
     jac=None,
     *,
-    ftol=1.49012e-08,
-    xtol=1.49012e-08,
-    gtol=0.0,
-    maxfev=0,
+    x_dims=None,
+    ftol=_defaults.FTOL,
+    xtol=_defaults.XTOL,
+    gtol=_defaults.GTOL,
+    maxfev=_defaults.MAXFEV,
     epsfcn=None,
-    factor=100,
+    factor=_defaults.FACTOR,
     threads=None,
     progress=False,
     chunk_size=None,
@@ -122,14 +126,15 @@ def curve_fit_batch(
         (K, 1) and must return (K, M), K fits at a time.
     xdata : array_like
         Shared by all fits, shape (M,) or (k, M) for a k-D model; or one per fit,
-        (N, M) or (N, k, M).  With a Python model, a 2-D xdata whose first length is N
-        is taken as one row per fit.
+        (N, M) or (N, k, M).  A 2-D xdata whose first length is N is ambiguous for a
+        Python model (one row per fit, or a shared N-D coordinate): pass ``x_dims``.
     ydata : array_like, shape (N, M)
         One data set per row.
     p0 : array_like, shape (n,) or (N, n)
         Starting parameters, shared or one row per fit.
-    sigma : None or array_like, shape (M,) or (N, M)
-        Standard deviations of ydata: residuals are ``(f(x, *p) - y) / sigma``.
+    sigma : None, scalar or array_like, shape (M,) or (N, M)
+        Standard deviations of ydata: residuals are ``(f(x, *p) - y) / sigma``.  A
+        covariance sigma (as curve_fit takes) is not supported in batches.
     absolute_sigma : bool
         As for curve_fit: True takes sigma as absolute, False scales pcov by the
         reduced chi-square of each fit.
@@ -137,17 +142,21 @@ def curve_fit_batch(
         None: a compiled model's analytic Jacobian, or forward differences for a Python
         model.  For a Python model, ``jac(x, p1, ..., pn)`` called like f must return
         (K, M, n).
+    x_dims : int or None
+        Rows k of the independent variable of a Python model (a compiled model knows its
+        own): needed only when a 2-D xdata's first length equals N.
     ftol, xtol, gtol, maxfev, epsfcn, factor
-        As for :func:`lmfast.leastsq`, for each fit.
+        As for :func:`lmfast.leastsq`, for each fit; values MINPACK rejects as improper
+        input (negative tolerances, factor <= 0) raise ValueError here.
     threads : int or None
-        Worker threads for a compiled model; None: every core available to the
-        process.  Results do not depend on it.
+        Worker threads; None: every core available to the process.  Never more than
+        the cores or the units of work.  Results do not depend on it.
     progress : bool
         Show a tqdm progress bar (needs the ``tqdm`` package).
     chunk_size : int or None
         Fits handled as one unit of work: for a Python model, the fits whose requests
         share one model call (bounds memory); for a compiled model, the fits a thread
-        claims at once.  None chooses.  Results do not depend on it.
+        claims at once (at most N).  None chooses.  Results do not depend on it.
 
     Returns
     -------
@@ -159,8 +168,9 @@ def curve_fit_batch(
     Raises
     ------
     TypeError, ValueError
-        Batch-level mistakes (shapes, dtypes, a model that does not broadcast), before
-        any fitting.  An exception raised by a Python model propagates unchanged.
+        Batch-level mistakes (shapes, dtypes, fewer points than parameters, settings, a
+        model that does not broadcast or returns complex values), before any fitting.
+        An exception raised by a Python model propagates unchanged.
 
     Examples
     --------
@@ -172,157 +182,74 @@ def curve_fit_batch(
     >>> np.round(res.popt[:, 0], 6)
     array([1., 2., 3.])
     """
-    compiled = isinstance(f, Model) and (jac is None or jac == f.jac)
+    model = f if isinstance(f, Model) else None
+    compiled = _validate.compiled_model(f, jac) is not None
     if not callable(f):
         raise TypeError(f"f must be a lmfast.models model or a callable, not {type(f).__name__}")
     if jac is not None and not callable(jac):
         raise TypeError(f"jac must be None or a callable, not {type(jac).__name__}")
+    if model is not None and x_dims is not None and x_dims != model.x_dims:
+        raise ValueError(f"x_dims={x_dims} but the model {model.name} reads "
+                         f"{model.x_dims} row(s) of x")
 
-    ydata = _float_array("ydata", ydata)
-    if ydata.ndim != 2:
-        raise ValueError(f"ydata must be 2-D, (N fits, M points); got shape {ydata.shape}")
+    ydata = _validate.batch_ydata(ydata)
     n_fits, m = ydata.shape
-    if m == 0:
-        raise ValueError(f"ydata must have at least one point per fit; got shape {ydata.shape}")
-    p0 = _float_array("p0", p0)
-    if p0.ndim == 1:
-        p0_stride = 0
-    elif p0.ndim == 2 and p0.shape[0] == n_fits:
-        p0_stride = p0.shape[1]
-    else:
-        raise ValueError(f"p0 must have shape (n,) or (N, n) = ({n_fits}, n); got {p0.shape}")
+    p0 = _validate.batch_p0(p0, n_fits, model)
     n = p0.shape[-1]
-    if n == 0:
-        raise ValueError(f"p0 must hold at least one parameter; got shape {p0.shape}")
-    if isinstance(f, Model) and n != f.n_params:
-        raise ValueError(
-            f"p0 has {n} parameters but the model {f.name} takes {f.n_params} "
-            f"({', '.join(f.param_names)})"
-        )
-    x_dims = f.x_dims if isinstance(f, Model) else None
-    xdata, x_stride, x_row_stride, x_rows = _shape_xdata(xdata, n_fits, m, x_dims)
-    weights, w_stride = _weights(sigma, n_fits, m)
-
-    ftol, xtol, gtol, factor = (float(v) for v in (ftol, xtol, gtol, factor))
+    xdata, x_per_fit, x_dims = _validate.batch_xdata(
+        xdata, n_fits, m, model.x_dims if model is not None else x_dims)
+    weights = _validate.batch_weights(sigma, n_fits, m)
+    if m < n:
+        raise ValueError(f"each fit has M={m} points but n={n} parameters: a fit needs at "
+                         "least as many points as parameters")
+    settings = _validate.batch_settings(ftol, xtol, gtol, factor, epsfcn)
+    chunk_size = _validate.positive_int("chunk_size", chunk_size)
     # A compiled model's own Jacobian is used unless it has none (forward differences).
-    use_fd = jac is None and not (compiled and f.has_jacobian)
-    # maxfev as leastsq reads it (messages quote the first, the engine uses the second).
-    maxfev, limit = _maxfev_limits(maxfev, 200 * (n + 1) if use_fd else 100 * (n + 1))
-    epsfcn = default_epsfcn() if epsfcn is None else float(epsfcn)
-    threads = _resolve_threads(threads)
-    if chunk_size is not None:
-        chunk_size = operator.index(chunk_size)
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive integer or None, not {chunk_size}")
-
-    outputs = (
-        np.empty((n_fits, n)),
-        np.empty((n_fits, n, n)),
-        np.empty(n_fits),
-        np.empty(n_fits, dtype=np.int32),
-        np.empty(n_fits, dtype=np.int64),
-        np.empty(n_fits, dtype=np.int64),
-    )
-    result = BatchResult(*outputs, tolerances=(ftol, xtol, gtol, maxfev))
+    use_fd = jac is None and not (compiled and model.has_jacobian)
+    tol = _defaults.tolerances(settings["ftol"], settings["xtol"], settings["gtol"],
+                               maxfev, n, use_fd)
+    result = BatchResult(n_fits, n, tol)
     if n_fits == 0:
+        threads = _validate.threads_for(threads, 1)
         return result
 
-    inputs = (xdata, ydata, weights, p0)
-    strides = (n_fits, m, n, x_stride, x_row_stride, w_stride, p0_stride)
-    settings = (ftol, xtol, gtol, limit, epsfcn, factor, int(use_fd), int(bool(absolute_sigma)))
-    if not compiled:
-        model = _PythonModel(f, jac, n, m, x_rows, ydata, weights)
-        model.probe(p0 if p0.ndim == 2 else p0[np.newaxis])
+    problem = _validate.problem(
+        m=m, n=n, n_fits=n_fits, p0=p0, tolerances=tol, epsfcn=settings["epsfcn"],
+        factor=settings["factor"], use_fd=use_fd, ydata=ydata, weights=weights,
+        absolute_sigma=bool(absolute_sigma), model=model._compiled if compiled else None,
+        xdata=xdata if compiled else None, x_per_fit=x_per_fit)
+    if compiled:
+        block = min(chunk_size or _compiled_block(m, n), n_fits)
+        threads = _validate.threads_for(threads, -(-n_fits // block))
+    else:
+        group = min(chunk_size or PYTHON_ROUND_DOUBLES // ((n + 1) * m) or 1, n_fits)
+        threads = _validate.threads_for(threads, -(-n_fits // group))
+        python_model = _PythonModel(f, jac, n, m, _x_rows(xdata, x_per_fit), ydata, weights)
+        python_model.probe(p0 if p0.ndim == 2 else p0[np.newaxis])
     bar = _progress_bar(progress, n_fits)
-    blas_threads = _batch_core.set_blas_threads(1)
     try:
-        if compiled:
-            block = chunk_size or _compiled_block(m, n)
-            batch = _batch_core.CompiledBatch(
-                f._compiled_spec, inputs, outputs, strides, settings, threads, block
-            )
-            _run_compiled(batch, threads, n_fits, block, bar)
-        else:
-            group = chunk_size or max(1, min(n_fits, PYTHON_ROUND_DOUBLES // ((n + 1) * m)))
-            _run_python(
-                lambda: _batch_core.VectorBatch(inputs, outputs, strides, settings, group),
-                model, n_fits, group, min(threads, -(-n_fits // group)), bar,
-            )
+        with single_blas_thread():
+            if compiled:
+                batch = _batch_core.CompiledBatch(problem, result, threads, block)
+                _run_compiled(batch, threads, n_fits, block, bar)
+            else:
+                _run_python(lambda: _batch_core.VectorBatch(problem, result, group),
+                            python_model, n_fits, group, threads, bar)
     finally:
-        _batch_core.set_blas_threads(blas_threads)
         if bar is not None:
             bar.close()
     return result
 
 
-# --------------------------------------------------------------------------------------
-# Input checks
-# --------------------------------------------------------------------------------------
-
-
-def _float_array(name, value):
-    """value as a C-contiguous float64 array, or TypeError naming the argument."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}")
-    return np.asarray(arr, dtype=np.float64, order="C")
-
-
-def _shape_xdata(xdata, n_fits, m, x_dims):
-    """Return (x array, stride between fits, stride between rows, x_rows(idx)).
-
-    x_rows(idx) is what a Python model receives for the fits idx: the shared xdata
-    itself, or the rows of the per-fit xdata, with the fit axis second to last.
-    """
-    x = _float_array("xdata", xdata)
-    if x.ndim == 0 or x.shape[-1] != m:
-        raise ValueError(
-            f"xdata must end with the M={m} points of ydata (shape (M,), (k, M), (N, M) "
-            f"or (N, k, M)); got shape {x.shape}"
-        )
-    per_fit = x.ndim == 3 or (x.ndim == 2 and x_dims in (None, 1) and x.shape[0] == n_fits)
-    if x_dims is not None:
-        expected = (m,) if x_dims == 1 else (x_dims, m)
-        if x.shape not in (expected, (n_fits, *expected)):
-            raise ValueError(
-                f"xdata for a {x_dims}-D model must have shape {expected} (shared) or "
-                f"{(n_fits, *expected)} (one per fit); got {x.shape}"
-            )
-    elif x.ndim > 3 or (x.ndim == 3 and x.shape[0] != n_fits):
-        raise ValueError(f"xdata of shape {x.shape} does not match N={n_fits} fits")
+def _x_rows(x, per_fit):
+    """x_rows(idx): what a Python model receives for the fits idx (the shared xdata
+    itself, or the rows of the per-fit xdata with the fit axis second to last)."""
     if not per_fit:
-        return x, 0, m, lambda idx: x
+        return lambda idx: x
     if x.ndim == 2:
-        return x, m, m, lambda idx: x[idx]
+        return lambda idx: x[idx]
     by_row = x.transpose(1, 0, 2)
-    return x, x.shape[1] * m, m, lambda idx: by_row[:, idx]
-
-
-def _weights(sigma, n_fits, m):
-    """Return (1 / sigma as float64 or None, stride between fits)."""
-    if sigma is None:
-        return None, 0
-    sigma = _float_array("sigma", sigma)
-    if sigma.shape in ((m,), (n_fits, m)):
-        # A zero sigma gives an infinite weight: that fit alone ends with ier -2.
-        with np.errstate(divide="ignore"):
-            return 1.0 / sigma, 0 if sigma.ndim == 1 else m
-    raise ValueError(
-        f"sigma must have shape (M,) = ({m},) or (N, M) = ({n_fits}, {m}); got {sigma.shape}"
-    )
-
-
-def _resolve_threads(threads):
-    """Number of worker threads: None means every core this process may use."""
-    if threads is None:
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
-    threads = operator.index(threads)
-    if threads < 1:
-        raise ValueError(f"threads must be a positive integer or None, not {threads}")
-    return threads
+    return lambda idx: by_row[:, idx]
 
 
 def _compiled_block(m, n):
@@ -461,53 +388,66 @@ class _PythonModel:
         self.ydata = ydata
         self.weights = weights
 
-    def _columns(self, rows):
-        return [rows[:, j : j + 1] for j in range(self.n)]
+    def _call(self, name, func, rows, idx, shape):
+        """func(x, *columns) for the fits idx, checked: real values of ``shape``."""
+        values = func(self.x_rows(idx), *[rows[:, j : j + 1] for j in range(self.n)])
+        try:
+            return _validate.model_values(name, values, shape)
+        except ValueError as exc:
+            raise TypeError(f"{exc} for {len(idx)} parameter rows: {_BROADCAST_HINT}") from None
+
+    def _fit_weights(self, idx):
+        if self.weights is None or self.weights.ndim == 1:
+            return self.weights
+        return self.weights[idx]
 
     def residuals(self, rows, idx):
-        """``weights * (f(x, *rows.T) - y)`` for the fits idx, as C-contiguous float64."""
-        values = np.asarray(self.f(self.x_rows(idx), *self._columns(rows)))
-        if values.shape != (len(idx), self.m):
-            raise TypeError(
-                f"the model returned shape {values.shape} for {len(idx)} parameter rows, "
-                f"expected ({len(idx)}, {self.m}): {_BROADCAST_HINT}"
-            )
-        res = values - self.ydata[idx]
-        if self.weights is not None:
-            res = (self.weights[idx] if self.weights.ndim == 2 else self.weights) * res
+        """The weighted residuals (len(idx), M) at rows, as C-contiguous float64."""
+        values = self._call("f", self.f, rows, idx, (len(idx), self.m))
+        res = _weighting.residuals(values, self.ydata[idx], self._fit_weights(idx))
         return np.ascontiguousarray(res, dtype=np.float64)
 
     def jacobians(self, rows, idx):
         """The weighted Jacobians (len(idx), M, n) at rows, as C-contiguous float64."""
-        values = np.asarray(self.jac(self.x_rows(idx), *self._columns(rows)))
-        expected = (len(idx), self.m, self.n)
-        if values.shape != expected:
-            raise TypeError(
-                f"jac returned shape {values.shape} for {len(idx)} parameter rows, "
-                f"expected {expected}: {_BROADCAST_HINT}"
-            )
-        if self.weights is not None:
-            w = self.weights[idx] if self.weights.ndim == 2 else self.weights[np.newaxis]
-            values = w[:, :, np.newaxis] * values
-        return np.ascontiguousarray(values, dtype=np.float64)
+        values = self._call("jac", self.jac, rows, idx, (len(idx), self.m, self.n))
+        w = self._fit_weights(idx)
+        if w is not None and w.ndim == 1:
+            w = w[np.newaxis]
+        return np.ascontiguousarray(_weighting.jacobian(values, w), dtype=np.float64)
 
     def probe(self, p0_rows):
         """Evaluate at two starting points first, so a model that does not broadcast is
-        reported before any work."""
+        reported before any work.  An exception the model also raises when called with
+        plain scalar parameters is its own: it propagates unchanged."""
         idx = np.array([0, len(p0_rows) - 1], dtype=np.intp)
         rows = np.ascontiguousarray(p0_rows[idx])
-        for name, call in (("f", self.residuals), ("jac", self.jacobians)):
-            if name == "jac" and self.jac is None:
+        for name, func, call in (("f", self.f, self.residuals),
+                                 ("jac", self.jac, self.jacobians)):
+            if func is None:
                 continue
             try:
                 call(rows, idx)
             except (TypeError, ValueError, IndexError) as exc:
                 if isinstance(exc, TypeError) and _BROADCAST_HINT in str(exc):
                     raise
+                if not self._works_with_scalars(func, rows[0], idx[:1]):
+                    raise
                 raise TypeError(
                     f"{name} failed when called with parameter columns of shape (2, 1) "
-                    f"({type(exc).__name__}: {exc}): {_BROADCAST_HINT}"
+                    f"({type(exc).__name__}: {exc}), although it works with scalar "
+                    f"parameters: {_BROADCAST_HINT}"
                 ) from exc
+
+    def _works_with_scalars(self, func, row, idx):
+        """Whether func(x, *row) succeeds with plain float parameters for one fit."""
+        x = self.x_rows(idx)
+        if x is not self.x_rows(idx[:0]):
+            x = x[..., 0, :]  # per-fit rows: this fit's own coordinates
+        try:
+            func(x, *(float(v) for v in row))
+        except Exception:  # noqa: BLE001 (any failure means: not a broadcasting problem)
+            return False
+        return True
 
 
 def _run_python(make_batch, model, n_fits, group, threads, bar):

@@ -23,26 +23,14 @@ import warnings
 
 import numpy as np
 
-from ._leastsq import leastsq, leastsq_model
-from ._linalg import invert_upper
-from .models import Model
+from lmfast import _defaults, _leastsq, _single, _validate, _weighting
+from lmfast._outcomes import NONFINITE_RESIDUALS, SUCCESS, OptimizeWarning, report
 
-__all__ = ["OptimizeWarning", "curve_fit"]
-
-
-class OptimizeWarning(UserWarning):
-    """Warning about the result of an optimization, e.g. an undefined covariance.
-
-    The counterpart of ``scipy.optimize.OptimizeWarning``, and like it a direct
-    subclass of :class:`UserWarning`.
-    """
+__all__ = ["curve_fit"]
 
 
 # The default `bounds`; compared by identity so the common call skips bound parsing.
 _NO_BOUNDS = (-np.inf, np.inf)
-
-# ``ier`` values for which leastsq found a solution.
-_LEASTSQ_SUCCESS = frozenset((1, 2, 3, 4))
 
 _LM_ONLY_MESSAGE = (
     "lmfast.curve_fit runs the unbounded Levenberg-Marquardt method ('lm') only; "
@@ -216,10 +204,10 @@ def curve_fit(
 
     if check_finite is None:
         check_finite = nan_policy is None
-    ydata = _as_float_array(ydata, check_finite)
+    ydata = _as_float_array("ydata", ydata, check_finite)
     if isinstance(xdata, (list, tuple, np.ndarray)):
         # Anything else goes to `f` untouched, e.g. None or a model-specific object.
-        xdata = _as_float_array(xdata, check_finite)
+        xdata = _as_float_array("xdata", xdata, check_finite)
     m = ydata.size
     if m == 0:
         raise ValueError("`ydata` must not be empty!")
@@ -228,21 +216,7 @@ def curve_fit(
         xdata, ydata, sigma = _apply_nan_policy(nan_policy, xdata, ydata, sigma)
         m = ydata.size
 
-    weights, whiten = _transform_from_sigma(sigma, m)
-    user_jac = jac
-    fun = _residual_function(f, xdata, ydata, weights, whiten)
-    # A jac that is not callable (the bounded methods' '2-point', ...) goes to leastsq
-    # as is and fails there as `Dfun`, with SciPy's TypeError.
-    if callable(jac):
-        jac = _jacobian_function(jac, xdata, weights, whiten)
-    if p0.dtype != np.float64:
-        # lmfast.leastsq starts from the value of its shape check when x0 is float64.
-        # Otherwise it evaluates at x0 twice (as given, then as float64): answer the
-        # second call from memory, as SciPy does, so the model sees p0 once.
-        fun = _remember_first_call(fun)
-        if callable(jac):
-            jac = _remember_first_call(jac)
-
+    weights, whiten = _validate.single_weights(sigma, m)
     if "args" in kwargs:
         # `f` receives the parameters only; extra arguments belong in a closure.
         raise ValueError("'args' is not a supported keyword argument.")
@@ -252,18 +226,103 @@ def curve_fit(
             f"The number of func parameters={n} must not exceed the number of data points={m}"
         )
 
-    compiled = _compiled_problem(f, user_jac, xdata, ydata, weights, whiten, p0, kwargs)
-    if compiled is not None:
-        popt, pcov, infodict, mesg, ier = leastsq_model(f, *compiled, **kwargs)
+    if _validate.compiled_model(f, jac) is not None:
+        fit, tol = _fit_compiled(f, jac is not None, xdata, ydata, weights, whiten, p0, kwargs)
+        source = f"{f.name}.jac" if jac is not None else "the forward differences of func"
     else:
-        popt, pcov, infodict, mesg, ier = leastsq(fun, p0, Dfun=jac, full_output=1, **kwargs)
-    if ier not in _LEASTSQ_SUCCESS:
-        raise RuntimeError("Optimal parameters not found: " + mesg)
+        fit, tol = _fit_python(f, jac, xdata, ydata, weights, whiten, p0, kwargs)
+        source = "Dfun" if callable(jac) else "the forward differences of func"
+    if fit.info == NONFINITE_RESIDUALS:
+        raise ValueError(_nonfinite_start(ydata, weights, p0))
+    popt, pcov, infodict, mesg, ier = _leastsq.results(fit, tol, source, jac is not None,
+                                                       full_output=True)
+    if ier not in SUCCESS:
+        report(ier, "curve_fit", "Optimal parameters not found: " + mesg)
 
     pcov = _scale_covariance(pcov, infodict["fvec"], popt.size, n, absolute_sigma)
     if full_output:
         return popt, pcov, infodict, mesg, ier
     return popt, pcov
+
+
+def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, kwargs):
+    """leastsq on the weighted residuals of a Python model; (fit, tolerances)."""
+    fun = _residual_function(f, xdata, ydata, weights, whiten)
+    # A jac that is not callable (the bounded methods' '2-point', ...) goes to leastsq
+    # as is and fails there as `Dfun`, with SciPy's TypeError.
+    if callable(jac):
+        jac = _jacobian_function(jac, xdata, weights, whiten)
+    if p0.dtype != np.float64:
+        # leastsq starts from the value of its shape check when x0 is float64.  Otherwise
+        # it evaluates at x0 twice (as given, then as float64): answer the second call
+        # from memory, as SciPy does, so the model sees p0 once.
+        fun = _remember_first_call(fun)
+        if callable(jac):
+            jac = _remember_first_call(jac)
+    options = _leastsq_options(**kwargs)
+    return _leastsq.run(fun, p0, (), jac, full_output=True, **options)
+
+
+_LEASTSQ_OPTIONS = {
+    "ftol": _defaults.FTOL, "xtol": _defaults.XTOL, "gtol": _defaults.GTOL,
+    "maxfev": _defaults.MAXFEV, "epsfcn": None, "factor": _defaults.FACTOR, "diag": None,
+    "col_deriv": False,
+}
+
+
+def _leastsq_options(**kwargs):
+    """The leastsq keyword arguments curve_fit passes on, with leastsq's defaults; any
+    other raises leastsq's TypeError."""
+    for name in kwargs:
+        if name not in _LEASTSQ_OPTIONS:
+            raise TypeError(f"leastsq() got an unexpected keyword argument '{name}'")
+    return {**_LEASTSQ_OPTIONS, **kwargs}
+
+
+def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, kwargs):
+    """One fit of a compiled model (lmfast.models), evaluated in C; (fit, tolerances).
+
+    Every input a compiled model can take runs here; anything else is a clear error,
+    never a silent detour through Python.
+    """
+    options = _leastsq_options(**kwargs)
+    if options["col_deriv"] and use_jac:
+        raise TypeError(f"col_deriv=True describes a Jacobian returned as (N, M); "
+                        f"{model.name}.jac returns (M, N): leave col_deriv False")
+    n = model.n_params
+    _validate.model_p0_length(model, p0.size)
+    m = ydata.size
+    if ydata.ndim != 1:
+        raise ValueError(f"ydata must be 1-D (M,) for the compiled model {model.name}; "
+                         f"got shape {ydata.shape}")
+    expected = (m,) if model.x_dims == 1 else (model.x_dims, m)
+    if not isinstance(xdata, np.ndarray) or xdata.shape != expected:
+        raise ValueError(f"xdata for the compiled model {model.name} must be an array of "
+                         f"shape {expected}; got {getattr(xdata, 'shape', type(xdata).__name__)}")
+    epsfcn = options["epsfcn"]
+    tol = _defaults.tolerances(options["ftol"], options["xtol"], options["gtol"],
+                               options["maxfev"], n, not use_jac)
+    problem = _validate.problem(
+        m=m, n=n, p0=np.array(p0, dtype=np.float64).ravel(), tolerances=tol,
+        epsfcn=_defaults.default_epsfcn() if epsfcn is None else epsfcn,
+        factor=options["factor"], use_fd=not use_jac,
+        diag=_validate.diag_scales(options["diag"], n), model=model._compiled,
+        xdata=np.ascontiguousarray(xdata), ydata=np.ascontiguousarray(ydata),
+        weights=weights, whiten=whiten)
+    return _single.fit_model(problem, True), tol
+
+
+def _nonfinite_start(ydata, weights, p0):
+    """Why the residuals are not finite at p0, naming the input to blame."""
+    if not np.isfinite(ydata).all():
+        what = "ydata contains NaN or inf (check_finite=False let them through)"
+    elif weights is not None and not np.isfinite(weights).all():
+        what = "sigma contains zeros, so some weights 1/sigma are infinite"
+    elif not np.isfinite(p0).all():
+        what = "p0 contains NaN or inf"
+    else:
+        what = "f returned non-finite values (nan or inf) at p0"
+    return f"curve_fit: the residuals are non-finite values at the starting point: {what}"
 
 
 # --------------------------------------------------------------------------------------
@@ -325,15 +384,12 @@ def _reject_method(method, bounded):
     raise ValueError("`method` must be 'trf', 'dogbox' or 'lm'.")
 
 
-def _as_float_array(a, check_finite):
-    """Convert to float64 (no copy when already float64), optionally rejecting NaN/inf."""
-    a = np.asarray(a, dtype=float)
+def _as_float_array(name, a, check_finite):
+    """Convert with the validator's one rule (real numbers to float64; complex, objects
+    and strings raise TypeError), optionally rejecting NaN/inf as SciPy does."""
+    a = _validate.real_array(name, a)
     if check_finite:
-        flat = a if a.ndim == 1 else a.ravel()
-        # A finite sum of squares proves every entry finite (one BLAS call); NaN, inf
-        # or an overflow (entries beyond 1e154) fall through to the exact test.
-        if not math.isfinite(flat.dot(flat)) and not np.isfinite(flat).all():
-            raise ValueError("array must not contain infs or NaNs")
+        _validate.check_finite(a)
     return a
 
 
@@ -380,68 +436,6 @@ def _apply_nan_policy(nan_policy, xdata, ydata, sigma):
     return xdata, ydata, sigma
 
 
-def _transform_from_sigma(sigma, m):
-    """Return ``(weights, whiten)``, at most one of them not None.
-
-    `weights` multiplies the residual elementwise (``1 / sigma``, scalar or
-    M-vector); `whiten` is ``inv(L)`` for a covariance ``sigma = L @ L.T`` and
-    multiplies it as a matrix.
-    """
-    if sigma is None:
-        return None, None
-    sigma = np.asarray(sigma)
-    if sigma.size == 1 or sigma.shape == (m,):
-        return 1.0 / sigma, None
-    if sigma.shape != (m, m):
-        raise ValueError("`sigma` has incorrect shape.")
-    # float64 even for a float32 sigma (SciPy factors that in float32).
-    sigma = np.asarray(sigma, dtype=float)
-    if not np.isfinite(sigma).all():
-        raise ValueError("array must not contain infs or NaNs")
-    try:
-        lower = np.linalg.cholesky(sigma)  # reads the lower triangle only, as SciPy's
-    except np.linalg.LinAlgError as exc:
-        raise ValueError("`sigma` must be positive definite.") from exc
-    # One triangular inverse (LAPACK dtrtri) here instead of a triangular solve on every
-    # evaluation: inv(L) = inv(L.T).T, and L.T copied to Fortran order is what dtrtri
-    # overwrites. It cannot fail, the diagonal of a Cholesky factor being positive.
-    upper = lower.T.copy(order="F")
-    invert_upper(upper)
-    return None, upper.T
-
-
-# Keyword arguments the compiled-model path understands (the others go to leastsq).
-_COMPILED_KWARGS = frozenset(("ftol", "xtol", "gtol", "maxfev", "epsfcn", "factor", "diag"))
-
-
-def _compiled_problem(f, jac, xdata, ydata, weights, whiten, p0, kwargs):
-    """Arguments of leastsq_model when `f` is a compiled model (lmfast.models) that can
-    run without Python calls, else None.
-
-    That is the case for data it reads directly: xdata of shape (M,) or (k, M), ydata
-    of shape (M,), no 2-D sigma, and jac None (forward differences, as SciPy would take
-    them) or the model's own jac (its analytic Jacobian).
-    """
-    if not isinstance(f, Model) or whiten is not None or not _COMPILED_KWARGS.issuperset(kwargs):
-        return None
-    if jac is not None and jac != f.jac:
-        return None
-    m = ydata.size
-    if ydata.ndim != 1 or p0.shape != (f.n_params,) or m < f.n_params:
-        return None
-    if not isinstance(xdata, np.ndarray) or xdata.shape[-1:] != (m,):
-        return None
-    if xdata.shape != ((m,) if f.x_dims == 1 else (f.x_dims, m)):
-        return None
-    if weights is not None and np.shape(weights) != (m,):
-        return None
-    x_rows = np.ascontiguousarray(xdata.reshape(f.x_dims, m), dtype=np.float64)
-    ydata = np.ascontiguousarray(ydata, dtype=np.float64)
-    if weights is not None:
-        weights = np.ascontiguousarray(weights, dtype=np.float64)
-    return x_rows, ydata, weights, np.array(p0, dtype=np.float64), jac is not None
-
-
 # --------------------------------------------------------------------------------------
 # Residual and Jacobian callables for leastsq
 # --------------------------------------------------------------------------------------
@@ -475,42 +469,24 @@ def _remember_first_call(fun):
 
 def _residual_function(f, xdata, ydata, weights, whiten):
     """``params -> (f(xdata, *params) - ydata)``, weighted or whitened."""
-    if whiten is not None:
 
-        def residuals(params):
-            return whiten @ (f(xdata, *params) - ydata)
-
-    elif weights is not None:
-
-        def residuals(params):
-            return weights * (f(xdata, *params) - ydata)
-
-    else:
-
-        def residuals(params):
-            return f(xdata, *params) - ydata
+    def residuals(params):
+        return _weighting.residuals(f(xdata, *params), ydata, weights, whiten)
 
     return residuals
 
 
 def _jacobian_function(jac, xdata, weights, whiten):
     """``params -> jac(xdata, *params)`` with rows scaled like the residuals."""
-    if whiten is not None:
+    if weights is None and whiten is None:
 
         def jacobian(params):
-            return whiten @ np.asarray(jac(xdata, *params))
-
-    elif weights is not None:
-        # One weight per row; a scalar weight scales the whole matrix.
-        row_weights = weights[:, np.newaxis] if weights.ndim == 1 else weights
-
-        def jacobian(params):
-            return row_weights * np.asarray(jac(xdata, *params))
+            return jac(xdata, *params)
 
     else:
 
         def jacobian(params):
-            return jac(xdata, *params)
+            return _weighting.jacobian(np.asarray(jac(xdata, *params)), weights, whiten)
 
     # leastsq quotes this name when the Jacobian has the wrong shape; SciPy's wrapper
     # has it, so the message is the same word for word.

@@ -14,6 +14,12 @@ cdef enum LMInfo:
     LM_INFO_NONFINITE_F = -2   # f(x0) has a NaN or inf
     LM_INFO_NONFINITE_J = -3   # the Jacobian has a NaN or inf
 
+# The options of one fit, as leastsq takes them (already validated and defaulted).
+ctypedef struct LMSettings:
+    double ftol, xtol, gtol, epsfcn, factor
+    long maxfev
+    int use_fd         # 1: forward-difference Jacobian (lmdif), 0: analytic (lmder)
+
 ctypedef struct LMWork:
     Py_ssize_t m, n
     # Problem arrays (caller-owned): x (n), fvec (m), fjac (m*n), diag (n).
@@ -54,8 +60,7 @@ ctypedef struct LMWork:
 cdef Py_ssize_t lm_tsqr_rows(Py_ssize_t m, Py_ssize_t n) noexcept nogil
 cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil
 cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iwork,
-                  double ftol, double xtol, double gtol, long maxfev, double epsfcn,
-                  double factor, int mode, int use_fd) noexcept nogil
+                  const LMSettings *settings, int mode) noexcept nogil
 cdef LMRequest lm_step(LMWork *ws) noexcept nogil
 cdef double lm_fd_step(const LMWork *ws, Py_ssize_t j) noexcept nogil
 cdef void lm_fd_column(LMWork *ws, Py_ssize_t j, double h, const double *fh) noexcept nogil

@@ -10,14 +10,9 @@ negative LMInfo code.
 from libc.math cimport fabs, sqrt, isfinite
 from libc.string cimport memcpy
 
-from lmfast._linalg cimport enorm, qrfac, lmpar, DBL_EPSILON
-
-cdef extern from "lmfast_blas.h" nogil:
-    void dgeqrf "LMFAST_BLAS(dgeqrf)"(const int *m, const int *n, double *a, const int *lda,
-                                      double *tau, double *work, const int *lwork, int *info)
-    void dtrtri "LMFAST_BLAS(dtrtri)"(const char *uplo, const char *diag, const int *n,
-                                      double *a, const int *lda, int *info,
-                                      size_t uplo_len, size_t diag_len)
+from lmfast._blas cimport blas_int, dgeqrf, dtrtri
+from lmfast._constants cimport DBL_EPSILON, LM_P1, LM_P5, LM_P25, LM_P75, LM_P0001
+from lmfast._linalg cimport enorm, qrfac, lmpar
 
 # Problems with at least this many Jacobian entries (and m >= 4n) factor J by TSQR.
 cdef Py_ssize_t TSQR_MIN_ENTRIES = 16384
@@ -52,8 +47,7 @@ cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil:
 
 
 cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iwork,
-                  double ftol, double xtol, double gtol, long maxfev, double epsfcn,
-                  double factor, int mode, int use_fd) noexcept nogil:
+                  const LMSettings *settings, int mode) noexcept nogil:
     """Point ws into dwork/iwork and set its options; the caller then fills ws.x (and
     ws.diag when mode == 2) and calls lm_step until it returns LM_DONE."""
     ws.m = m
@@ -73,14 +67,14 @@ cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iw
     ws.tsqr_w = ws.fjac + m * n
     ws.tsqr_tau = ws.tsqr_w + (n + ws.tsqr_rows) * (n + 1)
     ws.tsqr_work = ws.tsqr_tau + (n + 1)
-    ws.ftol = ftol
-    ws.xtol = xtol
-    ws.gtol = gtol
-    ws.maxfev = maxfev
-    ws.epsfcn = epsfcn
-    ws.factor = factor
+    ws.ftol = settings.ftol
+    ws.xtol = settings.xtol
+    ws.gtol = settings.gtol
+    ws.maxfev = settings.maxfev
+    ws.epsfcn = settings.epsfcn
+    ws.factor = settings.factor
     ws.mode = mode
-    ws.use_fd = use_fd
+    ws.use_fd = settings.use_fd
     ws.req_x = ws.x
     ws.req_f = ws.fvec
     ws.nfev = 0
@@ -125,7 +119,7 @@ cdef int lm_covariance(const LMWork *ws, double *cov, double *scratch) noexcept 
     Returns 0, or -1 when R has an exact zero on its diagonal (cov is then untouched).
     """
     cdef Py_ssize_t n = ws.n, i, j, k
-    cdef int nn = <int>n, info = 0
+    cdef blas_int nn = <blas_int>n, info = 0
     cdef double total
     # R^-1, column-major, upper triangle only (dtrtri reads and writes nothing else).
     for j in range(n):
@@ -199,8 +193,8 @@ cdef void _tsqr(LMWork *ws) noexcept nogil:
     cdef Py_ssize_t ldw = n + bs, i, k, r0 = 0, rows
     cdef double *w = ws.tsqr_w
     cdef const double *src
-    cdef int mm, nc = <int>(n + 1), lda = <int>ldw, info = 0
-    cdef int lwork = <int>(TSQR_LWORK_PER_COL * (n + 1))
+    cdef blas_int mm, nc = <blas_int>(n + 1), lda = <blas_int>ldw, info = 0
+    cdef blas_int lwork = <blas_int>(TSQR_LWORK_PER_COL * (n + 1))
     for k in range(n + 1):
         for i in range(n):
             w[i + k * ldw] = 0.0
@@ -211,7 +205,7 @@ cdef void _tsqr(LMWork *ws) noexcept nogil:
             for k in range(n):
                 w[n + i + k * ldw] = src[k]
             w[n + i + n * ldw] = ws.fvec[r0 + i]
-        mm = <int>(n + rows)
+        mm = <blas_int>(n + rows)
         dgeqrf(&mm, &nc, w, &lda, ws.tsqr_tau, ws.tsqr_work, &lwork, &info)
         for k in range(n):
             for i in range(k + 1, n):
@@ -307,7 +301,7 @@ cdef LMRequest _after_trial(LMWork *ws) noexcept nogil:
 
     # Actual and predicted relative reductions, and the directional derivative.
     actred = -1.0
-    if 0.1 * fnorm1 < ws.fnorm:
+    if LM_P1 * fnorm1 < ws.fnorm:
         temp = fnorm1 / ws.fnorm
         actred = 1.0 - temp * temp
     for j in range(n):
@@ -318,27 +312,27 @@ cdef LMRequest _after_trial(LMWork *ws) noexcept nogil:
             ws.wa3[i] = ws.wa3[i] + fjac[i * n + j] * temp
     temp1 = enorm(n, ws.wa3, 1) / ws.fnorm
     temp2 = (sqrt(ws.par) * ws.pnorm) / ws.fnorm
-    prered = temp1 * temp1 + temp2 * temp2 / 0.5
+    prered = temp1 * temp1 + temp2 * temp2 / LM_P5
     dirder = -(temp1 * temp1 + temp2 * temp2)
     ratio = 0.0
     if prered != 0.0:
         ratio = actred / prered
 
     # Trust-region update.
-    if ratio <= 0.25:
+    if ratio <= LM_P25:
         if actred >= 0.0:
-            temp = 0.5
+            temp = LM_P5
         else:
-            temp = 0.5 * dirder / (dirder + 0.5 * actred)
-        if 0.1 * fnorm1 >= ws.fnorm or temp < 0.1:
-            temp = 0.1
-        ws.delta = temp * (ws.delta if ws.delta < ws.pnorm / 0.1 else ws.pnorm / 0.1)
+            temp = LM_P5 * dirder / (dirder + LM_P5 * actred)
+        if LM_P1 * fnorm1 >= ws.fnorm or temp < LM_P1:
+            temp = LM_P1
+        ws.delta = temp * (ws.delta if ws.delta < ws.pnorm / LM_P1 else ws.pnorm / LM_P1)
         ws.par = ws.par / temp
-    elif ws.par == 0.0 or ratio >= 0.75:
-        ws.delta = ws.pnorm / 0.5
-        ws.par = 0.5 * ws.par
+    elif ws.par == 0.0 or ratio >= LM_P75:
+        ws.delta = ws.pnorm / LM_P5
+        ws.par = LM_P5 * ws.par
 
-    if ratio >= 1.0e-4:
+    if ratio >= LM_P0001:
         # Successful iteration: take the step.
         for j in range(n):
             ws.x[j] = ws.wa2[j]
@@ -348,7 +342,7 @@ cdef LMRequest _after_trial(LMWork *ws) noexcept nogil:
         ws.fnorm = fnorm1
         ws.iter += 1
 
-    if fabs(actred) <= ws.ftol and prered <= ws.ftol and 0.5 * ratio <= 1.0:
+    if fabs(actred) <= ws.ftol and prered <= ws.ftol and LM_P5 * ratio <= 1.0:
         info = 1
     if ws.delta <= ws.xtol * ws.xnorm:
         info = 3 if info == 1 else 2
@@ -356,7 +350,7 @@ cdef LMRequest _after_trial(LMWork *ws) noexcept nogil:
         return _done(ws, info)
     if ws.nfev >= ws.maxfev:
         info = 5
-    if fabs(actred) <= epsmch and prered <= epsmch and 0.5 * ratio <= 1.0:
+    if fabs(actred) <= epsmch and prered <= epsmch and LM_P5 * ratio <= 1.0:
         info = 6
     if ws.delta <= epsmch * ws.xnorm:
         info = 7
@@ -365,7 +359,7 @@ cdef LMRequest _after_trial(LMWork *ws) noexcept nogil:
     if info != 0:
         return _done(ws, info)
 
-    if ratio >= 1.0e-4:
+    if ratio >= LM_P0001:
         return _ask_jacobian(ws)
     return _ask_trial(ws)
 

@@ -1,26 +1,10 @@
 """leastsq: the front end with scipy.optimize.leastsq's signature, defaults and results."""
-import operator
-import warnings
-
 import numpy as np
 
-from lmfast import _single
-from lmfast._messages import (
-    LEASTSQ_FAILURE, NONFINITE_JACOBIAN, NONFINITE_RESIDUALS, leastsq_message,
-)
+from lmfast import _defaults, _single, _validate
+from lmfast._outcomes import NONFINITE_JACOBIAN, NONFINITE_RESIDUALS, message, report
 
 _FLOAT64 = np.dtype(np.float64)
-_INT_MAX = 2**31 - 1
-# Machine epsilon by dtype, the default epsfcn (np.finfo is slow to call).
-_EPS = {}
-
-
-def default_epsfcn(dtype=_FLOAT64):
-    """leastsq's default epsfcn: the machine epsilon of the residuals' dtype."""
-    eps = _EPS.get(dtype)
-    if eps is None:
-        eps = _EPS[dtype] = float(np.finfo(dtype).eps)
-    return eps
 
 
 def _check_output(argname, thefunc, x0, args, output_shape=None):
@@ -45,24 +29,9 @@ def _check_output(argname, thefunc, x0, args, output_shape=None):
     return res, shape, dtype
 
 
-def _scales(diag, n):
-    """diag as N float64 scales, read as SciPy reads it.
-
-    A 1-D sequence: its first N entries (fewer than N gives non-positive scales, which
-    the engine reports as improper input, info 0).  Anything else: ValueError.
-    """
-    diag = np.asarray(diag)
-    if diag.ndim != 1:
-        raise ValueError(f"diag must be a 1-D sequence of N={n} scale factors, "
-                         f"got an array of shape {diag.shape}")
-    if diag.shape[0] < n:
-        return np.zeros(n)
-    return np.array(diag[:n], dtype=np.float64)
-
-
 def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
-            ftol=1.49012e-8, xtol=1.49012e-8, gtol=0.0, maxfev=0, epsfcn=None,
-            factor=100, diag=None):
+            ftol=_defaults.FTOL, xtol=_defaults.XTOL, gtol=_defaults.GTOL,
+            maxfev=_defaults.MAXFEV, epsfcn=None, factor=_defaults.FACTOR, diag=None):
     """Minimize the sum of squares of a set of equations (MINPACK lmdif / lmder).
 
     A drop-in for :func:`scipy.optimize.leastsq`: the same signature, defaults,
@@ -128,6 +97,21 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
     >>> leastsq(lambda x: 2 * (x - 3) ** 2 + 1, 0)
     (array([2.99999999]), 1)
     """
+    fit, tol = run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn,
+                   factor, diag, full_output)
+    if fit.info == NONFINITE_RESIDUALS:
+        raise ValueError("leastsq: func returned non-finite values (nan or inf) at the "
+                         "starting point x0; the sum of squares is undefined there")
+    source = "Dfun" if Dfun is not None else "the forward differences of func"
+    return results(fit, tol, source, Dfun is not None, full_output)
+
+
+def run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, factor, diag,
+        full_output):
+    """Validate leastsq's arguments as SciPy does and run the fit.
+
+    Returns (lmfast._single.SingleFit, lmfast._defaults.Tolerances).
+    """
     x0 = np.asarray(x0).flatten()
     n = len(x0)
     if not isinstance(args, tuple):
@@ -138,84 +122,41 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         raise TypeError(f"Improper input: func input vector length N={n} must"
                         f" not exceed func output vector length M={m}")
     if epsfcn is None:
-        epsfcn = default_epsfcn(dtype)
+        epsfcn = _defaults.default_epsfcn(dtype)
     # func(x0) at a float64 x0 is the engine's first evaluation: it is not made twice.
     J0 = None
-    if Dfun is None:
-        default_maxfev = 200 * (n + 1)
-    else:
+    if Dfun is not None:
         J0, _, _ = _check_output("Dfun", Dfun, x0, args, (n, m) if col_deriv else (m, n))
-        default_maxfev = 100 * (n + 1)
     # As in SciPy, x0 is converted to float64 after the shape checks of func and Dfun.
     reuse = x0.dtype == _FLOAT64
     if not reuse and not np.can_cast(x0.dtype, _FLOAT64, "safe"):
         raise TypeError(f"Cannot cast array data from {x0.dtype!r} to {_FLOAT64!r} "
                         "according to the rule 'safe'")
-    x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)
-    maxfev, limit = _maxfev_limits(maxfev, default_maxfev)
-    if diag is not None:
-        diag = _scales(diag, n)
-
-    fit = _single.fit(
-        func, x_start, args, Dfun, col_deriv, m, ftol, xtol, gtol, limit, epsfcn,
-        factor, diag, f0 if reuse else None, J0 if reuse else None, full_output)
-    source = "Dfun" if Dfun is not None else "the forward differences of func"
-    return _outcome(fit, source, Dfun is not None, full_output, ftol, xtol, gtol, maxfev)
+    x_start = np.ascontiguousarray(x0 if reuse else np.asarray(x0, dtype=np.float64))
+    tol = _defaults.tolerances(ftol, xtol, gtol, maxfev, n, Dfun is None)
+    problem = _validate.problem(m=m, n=n, p0=x_start, tolerances=tol, epsfcn=epsfcn,
+                                factor=factor, use_fd=Dfun is None,
+                                diag=_validate.diag_scales(diag, n))
+    fit = _single.fit(problem, func, args, Dfun, col_deriv, f0 if reuse else None,
+                      J0 if reuse else None, full_output)
+    return fit, tol
 
 
-def _maxfev_limits(maxfev, default_maxfev):
-    """(maxfev as messages show it, the engine's limit): 0 means the default, and the
-    engine also uses the default for maxfev < 0, as SciPy's compiled layer does."""
-    limit = operator.index(maxfev)
-    if limit > _INT_MAX:
-        raise OverflowError("signed integer is greater than maximum")
-    if maxfev == 0:
-        maxfev = default_maxfev
-    if limit <= 0:
-        limit = default_maxfev
-    return maxfev, limit
+def results(fit, tol, jacobian_source, with_njev, full_output):
+    """leastsq's return value (and its warnings and errors) from a finished fit.
 
-
-def _outcome(fit, jacobian_source, with_njev, full_output, ftol, xtol, gtol, maxfev):
-    """leastsq's return value (and its warnings and errors) from a driver's fit tuple."""
-    x, info, nfev, njev, fvec, fjac, ipvt, qtf, cov_x = fit
-    if info == NONFINITE_RESIDUALS:
-        raise ValueError("leastsq: func returned non-finite values (nan or inf) at the "
-                         "starting point x0; the sum of squares is undefined there")
-    if info == NONFINITE_JACOBIAN:
-        raise ValueError(f"leastsq: the Jacobian from {jacobian_source} has non-finite "
-                         f"values (nan or inf) at x = {x!r}")
-    if full_output:
-        mesg = leastsq_message(info, ftol, xtol, gtol, maxfev)
-        infodict = {"fvec": fvec, "nfev": nfev}
-        if with_njev:
-            infodict["njev"] = njev
-        infodict.update(fjac=fjac, ipvt=ipvt, qtf=qtf)
-        return x, cov_x, infodict, mesg, info
-    if info in LEASTSQ_FAILURE:
-        warnings.warn(leastsq_message(info, ftol, xtol, gtol, maxfev), RuntimeWarning,
-                      stacklevel=3)
-    elif info == 0:
-        raise TypeError(leastsq_message(info, ftol, xtol, gtol, maxfev))
-    return x, info
-
-
-def leastsq_model(model, xdata, ydata, weights, x0, use_jac, ftol=1.49012e-08,
-                  xtol=1.49012e-08, gtol=0.0, maxfev=0, epsfcn=None, factor=100,
-                  diag=None):
-    """leastsq(full_output=True) on the residuals ``weights * (model(xdata, *p) - ydata)``
-    of a compiled model (lmfast.models), without a Python call per evaluation.
-
-    xdata is a float64 (x_dims, M) array, ydata (M,), weights (M,) or None, x0 (n,);
-    use_jac: the model's analytic Jacobian (lmder) instead of forward differences.
+    A non-finite Jacobian raises ValueError; the caller reports non-finite residuals at
+    the starting point (it knows what to blame).
     """
-    n = x0.shape[0]
-    if epsfcn is None:
-        epsfcn = default_epsfcn()
-    maxfev, limit = _maxfev_limits(maxfev, 100 * (n + 1) if use_jac else 200 * (n + 1))
-    if diag is not None:
-        diag = _scales(diag, n)
-    fit = _single.fit_model(model._compiled_spec, n, xdata, ydata, weights, x0, not use_jac,
-                            ftol, xtol, gtol, limit, epsfcn, factor, diag, True)
-    source = f"{model.name}.jac" if use_jac else "the forward differences of func"
-    return _outcome(fit, source, use_jac, True, ftol, xtol, gtol, maxfev)
+    if fit.info == NONFINITE_JACOBIAN:
+        raise ValueError(f"leastsq: the Jacobian from {jacobian_source} has non-finite "
+                         f"values (nan or inf) at x = {fit.x!r}")
+    mesg = message(fit.info, tol)
+    if full_output:
+        infodict = {"fvec": fit.fvec, "nfev": fit.nfev}
+        if with_njev:
+            infodict["njev"] = fit.njev
+        infodict.update(fjac=fit.fjac, ipvt=fit.ipvt, qtf=fit.qtf)
+        return fit.x, fit.cov_x, infodict, mesg, fit.info
+    report(fit.info, "leastsq", mesg, stacklevel=3)
+    return fit.x, fit.info

@@ -8,9 +8,7 @@
 
 from libc.math cimport fabs, sqrt
 
-cdef extern from "float.h":
-    double DBL_EPSILON
-    double DBL_MIN
+from lmfast._constants cimport DBL_EPSILON, DBL_MIN, LM_RDWARF, LM_RGIANT
 
 # enorm's running sums (ANL-80-74, enorm): squares of small, intermediate and large
 # components kept apart, the small and large sums scaled by their largest element.
@@ -20,7 +18,7 @@ ctypedef struct EnormSums:
 cdef inline double enorm_agiant(Py_ssize_t n) noexcept nogil:
     """Bound of the intermediate components of an n-vector: squares of values between
     3.834e-20 and 1.304e19 / n neither underflow nor overflow in a sum of n."""
-    return 1.304e19 / <double>n
+    return LM_RGIANT / <double>n
 
 
 cdef inline void enorm_start(EnormSums *e) noexcept nogil:
@@ -33,7 +31,7 @@ cdef inline void enorm_start(EnormSums *e) noexcept nogil:
 
 cdef inline void enorm_add(EnormSums *e, double value, double agiant) noexcept nogil:
     """Add one component (agiant = enorm_agiant(n) for a vector of n components)."""
-    cdef double xabs = fabs(value), ratio, rdwarf = 3.834e-20
+    cdef double xabs = fabs(value), ratio, rdwarf = LM_RDWARF
     if xabs > rdwarf and xabs < agiant:
         e.s2 = e.s2 + xabs * xabs
     elif xabs <= rdwarf:

@@ -8,18 +8,17 @@ import numpy as np
 
 from libc.math cimport fmax, fabs, sqrt
 
-
-cdef extern from "lmfast_blas.h" nogil:
-    void dtrtri "LMFAST_BLAS(dtrtri)"(const char *uplo, const char *diag, const int *n,
-                                      double *a, const int *lda, int *info,
-                                      size_t uplo_len, size_t diag_len)
+from lmfast._blas cimport (
+    blas_int, dtrtri, openblas_get_num_threads, openblas_set_num_threads,
+)
+from lmfast._constants cimport LM_P1, LM_P5, LM_P25, LM_P001
 
 
 cdef inline int _outside(double x, double agiant) noexcept nogil:
     """1 when enorm would not add x * x to its sum of intermediate squares (x is nonzero
-    and not strictly between 3.834e-20 and agiant in magnitude, or NaN), else 0."""
+    and not strictly between LM_RDWARF and agiant in magnitude, or NaN), else 0."""
     cdef double xabs = fabs(x)
-    return (xabs != 0.0) & (1 - ((xabs > 3.834e-20) & (xabs < agiant)))
+    return (xabs != 0.0) & (1 - ((xabs > LM_RDWARF) & (xabs < agiant)))
 
 
 cdef void qrfac(Py_ssize_t m, Py_ssize_t n, double *a, Py_ssize_t lda, int *ipvt,
@@ -198,11 +197,11 @@ cdef void qrsolv(Py_ssize_t n, double *r, Py_ssize_t ldr, const int *ipvt,
                 rkk = r[k * ldr + k]
                 if fabs(rkk) < fabs(sdiag[k]):
                     cotan = rkk / sdiag[k]
-                    sin_ = 0.5 / sqrt(0.25 + 0.25 * (cotan * cotan))
+                    sin_ = LM_P5 / sqrt(LM_P25 + LM_P25 * (cotan * cotan))
                     cos_ = sin_ * cotan
                 else:
                     tan_ = sdiag[k] / rkk
-                    cos_ = 0.5 / sqrt(0.25 + 0.25 * (tan_ * tan_))
+                    cos_ = LM_P5 / sqrt(LM_P25 + LM_P25 * (tan_ * tan_))
                     sin_ = cos_ * tan_
                 r[k * ldr + k] = cos_ * rkk + sin_ * sdiag[k]
                 temp = cos_ * wa[k] + sin_ * qtbpj
@@ -270,7 +269,7 @@ cdef double lmpar(Py_ssize_t n, double *r, Py_ssize_t ldr, const int *ipvt,
         wa2[j] = diag[j] * x[j]
     dxnorm = enorm(n, wa2, 1)
     fp = dxnorm - delta
-    if fp <= 0.1 * delta:
+    if fp <= LM_P1 * delta:
         return 0.0
 
     # Lower bound parl from the Newton step at par = 0 (zero if J is rank deficient).
@@ -297,7 +296,7 @@ cdef double lmpar(Py_ssize_t n, double *r, Py_ssize_t ldr, const int *ipvt,
     gnorm = enorm(n, wa1, 1)
     paru = gnorm / delta
     if paru == 0.0:
-        paru = dwarf / (delta if delta < 0.1 else 0.1)
+        paru = dwarf / (delta if delta < LM_P1 else LM_P1)
 
     if parl > par:
         par = parl
@@ -309,7 +308,7 @@ cdef double lmpar(Py_ssize_t n, double *r, Py_ssize_t ldr, const int *ipvt,
     while True:
         it += 1
         if par == 0.0:
-            par = 0.001 * paru
+            par = LM_P001 * paru
             if dwarf > par:
                 par = dwarf
         temp = sqrt(par)
@@ -321,7 +320,7 @@ cdef double lmpar(Py_ssize_t n, double *r, Py_ssize_t ldr, const int *ipvt,
         dxnorm = enorm(n, wa2, 1)
         temp = fp
         fp = dxnorm - delta
-        if fabs(fp) <= 0.1 * delta or (parl == 0.0 and fp <= temp and temp < 0.0) or it == 10:
+        if fabs(fp) <= LM_P1 * delta or (parl == 0.0 and fp <= temp and temp < 0.0) or it == 10:
             break
 
         # Newton correction parc = -phi / phi' (Moré 1977, (5.8)).
@@ -359,7 +358,7 @@ def invert_upper(double[::1, :] r not None):
     info : int
         0 on success, k > 0 when r[k-1, k-1] is exactly zero (r is singular).
     """
-    cdef int n = <int>r.shape[0], lda, info = 0
+    cdef blas_int n = <blas_int>r.shape[0], lda, info = 0
     if r.shape[1] != n:
         raise ValueError(f"r must be square, got shape ({r.shape[0]}, {r.shape[1]})")
     if n == 0:
@@ -367,6 +366,16 @@ def invert_upper(double[::1, :] r not None):
     lda = n
     dtrtri(b"U", b"N", &n, &r[0, 0], &lda, &info, 1, 1)
     return info
+
+
+def blas_threads():
+    """The number of threads OpenBLAS uses."""
+    return openblas_get_num_threads()
+
+
+def set_blas_threads(int count):
+    """Set the number of threads OpenBLAS uses."""
+    openblas_set_num_threads(count)
 
 
 def _test_enorm(double[::1] x not None):

@@ -1,18 +1,19 @@
-# Compiled models for batch fitting: plain C functions over raw pointers, no Python objects,
-# callable with the GIL released.  lmfast.models (Python) wraps each one with its NumPy
-# twin, its parameter names and its id.
+# Compiled models: plain C functions over raw pointers, no Python objects, callable with
+# the GIL released.  lmfast.models (Python) wraps each one with its NumPy twin, its
+# parameter names and a CompiledModel.
 #
-# Layout shared by every model:
+# Layout shared by every model function:
 #   p       the n parameters, in the documented order;
 #   x       the independent variable: x_dims rows of m points, row r at x + r * xstride
 #           (1-D models read x[0..m-1]; 2-D models read x[i] and x[xstride + i]);
-#   f       out: the m model values;
-#   jac     out: the m-by-n Jacobian d f_i / d p_j, row-major, jac[i * n + j].
+#   out     the m model values (f), or the m-by-n Jacobian d f_i / d p_j, row-major,
+#           out[i * n + j] (jac);
+#   ctx     the model's user data (NULL unless the model was given one): composite models
+#           carry their component table here, a user's cfunc its constants.
 
 ctypedef void (*model_eval_t)(const double *p, Py_ssize_t n, const double *x,
-                              Py_ssize_t xstride, Py_ssize_t m, double *f) noexcept nogil
-ctypedef void (*model_jac_t)(const double *p, Py_ssize_t n, const double *x,
-                             Py_ssize_t xstride, Py_ssize_t m, double *jac) noexcept nogil
+                              Py_ssize_t xstride, Py_ssize_t m, double *out,
+                              void *ctx) noexcept nogil
 
 cdef enum ModelId:
     MODEL_GAUSSIAN = 1
@@ -25,14 +26,17 @@ cdef enum ModelId:
 
 ctypedef struct ModelFuncs:
     model_eval_t f
-    model_jac_t jac
+    model_eval_t jac       # NULL: no analytic Jacobian (forward differences)
+    void *ctx              # passed to f and jac
     Py_ssize_t n_params    # parameters; 0 when the caller chooses (polynomial: degree + 1)
     Py_ssize_t x_dims      # rows of x the model reads
 
-# Fill out with the functions of model_id; returns 0, or -1 for an unknown id.
+# Fill out with the functions of a built-in model; returns 0, or -1 for an unknown id.
 cdef int model_funcs(int model_id, ModelFuncs *out) noexcept nogil
 
-# Fill out from a model's compiled spec (model_id, f_address, jac_address, x_dims), as
-# lmfast.models.Model._compiled_spec holds it: model_id > 0 is a built-in model, 0 a
-# user's C functions at the given addresses (jac_address 0: no Jacobian, out.jac NULL).
-cdef int resolve_model(tuple spec, ModelFuncs *out) except -1
+
+cdef class CompiledModel:
+    """The C side of a lmfast.models.Model: its functions, user data and sizes."""
+    cdef ModelFuncs funcs
+    cdef readonly int model_id
+    cdef object owners     # the Python objects behind the addresses in funcs, kept alive

@@ -1,15 +1,28 @@
 import numpy as np
 from numpy.typing import NDArray
+from typing_extensions import disjoint_base
+
+MODEL_SIGNATURE: bytes
+
+@disjoint_base
+class CompiledModel:
+    def __init__(
+        self, model_id: int, *, f_address: int = ..., jac_address: int = ...,
+        x_dims: int = ..., ctx_address: int = ..., owners: tuple = ...,
+    ) -> None: ...
+    @property
+    def model_id(self) -> int: ...
+    @property
+    def x_dims(self) -> int: ...
+    @property
+    def has_jacobian(self) -> bool: ...
+    def evaluate(
+        self, p: NDArray[np.float64], x: NDArray[np.float64], jacobian: bool
+    ) -> NDArray[np.float64]: ...
 
 def _model_table() -> dict[str, tuple[int, int, int]]: ...
 def _test_eval(
     model_id: int, p: NDArray[np.float64], x: NDArray[np.float64], with_jac: bool
 ) -> NDArray[np.float64] | tuple[NDArray[np.float64], NDArray[np.float64]]: ...
-
-MODEL_SIGNATURE: bytes
-
 def _capsules(model_id: int) -> tuple[object, object]: ...
 def _capsule_address(capsule: object) -> int: ...
-def _call_address(
-    address: int, p: NDArray[np.float64], x: NDArray[np.float64], width: int
-) -> NDArray[np.float64]: ...

@@ -28,7 +28,8 @@ cdef double LN2 = 0.6931471805599453
 
 @cython.cdivision(True)
 cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                     Py_ssize_t m, double *f) noexcept nogil:
+                     Py_ssize_t m, double *f,
+                     void *ctx) noexcept nogil:
     """f_i = a exp(d^2 q) + o,  d = x_i - c,  q = -1 / (2 s^2) (one division per call)."""
     cdef double a = p[0], c = p[1], s = p[2], o = p[3]
     cdef double q = -0.5 / (s * s), d
@@ -40,7 +41,8 @@ cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t 
 
 @cython.cdivision(True)
 cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                       Py_ssize_t m, double *jac) noexcept nogil:
+                       Py_ssize_t m, double *jac,
+                       void *ctx) noexcept nogil:
     """df/da = e,  df/dc = a e d / s^2,  df/ds = (df/dc) d / s,  df/do = 1, with the
     reciprocals of s^2 and s formed once per call."""
     cdef double a = p[0], c = p[1], s = p[2]
@@ -65,7 +67,8 @@ cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_
 
 @cython.cdivision(True)
 cdef void lorentzian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                       Py_ssize_t m, double *f) noexcept nogil:
+                       Py_ssize_t m, double *f,
+                       void *ctx) noexcept nogil:
     """f_i = a / (1 + u^2) + o,  u = (x_i - c) / g."""
     cdef double a = p[0], c = p[1], g = p[2], o = p[3], u
     cdef Py_ssize_t i
@@ -76,7 +79,8 @@ cdef void lorentzian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_
 
 @cython.cdivision(True)
 cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                         Py_ssize_t m, double *jac) noexcept nogil:
+                         Py_ssize_t m, double *jac,
+                         void *ctx) noexcept nogil:
     """df/da = L,  df/dc = 2 a u L^2 / g,  df/dg = u (df/dc),  df/do = 1;  L = 1/(1 + u^2)."""
     cdef double a = p[0], c = p[1], g = p[2], u, L, dc
     cdef double *row
@@ -99,7 +103,8 @@ cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssiz
 
 @cython.cdivision(True)
 cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                         Py_ssize_t m, double *f) noexcept nogil:
+                         Py_ssize_t m, double *f,
+                         void *ctx) noexcept nogil:
     """f_i = a (eta L + (1 - eta) G) + o,  L = 1/(1 + 4 u^2),  G = exp(-4 ln2 u^2)."""
     cdef double a = p[0], c = p[1], w = p[2], eta = p[3], o = p[4]
     cdef double k = 4.0 * LN2, ceta = 1.0 - eta, u, u2
@@ -112,7 +117,8 @@ cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssiz
 
 @cython.cdivision(True)
 cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
-                           Py_ssize_t xstride, Py_ssize_t m, double *jac) noexcept nogil:
+                           Py_ssize_t xstride, Py_ssize_t m, double *jac,
+                           void *ctx) noexcept nogil:
     """df/da = eta L + (1-eta) G,  df/dc = 8 a u (eta L^2 + (1-eta) ln2 G) / w,
     df/dw = u (df/dc),  df/deta = a (L - G),  df/do = 1."""
     cdef double a = p[0], c = p[1], w = p[2], eta = p[3]
@@ -139,7 +145,8 @@ cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
 
 @cython.cdivision(True)
 cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                        Py_ssize_t m, double *f) noexcept nogil:
+                        Py_ssize_t m, double *f,
+                        void *ctx) noexcept nogil:
     """f_i = a exp(-k x_i) + o."""
     cdef double a = p[0], k = p[1], o = p[2]
     cdef Py_ssize_t i
@@ -149,7 +156,8 @@ cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize
 
 @cython.cdivision(True)
 cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                          Py_ssize_t m, double *jac) noexcept nogil:
+                          Py_ssize_t m, double *jac,
+                          void *ctx) noexcept nogil:
     """df/da = e,  df/dk = -a e x,  df/do = 1;  e = exp(-k x)."""
     cdef double a = p[0], k = p[1], e
     cdef double *row
@@ -169,7 +177,8 @@ cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssi
 
 @cython.cdivision(True)
 cdef void gaussian_2d_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                        Py_ssize_t m, double *f) noexcept nogil:
+                        Py_ssize_t m, double *f,
+                        void *ctx) noexcept nogil:
     """f_i = a exp((dx^2 + dy^2) q) + o,  q = -1 / (2 s^2) (one division per call)."""
     cdef double a = p[0], x0 = p[1], y0 = p[2], s = p[3], o = p[4]
     cdef double q = -0.5 / (s * s), dx, dy
@@ -183,7 +192,8 @@ cdef void gaussian_2d_f(const double *p, Py_ssize_t n, const double *x, Py_ssize
 
 @cython.cdivision(True)
 cdef void gaussian_2d_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                          Py_ssize_t m, double *jac) noexcept nogil:
+                          Py_ssize_t m, double *jac,
+                          void *ctx) noexcept nogil:
     """df/da = e,  df/dx0 = a e dx / s^2,  df/dy0 = a e dy / s^2,
     df/ds = a e r^2 / s^3,  df/do = 1;  r^2 = dx^2 + dy^2 (reciprocals once per call)."""
     cdef double a = p[0], x0 = p[1], y0 = p[2], s = p[3]
@@ -213,7 +223,8 @@ cdef void gaussian_2d_jac(const double *p, Py_ssize_t n, const double *x, Py_ssi
 
 @cython.cdivision(True)
 cdef void gaussian_2d_elliptic_f(const double *p, Py_ssize_t n, const double *x,
-                                 Py_ssize_t xstride, Py_ssize_t m, double *f) noexcept nogil:
+                                 Py_ssize_t xstride, Py_ssize_t m, double *f,
+                                 void *ctx) noexcept nogil:
     """f_i = a exp(-dx^2 / (2 sx^2) - dy^2 / (2 sy^2)) + o."""
     cdef double a = p[0], x0 = p[1], y0 = p[2], sx = p[3], sy = p[4], o = p[5]
     cdef double two_sx2 = 2.0 * (sx * sx), two_sy2 = 2.0 * (sy * sy), dx, dy
@@ -228,7 +239,8 @@ cdef void gaussian_2d_elliptic_f(const double *p, Py_ssize_t n, const double *x,
 @cython.cdivision(True)
 cdef void gaussian_2d_elliptic_jac(const double *p, Py_ssize_t n, const double *x,
                                    Py_ssize_t xstride, Py_ssize_t m,
-                                   double *jac) noexcept nogil:
+                                   double *jac,
+                                   void *ctx) noexcept nogil:
     """df/da = e,  df/dx0 = a e dx / sx^2,  df/dy0 = a e dy / sy^2,
     df/dsx = (df/dx0) dx / sx,  df/dsy = (df/dy0) dy / sy,  df/do = 1."""
     cdef double a = p[0], x0 = p[1], y0 = p[2], sx = p[3], sy = p[4]
@@ -259,7 +271,8 @@ cdef void gaussian_2d_elliptic_jac(const double *p, Py_ssize_t n, const double *
 
 @cython.cdivision(True)
 cdef void polynomial_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                       Py_ssize_t m, double *f) noexcept nogil:
+                       Py_ssize_t m, double *f,
+                       void *ctx) noexcept nogil:
     """Horner: f_i = (...(c_{n-1} x + c_{n-2}) x + ...) x + c_0;  0 when n == 0."""
     cdef double xi, v
     cdef Py_ssize_t i, j
@@ -276,7 +289,8 @@ cdef void polynomial_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_
 
 @cython.cdivision(True)
 cdef void polynomial_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                         Py_ssize_t m, double *jac) noexcept nogil:
+                         Py_ssize_t m, double *jac,
+                         void *ctx) noexcept nogil:
     """df/dc_j = x^j, formed by repeated multiplication (x^0 = 1, also at x = 0)."""
     cdef double xi, power
     cdef double *row
@@ -296,6 +310,7 @@ cdef void polynomial_jac(const double *p, Py_ssize_t n, const double *x, Py_ssiz
 
 cdef int model_funcs(int model_id, ModelFuncs *out) noexcept nogil:
     """Fill ``out`` with the functions and sizes of ``model_id``; 0, or -1 if unknown."""
+    out.ctx = NULL
     if model_id == MODEL_GAUSSIAN:
         out.f, out.jac, out.n_params, out.x_dims = gaussian_f, gaussian_jac, 4, 1
     elif model_id == MODEL_LORENTZIAN:
@@ -317,28 +332,79 @@ cdef int model_funcs(int model_id, ModelFuncs *out) noexcept nogil:
     return 0
 
 
-cdef int resolve_model(tuple spec, ModelFuncs *out) except -1:
-    cdef int model_id
-    cdef size_t f_address, jac_address
-    cdef Py_ssize_t x_dims
-    model_id, f_address, jac_address, x_dims = spec
-    if model_id > 0:
-        if model_funcs(model_id, out) != 0:
-            raise ValueError(f"unknown compiled model id {model_id}")
-        return 0
-    if f_address == 0 or x_dims < 1:
-        raise ValueError("a user's compiled model needs a function address and x_dims >= 1")
-    out.f = <model_eval_t>f_address
-    out.jac = <model_jac_t>jac_address if jac_address else NULL
-    out.n_params = 0
-    out.x_dims = x_dims
-    return 0
+cdef class CompiledModel:
+    """The C functions of a model, its user data pointer and its sizes.
+
+    Parameters
+    ----------
+    model_id : int
+        A built-in model's id (``ModelId``), or 0 for a user's C functions.
+    f_address, jac_address : int
+        For model_id 0: the addresses of the model function and of its Jacobian (0: none).
+    x_dims : int
+        For model_id 0: rows of the independent variable.
+    ctx_address : int
+        The user data pointer handed to both functions (0: NULL).
+    owners : tuple
+        The objects the addresses point into; kept alive as long as this object.
+    """
+
+    def __init__(self, int model_id, *, size_t f_address=0, size_t jac_address=0,
+                 Py_ssize_t x_dims=1, size_t ctx_address=0, tuple owners=()):
+        self.model_id = model_id
+        self.owners = owners
+        if model_id > 0:
+            if model_funcs(model_id, &self.funcs) != 0:
+                raise ValueError(f"unknown compiled model id {model_id}")
+        else:
+            if f_address == 0 or x_dims < 1:
+                raise ValueError("a user's compiled model needs a function address and "
+                                 "x_dims >= 1")
+            self.funcs.f = <model_eval_t>f_address
+            self.funcs.jac = <model_eval_t>jac_address if jac_address else NULL
+            self.funcs.n_params = 0
+            self.funcs.x_dims = x_dims
+        self.funcs.ctx = <void *>ctx_address
+
+    @property
+    def x_dims(self):
+        """Rows of the independent variable the model reads."""
+        return self.funcs.x_dims
+
+    @property
+    def has_jacobian(self):
+        """Whether the model has an analytic Jacobian."""
+        return self.funcs.jac != NULL
+
+    def evaluate(self, const double[:, ::1] p not None, const double[:, :, ::1] x not None,
+                 bint jacobian):
+        """Evaluate the model (or its Jacobian) for each row of ``p`` (K, n).
+
+        ``x`` is (1, x_dims, m), shared by all rows, or (K, x_dims, m).  Returns (K, m), or
+        (K, m * n) holding each row's Jacobian row-major.
+        """
+        cdef Py_ssize_t k, rows = p.shape[0], n = p.shape[1], m = x.shape[2]
+        cdef Py_ssize_t xstep = 0 if x.shape[0] == 1 else 1
+        cdef Py_ssize_t width = n if jacobian else 1
+        cdef model_eval_t func = self.funcs.jac if jacobian else self.funcs.f
+        if func == NULL:
+            raise TypeError("this compiled model has no Jacobian")
+        if (xstep and x.shape[0] != rows) or x.shape[1] < self.funcs.x_dims:
+            raise ValueError("internal: CompiledModel.evaluate arguments do not agree")
+        out = np.zeros((rows, m * width))
+        cdef double[:, ::1] ov = out
+        if m == 0 or rows == 0 or n == 0:
+            return out
+        with nogil:
+            for k in range(rows):
+                func(&p[k, 0], n, &x[k * xstep, 0, 0], m, m, &ov[k, 0], self.funcs.ctx)
+        return out
 
 
 # The C signature of every model function, as the name of the PyCapsules that carry one
 # (scipy.LowLevelCallable's convention).
 MODEL_SIGNATURE = (b"void (double const *, Py_ssize_t, double const *, Py_ssize_t, "
-                   b"Py_ssize_t, double *)")
+                   b"Py_ssize_t, double *, void *)")
 cdef const char *_SIGNATURE = MODEL_SIGNATURE
 
 
@@ -356,28 +422,6 @@ def _capsule_address(capsule):
     if not PyCapsule_IsValid(capsule, _SIGNATURE):
         raise TypeError(f"a model function capsule must be named {MODEL_SIGNATURE.decode()!r}")
     return <size_t>PyCapsule_GetPointer(capsule, _SIGNATURE)
-
-
-def _call_address(size_t address, const double[:, ::1] p not None,
-                  const double[:, :, ::1] x not None, Py_ssize_t width):
-    """Evaluate the C model function at ``address`` for each row of p (K, n).
-
-    x is (1, x_dims, m), shared by all rows, or (K, x_dims, m); width is 1 for a model
-    function, n for a Jacobian.  Returns (K, m * width) (rows: f, or jac row-major).
-    """
-    cdef Py_ssize_t k, rows = p.shape[0], n = p.shape[1], m = x.shape[2]
-    cdef Py_ssize_t xstep = 0 if x.shape[0] == 1 else 1
-    cdef model_eval_t func = <model_eval_t>address
-    if address == 0 or (xstep and x.shape[0] != rows):
-        raise ValueError("internal: _call_address arguments do not agree")
-    out = np.zeros((rows, m * width))
-    cdef double[:, ::1] ov = out
-    if m == 0 or rows == 0 or n == 0:
-        return out
-    with nogil:
-        for k in range(rows):
-            func(&p[k, 0], n, &x[k * xstep, 0, 0], m, m, &ov[k, 0])
-    return out
 
 
 # The one place where names meet ids (lmfast.models reads it through _model_table).
@@ -440,7 +484,7 @@ def _test_eval(int model_id, const double[::1] p not None, x, bint with_jac):
     cdef double[:, ::1] jv = jac
     if m > 0:
         with nogil:
-            funcs.f(&p[0], n, &xv[0, 0], xstride, m, &fv[0])
+            funcs.f(&p[0], n, &xv[0, 0], xstride, m, &fv[0], NULL)
             if with_jac:
-                funcs.jac(&p[0], n, &xv[0, 0], xstride, m, &jv[0, 0])
+                funcs.jac(&p[0], n, &xv[0, 0], xstride, m, &jv[0, 0], NULL)
     return (f, jac) if with_jac else f

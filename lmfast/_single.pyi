@@ -4,17 +4,35 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-_FitTuple = tuple[Any, int, int, int, Any, Any, Any, Any, Any]
+from lmfast._problem import Problem
+from typing_extensions import disjoint_base
+
+NOT_FLOATS: str
+CHANGED_SIZE: str
+
+@disjoint_base
+class SingleFit:
+    @property
+    def x(self) -> NDArray[np.float64]: ...
+    @property
+    def fvec(self) -> NDArray[np.float64]: ...
+    @property
+    def fjac(self) -> NDArray[np.float64] | None: ...
+    @property
+    def ipvt(self) -> NDArray[np.int32] | None: ...
+    @property
+    def qtf(self) -> NDArray[np.float64] | None: ...
+    @property
+    def cov_x(self) -> NDArray[np.float64] | None: ...
+    @property
+    def info(self) -> int: ...
+    @property
+    def nfev(self) -> int: ...
+    @property
+    def njev(self) -> int: ...
 
 def fit(
-    func: Callable[..., Any], x0: NDArray[np.float64], args: tuple, Dfun: Callable[..., Any] | None,
-    col_deriv: bool, m: int, ftol: float, xtol: float, gtol: float, maxfev: int,
-    epsfcn: float, factor: float, diag: NDArray[np.float64] | None, f0: Any, J0: Any,
-    full_output: bool,
-) -> _FitTuple: ...
-def fit_model(
-    model_id: int, n: int, xdata: NDArray[np.float64], ydata: NDArray[np.float64],
-    weights: NDArray[np.float64] | None, x0: NDArray[np.float64], use_fd: bool, ftol: float,
-    xtol: float, gtol: float, maxfev: int, epsfcn: float, factor: float,
-    diag: NDArray[np.float64] | None, full_output: bool,
-) -> _FitTuple: ...
+    problem: Problem, func: Callable[..., Any], args: tuple, Dfun: Callable[..., Any] | None,
+    col_deriv: bool, f0: Any, J0: Any, full_output: bool,
+) -> SingleFit: ...
+def fit_model(problem: Problem, full_output: bool) -> SingleFit: ...

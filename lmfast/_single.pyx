@@ -12,15 +12,13 @@ from libc.string cimport memcpy
 
 from lmfast._engine cimport (
     LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_J, LM_NEED_FD,
-    lm_work_doubles, lm_init, lm_step, lm_fd_step, lm_fd_column, lm_covariance,
+    lm_work_doubles, lm_step, lm_fd_step, lm_fd_column, lm_covariance,
 )
-from lmfast._batch_core cimport FitData, run_model_fit
-from lmfast._models cimport resolve_model
-from lmfast._messages import MinpackError, NOT_FLOATS, CHANGED_SIZE
+from lmfast._model_fit cimport FitData, fit_data, run_model_fit, start_fit
+from lmfast._problem cimport Problem
 
-cdef extern from "lmfast_blas.h" nogil:
-    void openblas_set_num_threads "LMFAST_OPENBLAS(openblas_set_num_threads)"(int n)
-    int openblas_get_num_threads "LMFAST_OPENBLAS(openblas_get_num_threads)"()
+from lmfast._blas_threads import single_blas_thread
+from lmfast._outcomes import MinpackError, NOT_FLOATS, CHANGED_SIZE
 
 cnp.import_array()
 
@@ -185,21 +183,16 @@ cdef int _run(LMWork *ws, func, tuple args, Dfun, bint col_deriv, f0, J0) except
     return 0
 
 
-def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssize_t m,
-        double ftol, double xtol, double gtol, long maxfev, double epsfcn, double factor,
-        diag, f0, J0, bint full_output):
+def fit(Problem problem not None, func, tuple args, Dfun, bint col_deriv, f0, J0,
+        bint full_output):
     """Run one Levenberg-Marquardt fit (MINPACK lmdif if Dfun is None, else lmder).
 
     Parameters
     ----------
-    func, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, factor
-        As for scipy.optimize.leastsq (already validated and defaulted).
-    x0 : ndarray of float64, shape (n,)
-        Starting point.
-    m : int
-        Number of residuals.
-    diag : ndarray of float64, shape (n,), or None
-        Variable scales (MINPACK mode 2), or None to scale internally (mode 1).
+    problem : Problem
+        One fit (its m, n, p0, diag and settings; no data: func computes residuals).
+    func, args, Dfun, col_deriv
+        As for scipy.optimize.leastsq.
     f0 : ndarray or None
         func(x0) if the caller already has it (it is not evaluated again), else None.
     J0 : object or None
@@ -209,70 +202,75 @@ def fit(func, double[::1] x0 not None, tuple args, Dfun, bint col_deriv, Py_ssiz
 
     Returns
     -------
-    tuple
-        (x, info, nfev, njev, fvec, fjac, ipvt, qtf, cov_x); fjac is MINPACK's (n, m)
-        column-major R/Householder array; fjac, ipvt, qtf, cov_x are None unless
-        full_output (cov_x also when info is not 1-4 or R is singular).
+    SingleFit
     """
     cdef LMWork ws
-    cdef int blas_threads
-    dwork, iwork = _init_work(&ws, m, x0, ftol, xtol, gtol, maxfev, epsfcn, factor, diag,
-                              Dfun is None)
-    blas_threads = _pin_blas(&ws)
-    try:
+    work = _start(problem, &ws)
+    if ws.tsqr_rows:
+        with single_blas_thread():
+            _run(&ws, func, args, Dfun, col_deriv, f0, J0)
+    else:
         _run(&ws, func, args, Dfun, col_deriv, f0, J0)
-    finally:
-        _unpin_blas(blas_threads)
-    return _result(&ws, iwork, full_output)
+    return _result(&ws, work[1], full_output)
 
 
-cdef tuple _init_work(LMWork *ws, Py_ssize_t m, const double[::1] x0, double ftol,
-                      double xtol, double gtol, long maxfev, double epsfcn, double factor,
-                      diag, bint use_fd):
-    """Allocate the arrays behind ws and initialise it (options, x0, diag); returns
+def fit_model(Problem problem not None, bint full_output):
+    """Run one fit of the problem's compiled model (residuals weighted or whitened as the
+    problem says), GIL released; returns what :func:`fit` returns."""
+    cdef LMWork ws
+    cdef FitData d
+    if not problem.data.has_model or problem.data.n_fits != 1:
+        raise ValueError("internal: fit_model needs one fit of a compiled model")
+    work = _start(problem, &ws)
+    fit_data(&problem.data, 0, &d)
+    if ws.tsqr_rows:
+        with single_blas_thread():
+            with nogil:
+                run_model_fit(&ws, &d, NULL)
+    else:
+        with nogil:
+            run_model_fit(&ws, &d, NULL)
+    return _result(&ws, work[1], full_output)
+
+
+cdef tuple _start(Problem problem, LMWork *ws):
+    """Allocate the arrays behind ws and start the problem's one fit; returns
     (dwork, iwork), to be kept alive as long as ws is used."""
-    cdef Py_ssize_t n = x0.shape[0]
+    cdef Py_ssize_t m = problem.data.m, n = problem.data.n
     cdef cnp.ndarray dwork = np.zeros(lm_work_doubles(m, n), dtype=np.float64)
     cdef cnp.ndarray iwork = np.zeros(max(n, 1), dtype=np.int32)
-    cdef const double[::1] diag_view
-    lm_init(ws, m, n, <double *>cnp.PyArray_DATA(dwork), <int *>cnp.PyArray_DATA(iwork),
-            ftol, xtol, gtol, maxfev, epsfcn, factor, 1 if diag is None else 2, use_fd)
-    if n:
-        memcpy(ws.x, &x0[0], n * sizeof(double))
-    if diag is not None:
-        diag_view = diag
-        if n:
-            memcpy(ws.diag, &diag_view[0], n * sizeof(double))
+    start_fit(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(dwork),
+              <int *>cnp.PyArray_DATA(iwork))
     return dwork, iwork
 
 
-cdef inline int _pin_blas(const LMWork *ws):
-    """The TSQR blocks are too small for OpenBLAS's threads to pay: run them on one.
-    Returns the count to restore, or 0.  (Two concurrent fits may restore each other's
-    setting; both restore a valid count.)"""
-    cdef int previous = 0
-    if ws.tsqr_rows:
-        previous = openblas_get_num_threads()
-        openblas_set_num_threads(1)
-    return previous
+cdef class SingleFit:
+    """A finished fit, as leastsq reports it.
+
+    Attributes: x, info, nfev, njev, fvec; and with full_output fjac (MINPACK's (n, m)
+    column-major R/Householder array), ipvt, qtf and cov_x (None unless info is 1-4 and
+    R is nonsingular); without full_output those four are None.
+    """
+    cdef readonly object x, fvec, fjac, ipvt, qtf, cov_x
+    cdef readonly int info
+    cdef readonly long nfev, njev
 
 
-cdef inline void _unpin_blas(int previous):
-    if previous:
-        openblas_set_num_threads(previous)
-
-
-cdef tuple _result(const LMWork *ws, cnp.ndarray iwork, bint full_output):
-    """fit()'s return tuple from a finished fit."""
+cdef SingleFit _result(const LMWork *ws, cnp.ndarray iwork, bint full_output):
+    """fit()'s result from a finished fit."""
     cdef Py_ssize_t m = ws.m, n = ws.n, i, j, rows
     cdef cnp.npy_intp dims[2]
     cdef cnp.ndarray fjac
     cdef double *out
-    x = _vector(ws.x, n)
-    fvec = _vector(ws.fvec, m)
+    cdef SingleFit fit = SingleFit.__new__(SingleFit)
+    fit.x = _vector(ws.x, n)
+    fit.fvec = _vector(ws.fvec, m)
+    fit.info = ws.info
+    fit.nfev = ws.nfev
+    fit.njev = ws.njev
     if not full_output:
-        return x, ws.info, ws.nfev, ws.njev, fvec, None, None, None, None
-    cov = _covariance(ws) if 1 <= ws.info <= 4 and n else None
+        return fit
+    fit.cov_x = _covariance(ws) if 1 <= ws.info <= 4 and n else None
     # MINPACK's fjac is column-major m-by-n: as a C array, shape (n, m), the transpose.
     dims[0] = n
     dims[1] = m
@@ -283,47 +281,7 @@ cdef tuple _result(const LMWork *ws, cnp.ndarray iwork, bint full_output):
     for j in range(n):
         for i in range(rows):
             out[j * m + i] = ws.fjac[i * n + j]
-    ipvt = iwork[:n].copy()
-    qtf = _vector(ws.qtf, n)
-    return x, ws.info, ws.nfev, ws.njev, fvec, fjac, ipvt, qtf, cov
-
-
-def fit_model(tuple model, Py_ssize_t n, const double[:, ::1] xdata not None,
-              const double[::1] ydata not None, weights, double[::1] x0 not None,
-              bint use_fd, double ftol, double xtol, double gtol, long maxfev,
-              double epsfcn, double factor, diag, bint full_output):
-    """Run one fit of a compiled model (its Model._compiled_spec): residuals
-    ``weights * (model(xdata, p) - ydata)``, Jacobian by forward differences when
-    use_fd, else the model's analytic one.
-
-    xdata is (x_dims, m); weights is an (m,) float64 array or None; the other arguments
-    and the return value are those of :func:`fit`.
-    """
-    cdef Py_ssize_t m = ydata.shape[0]
-    cdef LMWork ws
-    cdef FitData d
-    cdef const double[::1] w_view
-    cdef int blas_threads
-    resolve_model(model, &d.model)
-    if d.model.jac == NULL and not use_fd:
-        raise ValueError("this compiled model has no Jacobian: use forward differences")
-    if x0.shape[0] != n or xdata.shape[1] != m or xdata.shape[0] < d.model.x_dims:
-        raise ValueError("internal: fit_model shapes do not agree")
-    d.m = m
-    d.n = n
-    d.x = &xdata[0, 0] if m else NULL
-    d.xstride = xdata.shape[1]
-    d.y = &ydata[0] if m else NULL
-    d.w = NULL
-    if weights is not None:
-        w_view = weights
-        if w_view.shape[0] != m:
-            raise ValueError("internal: fit_model weights of the wrong length")
-        d.w = &w_view[0] if m else NULL
-    dwork, iwork = _init_work(&ws, m, x0, ftol, xtol, gtol, maxfev, epsfcn, factor, diag,
-                              use_fd)
-    blas_threads = _pin_blas(&ws)
-    with nogil:
-        run_model_fit(&ws, &d, NULL)
-    _unpin_blas(blas_threads)
-    return _result(&ws, iwork, full_output)
+    fit.fjac = fjac
+    fit.ipvt = iwork[:n].copy()
+    fit.qtf = _vector(ws.qtf, n)
+    return fit

@@ -39,7 +39,7 @@ import operator
 
 import numpy as np
 
-from lmfast import _models
+from lmfast import _models, _validate
 
 __all__ = [
     "Model",
@@ -85,23 +85,20 @@ class Model:
         The degree of a polynomial, None for the other models.
     """
 
-    def __init__(self, name, param_names, func, jac, *, model_id, x_dims=1, degree=None,
-                 doc=None, addresses=(0, 0), sources=()):
+    def __init__(self, name, param_names, func, jac, *, compiled, degree=None, doc=None):
         self.name = name
         self.__name__ = name
         self.__qualname__ = name
         self.param_names = tuple(param_names)
         self.n_params = len(self.param_names)
-        self.x_dims = x_dims
-        self.model_id = model_id
+        self.x_dims = compiled.x_dims
+        self.model_id = compiled.model_id
         self.degree = degree
         self._func = func
         self._jac = jac
-        # What the compiled drivers need (lmfast._models.resolve_model): the id of a
-        # built-in model, or 0 and the addresses of a user's C functions (kept alive by
-        # holding the objects they came from).
-        self._compiled_spec = (model_id, addresses[0], addresses[1], x_dims)
-        self._sources = sources
+        # The C functions, their user data and the objects behind them, for the drivers.
+        self._compiled = compiled
+        x_dims = self.x_dims
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
         x_name = "x" if x_dims == 1 else "xy"
         self.__signature__ = inspect.Signature(
@@ -343,7 +340,7 @@ def _builtin(name, param_names, func, jac, title, formula, extra="", degree=None
                           f"there, {len(param_names)} here; rebuild the extension")
     doc = _DOC.format(title=title, formula=formula, x_doc=_X_DOC[x_dims],
                       params=", ".join(param_names), extra=extra, n=len(param_names))
-    return Model(name, param_names, func, jac, model_id=model_id, x_dims=x_dims,
+    return Model(name, param_names, func, jac, compiled=_models.CompiledModel(model_id),
                  degree=degree, doc=doc)
 
 
@@ -434,18 +431,19 @@ def _polynomial_model(degree):
 C_SIGNATURE = _models.MODEL_SIGNATURE.decode()
 
 
-def from_cfunc(name, param_names, f, jac=None, *, x_dims=1):
+def from_cfunc(name, param_names, f, jac=None, *, x_dims=1, ctx=None):
     """A model from C functions: compiled fits of your own model, GIL released.
 
     Both functions have the C signature ::
 
         void f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-               Py_ssize_t m, double *out)
+               Py_ssize_t m, double *out, void *ctx)
 
     ``p`` holds the n parameters; the independent variable has ``x_dims`` rows of m
     points, row r at ``x + r * xstride``; ``f`` writes the m model values to ``out``,
-    ``jac`` the m-by-n Jacobian d f_i / d p_j row-major (``out[i * n + j]``).  They are
-    called from several threads at once and must not touch Python objects.
+    ``jac`` the m-by-n Jacobian d f_i / d p_j row-major (``out[i * n + j]``); ``ctx`` is
+    the model's user data (see ``ctx`` below; NULL without it).  They are called from
+    several threads at once and must not touch Python objects or write to ``ctx``.
 
     Parameters
     ----------
@@ -460,6 +458,10 @@ def from_cfunc(name, param_names, f, jac=None, *, x_dims=1):
         Without ``jac``, fits use forward differences.
     x_dims : int
         Rows of the independent variable (1, or 2 for an image model taking ``xy``).
+    ctx : None, array_like or ctypes object
+        User data handed to both functions as ``void *ctx``: an array is copied once to
+        C-contiguous float64 (the functions read it as ``double *``); a ctypes object
+        (a ``Structure``, an array) is passed by address and kept alive by the model.
 
     Returns
     -------
@@ -476,12 +478,19 @@ def from_cfunc(name, param_names, f, jac=None, *, x_dims=1):
                          types.CPointer(types.float64), types.intp, types.intp,
                          types.CPointer(types.float64))
 
+        from numba import carray, cfunc, types
+        sig = types.void(types.CPointer(types.float64), types.intp,
+                         types.CPointer(types.float64), types.intp, types.intp,
+                         types.CPointer(types.float64), types.voidptr)
+
         @cfunc(sig)
-        def line(p, n, x, xstride, m, out):
+        def line(p, n, x, xstride, m, out, ctx):
             for i in range(m):
                 out[i] = p[0] + p[1] * x[i]
 
         model = lmfast.models.from_cfunc("line", ("c0", "c1"), line)
+
+    ``examples/custom_model_numba.py`` shows a model that reads constants from ``ctx``.
     """
     param_names = tuple(param_names)
     x_dims = operator.index(x_dims)
@@ -491,11 +500,31 @@ def from_cfunc(name, param_names, f, jac=None, *, x_dims=1):
         raise ValueError(f"from_cfunc(): x_dims must be >= 1, got {x_dims}")
     f_address = _function_address(f, "f")
     jac_address = 0 if jac is None else _function_address(jac, "jac")
+    ctx_address, ctx_owner = _context_address(ctx)
+    compiled = _models.CompiledModel(0, f_address=f_address, jac_address=jac_address,
+                                     x_dims=x_dims, ctx_address=ctx_address,
+                                     owners=(f, jac, ctx_owner))
     n = len(param_names)
-    func = _c_evaluator(f_address, n, x_dims, with_jac=False)
-    jac_func = _c_evaluator(jac_address, n, x_dims, with_jac=True) if jac_address else None
-    return Model(name, param_names, func, jac_func, model_id=0, x_dims=x_dims,
-                 addresses=(f_address, jac_address), sources=(f, jac))
+    func = _c_evaluator(compiled, n, x_dims, jacobian=False)
+    jac_func = _c_evaluator(compiled, n, x_dims, jacobian=True) if jac_address else None
+    return Model(name, param_names, func, jac_func, compiled=compiled)
+
+
+def _context_address(ctx):
+    """(address, owner) of a model's user data: NULL for None, the data of a float64
+    copy of an array, the address of a ctypes object."""
+    import ctypes
+
+    if ctx is None:
+        return 0, None
+    if isinstance(ctx, (ctypes._SimpleCData, ctypes.Structure, ctypes.Union, ctypes.Array)):
+        return ctypes.addressof(ctx), ctx
+    if isinstance(ctx, int):
+        raise TypeError("from_cfunc(): ctx must be None, an array or a ctypes object, not "
+                        "a bare address (nothing would keep its memory alive)")
+    values = _validate.real_array("ctx", ctx).copy()  # a copy the model owns
+    values.flags.writeable = False
+    return values.ctypes.data, values
 
 
 def _function_address(obj, what):
@@ -517,8 +546,11 @@ def _function_address(obj, what):
         return (isinstance(t, type) and issubclass(t, ctypes._SimpleCData)
                 and t._type_ in "lqn" and ctypes.sizeof(t) == ctypes.sizeof(ctypes.c_ssize_t))
 
+    def is_void_pointer(t):
+        return t is ctypes.c_void_p
+
     checks = (is_double_pointer, is_ssize, is_double_pointer, is_ssize, is_ssize,
-              is_double_pointer)
+              is_double_pointer, is_void_pointer)
     argtypes = pointer.argtypes or ()
     if (pointer.restype is not None or len(argtypes) != len(checks)
             or not all(check(t) for check, t in zip(checks, argtypes))):
@@ -527,9 +559,9 @@ def _function_address(obj, what):
     return ctypes.cast(pointer, ctypes.c_void_p).value
 
 
-def _c_evaluator(address, n, x_dims, with_jac):
+def _c_evaluator(compiled, n, x_dims, jacobian):
     """A NumPy-style function (coordinates, parameters) -> values (or Jacobian columns)
-    that calls the C function at address for every parameter row."""
+    that calls the model's C function for every parameter row."""
 
     def evaluate(*args):
         coords, params = args[:x_dims], args[x_dims:]
@@ -542,8 +574,8 @@ def _c_evaluator(address, n, x_dims, with_jac):
         x = np.stack([np.broadcast_to(np.asarray(c, dtype=float), shape) for c in coords],
                      axis=-2)
         x = np.ascontiguousarray(x.reshape(rows, x_dims, m))
-        out = _models._call_address(address, p, x, n if with_jac else 1)
-        if not with_jac:
+        out = compiled.evaluate(p, x, jacobian)
+        if not jacobian:
             return out.reshape(shape)
         values = out.reshape(lead + (m, n))
         return [values[..., j] for j in range(n)]

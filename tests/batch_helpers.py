@@ -136,6 +136,7 @@ class Batch:
     sigma: np.ndarray | None = None
     x_per_fit: bool = False
     kwargs: dict = field(default_factory=dict)  # absolute_sigma and leastsq options
+    x_dims: int | None = None  # told to curve_fit_batch for a per-fit xdata
 
     @property
     def n_fits(self):
@@ -161,6 +162,7 @@ class Batch:
             None if self.sigma is None else self.sigma.copy(),
             self.x_per_fit,
             dict(self.kwargs),
+            self.x_dims,
         )
 
 
@@ -191,11 +193,14 @@ def make_batch(problem, n_fits, seed, *, x_form="shared", p0_form="per_fit", sig
         sigma = 0.5 + rng.random(m)
     else:
         sigma = 0.5 + rng.random((n_fits, m))
-    return Batch(x, y, p0, sigma, x_form != "shared")
+    # A per-fit (N, m) xdata could also be a shared N-D coordinate: say which it is.
+    x_dims = None if x_form == "shared" else problem.model.x_dims
+    return Batch(x, y, p0, sigma, x_form != "shared", x_dims=x_dims)
 
 
 def run_batch(f, batch, **kwargs):
-    return curve_fit_batch(f, *batch.args(), sigma=batch.sigma, **batch.kwargs, **kwargs)
+    return curve_fit_batch(f, *batch.args(), sigma=batch.sigma, x_dims=batch.x_dims,
+                           **batch.kwargs, **kwargs)
 
 
 # --------------------------------------------------------------------------------------

@@ -140,7 +140,7 @@ def test_compiled_batch_equals_curve_fit_bit_for_bit(name):
 def test_python_model_forward_differences(x_form, p0_form):
     # lmdif: nfev counts the n evaluations of each difference Jacobian, as curve_fit does.
     batch = make_batch(PROBLEMS["gaussian"], 6, seed=21, x_form=x_form, p0_form=p0_form)
-    res = curve_fit_batch(py_gaussian, *batch.args())
+    res = curve_fit_batch(py_gaussian, *batch.args(), x_dims=batch.x_dims)
     assert_result_shapes(res, 6, 4)
     assert np.all(res.success)
     check_against_singles(py_gaussian, batch, res, numpy_model=np_gaussian, njev=False)
@@ -149,7 +149,7 @@ def test_python_model_forward_differences(x_form, p0_form):
 @pytest.mark.parametrize("x_form", ["shared", "per_fit"])
 def test_python_model_with_vectorised_jac(x_form):
     batch = make_batch(PROBLEMS["gaussian"], 6, seed=22, x_form=x_form)
-    res = curve_fit_batch(py_gaussian, *batch.args(), jac=py_gaussian_jac)
+    res = curve_fit_batch(py_gaussian, *batch.args(), jac=py_gaussian_jac, x_dims=batch.x_dims)
     assert np.all(res.success)
     check_against_singles(
         py_gaussian, batch, res, single_jac=py_gaussian_jac, numpy_model=np_gaussian
@@ -218,6 +218,7 @@ def test_python_grouping_does_not_change_rows():
                 batch.p0[i : i + 1],
                 sigma=batch.sigma[i : i + 1],
                 jac=jac,
+                x_dims=batch.x_dims,
             )
             assert_bitwise(whole, one, slice(i, i + 1))
 

@@ -253,3 +253,35 @@ def test_python_exceptions_propagate_unchanged(where):
     assert type(info.value) is Boom
     assert info.value is raised[-1]
     assert str(info.value) == str(raised[-1])
+
+
+BATCH_WIDE_CASES = {
+    # Every fit has the same M and n: M < n is a mistake of the whole batch.
+    "more-parameters-than-points": (
+        (np.array([-1.0, 0.0, 1.0]), np.array([[1.0, 2.0, 1.0], [0.5, 1.0, 0.5]])), {},
+        "at least as many points as parameters"),
+    "ftol-negative": ((), {"ftol": -1.0}, "ftol"),
+    "xtol-negative": ((), {"xtol": -1e-8}, "xtol"),
+    "gtol-nan": ((), {"gtol": np.nan}, "gtol"),
+    "factor-zero": ((), {"factor": 0}, "factor"),
+    "factor-inf": ((), {"factor": np.inf}, "factor"),
+}
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+@pytest.mark.parametrize("case", BATCH_WIDE_CASES)
+def test_batch_wide_mistakes_raise_before_any_work(case, path):
+    """What MINPACK would call improper input for every fit raises ValueError naming it,
+    as curve_fit_batch's docstring promises, instead of N fits with ier 0."""
+    data, kwargs, match = BATCH_WIDE_CASES[case]
+    x, y = data or (_B.x, _B.y)
+    calls = []
+
+    def model(x, a, c, s, o):
+        calls.append(1)
+        return py_gaussian(x, a, c, s, o)
+
+    f = models.gaussian if path == "compiled" else model
+    with pytest.raises(ValueError, match=match):
+        curve_fit_batch(f, x, y, [1.0, 0.0, 1.0, 0.0], **kwargs)
+    assert not calls

@@ -221,15 +221,3 @@ def test_non_finite_model_value_row():
     others = [0, 2, 3, 4]
     expected = curve_fit_batch(model, batch.x, batch.y[others], batch.p0[others])
     assert_bitwise(res, expected, np.array(others))
-
-
-def test_more_parameters_than_points_is_improper_input_per_fit():
-    # Contract: ier 0 "improper input for that fit (e.g. m < n)": popt NaN, no exception.
-    x = np.array([-1.0, 0.0, 1.0])
-    y = np.array([[1.0, 2.0, 1.0], [0.5, 1.0, 0.5]])
-    res = curve_fit_batch(models.gaussian, x, y, [1.0, 0.0, 1.0, 0.0])
-    assert_result_shapes(res, 2, 4)
-    np.testing.assert_array_equal(res.ier, [0, 0])
-    assert np.all(np.isnan(res.popt))
-    assert not np.any(res.success)
-    assert res.message(0) == "Improper input parameters."

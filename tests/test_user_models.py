@@ -105,16 +105,20 @@ def test_argument_checks():
         models.from_cfunc("g", ("a",), f, x_dims=0)
 
 
-# A model compiled here: y = a * exp(-k * x) + c, with its Jacobian.
+# A model compiled here: y = a * exp(-k * x) + c (+ slope * x, the slope read from the
+# user data ctx when given), with its Jacobian.
 C_SOURCE = r"""
 #include <math.h>
 #include <stddef.h>
 #include <sys/types.h>
-void decay(const double *p, ssize_t n, const double *x, ssize_t xs, ssize_t m, double *f) {
-    for (ssize_t i = 0; i < m; i++) f[i] = p[0] * exp(-p[1] * x[i]) + p[2];
+static double slope(const void *ctx) { return ctx ? ((const double *)ctx)[0] : 0.0; }
+void decay(const double *p, ssize_t n, const double *x, ssize_t xs, ssize_t m, double *f,
+           void *ctx) {
+    double s = slope(ctx);
+    for (ssize_t i = 0; i < m; i++) f[i] = p[0] * exp(-p[1] * x[i]) + p[2] + s * x[i];
 }
 void decay_jac(const double *p, ssize_t n, const double *x, ssize_t xs, ssize_t m,
-               double *j) {
+               double *j, void *ctx) {
     for (ssize_t i = 0; i < m; i++) {
         double e = exp(-p[1] * x[i]);
         j[i * n] = e; j[i * n + 1] = -p[0] * x[i] * e; j[i * n + 2] = 1.0;
@@ -123,7 +127,8 @@ void decay_jac(const double *p, ssize_t n, const double *x, ssize_t xs, ssize_t 
 double wrong(double x) { return x; }
 """
 SIGNATURE = (ctypes.POINTER(ctypes.c_double), ctypes.c_ssize_t, ctypes.POINTER(ctypes.c_double),
-             ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.POINTER(ctypes.c_double))
+             ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.POINTER(ctypes.c_double),
+             ctypes.c_void_p)
 
 
 @pytest.fixture(scope="module")
@@ -165,9 +170,48 @@ def test_ctypes_model_matches_scipy(c_library):
                                rtol=1e-15)
 
 
+@pytest.mark.parametrize("form", ["array", "ctypes"])
+def test_ctx_reaches_the_model(c_library, form):
+    """The model's constants travel through ctx: with the slope 0.25 as user data, the
+    fits equal SciPy's fits of the same formula with that slope written in NumPy."""
+    slope = 0.25
+    ctx = np.array([slope]) if form == "array" else (ctypes.c_double * 1)(slope)
+    model = models.from_cfunc("decay_slope", ("a", "k", "c"), c_library.decay,
+                              c_library.decay_jac, ctx=ctx)
+    if form == "array":
+        ctx[0] = 99.0  # the model holds its own copy
+
+    def numpy_model(x, a, k, c):
+        return numpy_decay(x, a, k, c) + slope * x
+
+    t = np.linspace(0.0, 5.0, 60)
+    rng = np.random.default_rng(4)
+    truth = np.column_stack([rng.uniform(1, 4, 12), rng.uniform(0.3, 2.0, 12),
+                             rng.uniform(-0.5, 0.5, 12)])
+    y = numpy_model(t, *truth.T[:, :, None]) + rng.normal(0, 0.01, (12, t.size))
+    res = curve_fit_batch(model, t, y, [2.0, 1.0, 0.0])
+    assert res.success.all()
+    for i in range(0, 12, 5):
+        popt, pcov = scipy.optimize.curve_fit(numpy_model, t, y[i], [2.0, 1.0, 0.0])
+        np.testing.assert_allclose(res.popt[i], popt, rtol=1e-6)
+        np.testing.assert_allclose(res.pcov[i], pcov, rtol=1e-4)
+    np.testing.assert_allclose(model(t, 2.0, 0.5, 0.1), numpy_model(t, 2.0, 0.5, 0.1),
+                               rtol=1e-15)
+
+
+def test_ctx_must_be_data_not_an_address(c_library):
+    with pytest.raises(TypeError, match="ctx"):
+        models.from_cfunc("d", ("a", "k", "c"), c_library.decay, ctx=12345)
+    with pytest.raises(TypeError, match="ctx"):
+        models.from_cfunc("d", ("a", "k", "c"), c_library.decay, ctx=[1j])
+
+
 def test_ctypes_function_of_another_signature_is_refused(c_library):
     with pytest.raises(TypeError, match="signature"):
         models.from_cfunc("w", ("a",), c_library.wrong)
     undeclared = ctypes.CFUNCTYPE(None)(lambda: None)
     with pytest.raises(TypeError, match="signature"):
         models.from_cfunc("w", ("a",), undeclared)
+    old = ctypes.CFUNCTYPE(None, *SIGNATURE[:-1])(lambda *args: None)  # before ctx
+    with pytest.raises(TypeError, match="signature"):
+        models.from_cfunc("w", ("a",), old)

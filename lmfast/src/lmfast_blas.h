@@ -18,6 +18,9 @@ void LMFAST_BLAS(dtrtri)(const char *uplo, const char *diag, const int *n, doubl
                          const int *lda, int *info, size_t uplo_len, size_t diag_len);
 void LMFAST_BLAS(dgeqrf)(const int *m, const int *n, double *a, const int *lda, double *tau,
                          double *work, const int *lwork, int *info);
+void LMFAST_BLAS(dtrmv)(const char *uplo, const char *trans, const char *diag, const int *n,
+                        const double *a, const int *lda, double *x, const int *incx,
+                        size_t uplo_len, size_t trans_len, size_t diag_len);
 double LMFAST_BLAS(ddot)(const int *n, const double *x, const int *incx, const double *y,
                          const int *incy);
 void LMFAST_OPENBLAS(openblas_set_num_threads)(int num_threads);

@@ -1,0 +1,289 @@
+"""One validator: user arguments in, one problem description (``_problem.Problem``) out.
+
+Every front end converts and checks its inputs here, so the rules are the same wherever
+they apply: float64 conversion, sigma to weights, the shapes of xdata, ydata and p0,
+tolerances and limits, threads and chunk sizes.  ``leastsq`` and ``curve_fit`` keep
+SciPy's behaviour where SciPy defines it (its exception classes and messages);
+``curve_fit_batch`` raises for batch-wide mistakes before any work.
+"""
+import math
+import operator
+import os
+
+import numpy as np
+
+from lmfast import _defaults
+from lmfast._problem import Problem
+
+_REAL_KINDS = "biuf"
+
+
+def real_array(name, value):
+    """``value`` as a C-contiguous float64 array.
+
+    Booleans, integers and floats of any width are converted; complex numbers, objects
+    and strings raise TypeError naming the argument.
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind not in _REAL_KINDS:
+        what = "complex values" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
+        raise TypeError(f"{name} must hold real numbers; got {what}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def check_finite(arr):
+    """Raise ValueError (SciPy's message) if the float array has a NaN or inf."""
+    flat = arr if arr.ndim == 1 else arr.ravel()
+    # A finite sum of squares proves every entry finite (one BLAS call); NaN, inf or an
+    # overflow (entries beyond 1e154) fall through to the exact test.
+    if not math.isfinite(flat.dot(flat)) and not np.isfinite(flat).all():
+        raise ValueError("array must not contain infs or NaNs")
+
+
+def model_values(name, values, shape):
+    """What a Python model returned, as float64 of ``shape``; complex values raise
+    TypeError and a wrong shape TypeError (the caller adds how to fix it)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind not in _REAL_KINDS:
+        what = "complex values" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
+        raise TypeError(f"{name} returned {what}; the model must return real numbers")
+    if arr.shape != shape:
+        raise ValueError(f"{name} returned shape {arr.shape}, expected {shape}")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------
+# sigma
+# --------------------------------------------------------------------------------------
+
+
+def single_weights(sigma, m):
+    """(weights, whiten) for one fit's sigma, at most one not None.
+
+    A scalar or (m,) sigma gives ``weights = 1 / sigma`` as an (m,) array; an (m, m)
+    covariance gives ``whiten = inv(L)`` with ``sigma = L @ L.T``.  Other shapes raise
+    ValueError (SciPy's message).
+    """
+    if sigma is None:
+        return None, None
+    sigma = np.asarray(sigma)
+    if sigma.size == 1 or sigma.shape == (m,):
+        if sigma.dtype.kind not in _REAL_KINDS:
+            raise TypeError(f"sigma must hold real numbers; got dtype {sigma.dtype}")
+        # 1 / sigma in sigma's own precision, as SciPy forms it (exact in float64 after).
+        weights = np.asarray(1.0 / sigma, dtype=np.float64).reshape(-1)
+        return np.ascontiguousarray(np.broadcast_to(weights, (m,))), None
+    if sigma.shape != (m, m):
+        raise ValueError("`sigma` has incorrect shape.")
+    return None, whitening(real_array("sigma", sigma))
+
+
+def whitening(covariance):
+    """inv(L) for a covariance matrix ``L @ L.T`` (ValueError if not positive definite)."""
+    from lmfast._linalg import invert_upper
+
+    check_finite(covariance)
+    try:
+        lower = np.linalg.cholesky(covariance)  # reads the lower triangle only, as SciPy's
+    except np.linalg.LinAlgError as exc:
+        raise ValueError("`sigma` must be positive definite.") from exc
+    # One triangular inverse (LAPACK dtrtri) instead of a triangular solve per evaluation:
+    # inv(L) = inv(L.T).T, and L.T copied to Fortran order is what dtrtri overwrites.
+    upper = lower.T.copy(order="F")
+    invert_upper(upper)
+    return np.ascontiguousarray(upper.T)
+
+
+def batch_weights(sigma, n_fits, m):
+    """1 / sigma for a batch: None, or (m,) shared, or (N, m) per fit.
+
+    sigma may be a scalar, (m,) or (N, m) standard deviations.  A covariance sigma is
+    not supported in batches (an (N, m) sigma with N == m is read as one row per fit).
+    """
+    if sigma is None:
+        return None
+    sigma = real_array("sigma", sigma)
+    if sigma.ndim == 0:
+        sigma = np.full(m, sigma)
+    elif sigma.shape not in ((m,), (n_fits, m)):
+        if sigma.shape == (m, m):
+            raise ValueError(
+                f"sigma of shape ({m}, {m}) looks like a covariance matrix, which "
+                "curve_fit_batch does not support: pass standard deviations, (M,) or "
+                f"(N, M) = ({n_fits}, {m})")
+        raise ValueError(f"sigma must be a scalar or have shape (M,) = ({m},) or "
+                         f"(N, M) = ({n_fits}, {m}); got {sigma.shape}")
+    # A zero sigma gives an infinite weight: that fit alone ends with ier -2.
+    with np.errstate(divide="ignore"):
+        return 1.0 / sigma
+
+
+# --------------------------------------------------------------------------------------
+# Shapes of a batch
+# --------------------------------------------------------------------------------------
+
+
+def batch_ydata(ydata):
+    """ydata as (N, M) float64, M >= 1."""
+    ydata = real_array("ydata", ydata)
+    if ydata.ndim != 2:
+        raise ValueError(f"ydata must be 2-D, (N fits, M points); got shape {ydata.shape}")
+    if ydata.shape[1] == 0:
+        raise ValueError(f"ydata must have at least one point per fit; got shape "
+                         f"{ydata.shape}")
+    return ydata
+
+
+def batch_p0(p0, n_fits, model):
+    """p0 as (n,) shared or (N, n) per fit, checked against a compiled model's size."""
+    p0 = real_array("p0", p0)
+    if p0.ndim not in (1, 2) or (p0.ndim == 2 and p0.shape[0] != n_fits):
+        raise ValueError(f"p0 must have shape (n,) or (N, n) = ({n_fits}, n); got {p0.shape}")
+    if p0.shape[-1] == 0:
+        raise ValueError(f"p0 must hold at least one parameter; got shape {p0.shape}")
+    if model is not None:
+        model_p0_length(model, p0.shape[-1])
+    return p0
+
+
+def compiled_model(f, jac):
+    """The lmfast model ``f`` when it runs compiled (jac None, or the model's own jac),
+    else None.  Asking for the Jacobian of a model that has none raises ValueError."""
+    if getattr(f, "_compiled", None) is None or not (jac is None or jac == f.jac):
+        return None
+    if jac is not None and not f.has_jacobian:
+        raise ValueError(f"the model {f.name} has no Jacobian (from_cfunc without jac): "
+                         "leave jac=None to use forward differences")
+    return f
+
+
+def model_p0_length(model, n):
+    """ValueError unless a compiled model takes n parameters."""
+    if n != model.n_params:
+        raise ValueError(
+            f"p0 has {n} parameters but the model {model.name} takes {model.n_params} "
+            f"({', '.join(model.param_names)})")
+
+
+def batch_xdata(xdata, n_fits, m, x_dims):
+    """Return (xdata as float64, whether it is one per fit, x_dims).
+
+    Shared: (M,) or (k, M); one per fit: (N, M) or (N, k, M).  ``x_dims`` (k) is known
+    for a compiled model and may be given for a Python one; a 2-D xdata whose first
+    length is N cannot be told apart from a shared k-D one without it, and raises.
+    """
+    x = real_array("xdata", xdata)
+    if x.ndim == 0 or x.shape[-1] != m:
+        raise ValueError(
+            f"xdata must end with the M={m} points of ydata (shape (M,), (k, M), (N, M) "
+            f"or (N, k, M)); got shape {x.shape}")
+    if x_dims is not None:
+        x_dims = operator.index(x_dims)
+        if x_dims < 1:
+            raise ValueError(f"x_dims must be a positive integer, not {x_dims}")
+        one = (m,) if x_dims == 1 else (x_dims, m)
+        if x.shape == one:
+            return x, False, x_dims
+        if x.shape == (n_fits, *one):
+            return x, True, x_dims
+        raise ValueError(f"xdata for a model of x_dims={x_dims} must have shape {one} "
+                         f"(shared) or {(n_fits, *one)} (one per fit); got {x.shape}")
+    if x.ndim == 1:
+        return x, False, 1
+    if x.ndim == 3:
+        if x.shape[0] != n_fits:
+            raise ValueError(f"xdata of shape {x.shape} does not match N={n_fits} fits")
+        return x, True, x.shape[1]
+    if x.ndim > 3:
+        raise ValueError(f"xdata must have 1 to 3 dimensions; got shape {x.shape}")
+    if x.shape[0] != n_fits:
+        return x, False, x.shape[0]
+    if n_fits <= 1:
+        return x, True, 1  # (1, M) or (0, M): the same data read either way
+    raise ValueError(
+        f"xdata of shape {x.shape} can be one row per fit (N={n_fits}) or a shared "
+        f"{x.shape[0]}-D coordinate: pass x_dims=1 for one row per fit, or "
+        f"x_dims={x.shape[0]} for shared coordinates")
+
+
+# --------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------
+
+
+def batch_settings(ftol, xtol, gtol, factor, epsfcn):
+    """The batch's float settings; values MINPACK would reject raise ValueError here
+    (a batch-wide mistake, not a per-fit outcome)."""
+    if epsfcn is None:
+        epsfcn = _defaults.default_epsfcn()
+    values = {}
+    for name, value, ok, rule in (
+        ("ftol", ftol, lambda v: v >= 0.0, "a number >= 0"),
+        ("xtol", xtol, lambda v: v >= 0.0, "a number >= 0"),
+        ("gtol", gtol, lambda v: v >= 0.0, "a number >= 0"),
+        ("factor", factor, lambda v: 0.0 < v < math.inf, "positive and finite"),
+        ("epsfcn", epsfcn, lambda v: not math.isnan(v), "a number"),
+    ):
+        value = float(value)
+        if not ok(value):
+            raise ValueError(f"{name} must be {rule}; got {value}")
+        values[name] = value
+    return values
+
+
+def usable_cores():
+    """Cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def positive_int(name, value):
+    """value as a positive int, else TypeError/ValueError naming it (None passes)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a positive integer or None, not bool")
+    value = operator.index(value)
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer or None, not {value}")
+    return value
+
+
+def threads_for(threads, units):
+    """Worker threads for ``units`` pieces of work: None means every usable core; never
+    more than the cores or the pieces of work."""
+    threads = positive_int("threads", threads)
+    cores = usable_cores()
+    return max(1, min(threads or cores, cores, units))
+
+
+# --------------------------------------------------------------------------------------
+# Problems
+# --------------------------------------------------------------------------------------
+
+
+def problem(*, m, n, p0, tolerances, epsfcn, factor, use_fd, **data):
+    """The Problem for validated inputs (data: the optional arrays and model of
+    :class:`lmfast._problem.Problem`)."""
+    return Problem(m=m, n=n, p0=p0, ftol=tolerances.ftol, xtol=tolerances.xtol,
+                   gtol=tolerances.gtol, maxfev=tolerances.limit, epsfcn=epsfcn,
+                   factor=factor, use_fd=use_fd, **data)
+
+
+def diag_scales(diag, n):
+    """leastsq's diag as n float64 scales, read as SciPy reads it.
+
+    A 1-D sequence: its first n entries (fewer than n gives non-positive scales, which the
+    engine reports as improper input, info 0).  Anything else: ValueError.
+    """
+    if diag is None:
+        return None
+    diag = np.asarray(diag)
+    if diag.ndim != 1:
+        raise ValueError(f"diag must be a 1-D sequence of N={n} scale factors, "
+                         f"got an array of shape {diag.shape}")
+    if diag.shape[0] < n:
+        return np.zeros(n)
+    return np.array(diag[:n], dtype=np.float64)

@@ -1,0 +1,15 @@
+/* Relaxed atomics on Py_ssize_t counters shared by the batch worker threads. */
+#ifndef LMFAST_ATOMIC_H
+#define LMFAST_ATOMIC_H
+#include <Python.h>
+
+static inline Py_ssize_t lmfast_claim(Py_ssize_t *counter, Py_ssize_t count) {
+    return __atomic_fetch_add(counter, count, __ATOMIC_RELAXED);
+}
+static inline Py_ssize_t lmfast_load(const Py_ssize_t *value) {
+    return __atomic_load_n(value, __ATOMIC_RELAXED);
+}
+static inline void lmfast_store(Py_ssize_t *value, Py_ssize_t v) {
+    __atomic_store_n(value, v, __ATOMIC_RELAXED);
+}
+#endif
