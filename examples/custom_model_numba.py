@@ -1,10 +1,14 @@
 """Your own compiled model for curve_fit_batch, written in Python with numba.
 
-A numba ``cfunc`` with the model signature runs with the GIL released on every thread,
-like the built-in models.  Requires numba (``pip install numba``); lmfast itself does
-not depend on it.
+Needs numba, which lmfast itself does not depend on. From a clone of the repository:
 
-Run: python examples/custom_model_numba.py
+    pip install -e ".[numba]"
+    python examples/custom_model_numba.py
+
+(or ``pip install "fastminpack[numba]"`` for the released package).
+
+A numba ``cfunc`` with the model signature runs with the GIL released on every thread,
+like the built-in models.
 """
 import time
 
