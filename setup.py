@@ -14,8 +14,16 @@ from setuptools import Extension, setup
 
 DEBUG = os.environ.get("LMFAST_DEBUG", "0") == "1"
 
-compile_args = ["-Werror=implicit-function-declaration", "-ffp-contract=off"]
-compile_args += ["-O0", "-g"] if DEBUG else ["-O3"]
+# -fvisibility=hidden: each module exports PyInit_<name> (PyMODINIT_FUNC marks it visible)
+# and nothing else; Cython's own globals (__pyx_module_is_main_*) stay inside the .so.
+compile_args = [
+    "-Werror=implicit-function-declaration",
+    "-ffp-contract=off",
+    "-fvisibility=hidden",
+]
+# Python's own CFLAGS carry -g; -g0 comes after them and drops the debug info from release
+# builds (it changes no generated code, only what the .so carries: 5.3 MB -> 1.0 MB).
+compile_args += ["-O0", "-g"] if DEBUG else ["-O3", "-g0"]
 macros = [("BLAS_SYMBOL_PREFIX", "scipy_"), ("NPY_NO_DEPRECATED_API", "NPY_1_9_API_VERSION")]
 include_dirs = ["lmfast/src", numpy.get_include(), scipy_openblas32.get_include_dir()]
 blas_link = dict(
