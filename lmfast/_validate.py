@@ -28,7 +28,7 @@ def real_array(name, value):
     if arr.dtype.kind not in _REAL_KINDS:
         what = "complex values" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
         raise TypeError(f"{name} must hold real numbers; got {what}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.asarray(arr, dtype=np.float64, order="C")  # keeps a 0-d array 0-d
 
 
 def check_finite(arr):
@@ -245,7 +245,11 @@ def positive_int(name, value):
         return None
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a positive integer or None, not bool")
-    value = operator.index(value)
+    try:
+        value = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a positive integer or None, not "
+                        f"{type(value).__name__}") from None
     if value < 1:
         raise ValueError(f"{name} must be a positive integer or None, not {value}")
     return value
