@@ -209,11 +209,7 @@ def sweep_model(model, args, batch_fn, curve_fit):
         del results, first
         if n_fits == max(args.n):  # SciPy joins the rounds of the largest batch
             calls["scipy"] = lambda: bench.scipy_fit_loop(curve_fit, model, sub, subset)
-        before, start = bench._busy_seconds(), time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            raw = bench.interleaved_times(calls, dict.fromkeys(calls, 1), args.rounds)
-        load = bench.other_load(before, bench._busy_seconds(), time.perf_counter() - start)
+        raw, load = bench.timed_rounds(calls, args.rounds)
         scipy_times = raw.pop("scipy", scipy_times)
         base = statistics.median(raw[min(args.threads)])
         for t, times in raw.items():
@@ -272,7 +268,7 @@ def print_table(records, threads):
         line = (
             f"{model:<22}{any_r['m']:>4}{any_r['n']:>3}{n_fits:>9}"
             + "".join(
-                f"{bench._fmt_rate(by_t[t]['fits_per_second']) if t in by_t else '-':>14}"
+                f"{bench.format_rate(by_t[t]['fits_per_second']) if t in by_t else '-':>14}"
                 for t in threads
             )
             + "".join(f"{by_t[t]['speedup_vs_min_threads']:>8.2f}" for t in threads if t != t_min)
