@@ -15,6 +15,7 @@ from lmfast.bench.plot import PLOT_MISSING, plot_results
 from lmfast.bench.results import write_json
 from lmfast.bench.runners import run_all
 from lmfast.bench.tables import format_header
+from lmfast.bench.timing import freeze_heap
 from lmfast.bench.workloads import default_workloads, select_workloads
 
 
@@ -100,6 +101,8 @@ def main(argv=None):
     except ImportError as exc:
         print(exc, file=sys.stderr)
         return 1
+    if args.quick:
+        freeze_heap()  # cheap collections before the short timings
     config = BenchConfig(
         rounds=args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS),
         min_time=QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME,

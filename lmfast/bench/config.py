@@ -7,7 +7,7 @@ DEFAULT_ROUNDS = 7
 QUICK_ROUNDS = 3
 #: Minimum duration of one timing, in seconds; sets the inner repeat count.
 DEFAULT_MIN_TIME = 0.020
-QUICK_MIN_TIME = 0.010
+QUICK_MIN_TIME = 0.005
 #: Batch rows: number of fits of the SciPy loop (the subset), default and ``--quick``.
 BATCH_SUBSET = 200
 QUICK_BATCH_SUBSET = 100

@@ -300,17 +300,17 @@ def batch_workloads():
     """The batch rows, then the peer rows of the peers that are installed."""
     rows = (
         BatchFit(
-            "batch-gauss128", "gaussian", 128, 4, 100_000, 20_000,
+            "batch-gauss128", "gaussian", 128, 4, 100_000, 5_000,
             "curve_fit_batch(models.gaussian) vs SciPy curve_fit loop",
             gaussian_batch, target=20.0, plain=gauss1d,
         ),
         BatchFit(
-            "batch-gauss2d-5x5", "gaussian_2d", 25, 5, 100_000, 20_000,
+            "batch-gauss2d-5x5", "gaussian_2d", 25, 5, 100_000, 5_000,
             "curve_fit_batch(models.gaussian_2d), 5x5 pixels, vs SciPy loop",
             gaussian_2d_batch, target=75.0, plain=gauss2d,
         ),
         BatchFit(
-            "batch-py-gauss128", gauss1d, 128, 4, 10_000, 4_000,
+            "batch-py-gauss128", gauss1d, 128, 4, 10_000, 2_000,
             "curve_fit_batch(NumPy function, Python path) vs SciPy loop, same function",
             gaussian_batch, target=8.0,
         ),
@@ -319,13 +319,13 @@ def batch_workloads():
         PeerFit(
             "batch-gauss128-cminpack-numba", "batch-gauss128", "cminpack-numba", "cminpack_numba",
             "gaussian",
-            128, 4, 100_000, 20_000,
+            128, 4, 100_000, 5_000,
             "cminpack-numba lmder, analytic Jacobian, numba prange over fits",
             gaussian_batch, cminpack_numba_solver,
         ),
         PeerFit(
             "batch-gauss128-lumafit", "batch-gauss128", "lumafit", "lumafit", "gaussian",
-            128, 4, 100_000, 20_000,
+            128, 4, 100_000, 5_000,
             "lumafit levenberg_marquardt_core, analytic Jacobian, numba prange over fits",
             gaussian_batch, lumafit_solver,
         ),
