@@ -1,28 +1,24 @@
 """The ``--plot`` figure: fits per second per workload and library, log scale."""
 
-import numpy as np
-
 PLOT_MISSING = "--plot needs matplotlib: pip install matplotlib (nothing was run)"
 
 
-def plot_results(results, path):
-    """Draw a bar chart of fits per second, per workload and library, to ``path``.
+def plot_groups(results):
+    """Bars of the figure: fits per second of each library, grouped by workload.
 
-    Every measured row is a group of bars: lmfast (batch rows: with the threads used and
-    with one thread), SciPy, and the peers sharing the batch row's data. The axis is
-    logarithmic (single fits and batches differ by orders of magnitude).
+    Parameters
+    ----------
+    results : sequence
+        Result objects of any kind; rows that were not measured are left out.
 
     Returns
     -------
-    bool
-        False when no row was measured (nothing drawn).
+    dict of str to dict of str to float
+        Workload name -> {bar label: fits per second}, in result order. A batch row has
+        lmfast (threads used, then one thread), SciPy and SciPy with the plain function; a
+        peer row adds its library's bar to the group of its ``base`` batch row.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    groups = {}  # workload -> {library label: fits per second}
+    groups = {}
     for r in results:
         if r.status != "ok":
             continue
@@ -40,17 +36,64 @@ def plot_results(results, path):
         else:
             bars["lmfast (single fit)"] = 1.0 / r.seconds["lmfast"]
             bars["SciPy"] = 1.0 / r.seconds["scipy"]
+    return groups
+
+
+def bar_positions(groups):
+    """Where each bar goes: the bars of group ``i`` side by side, centred on ``x = i``.
+
+    Parameters
+    ----------
+    groups : dict of str to dict of str to float
+        :func:`plot_groups`.
+
+    Returns
+    -------
+    positions : dict of (str, str) to float
+        (workload, bar label) -> x of the bar's centre.
+    width : float
+        Width of every bar: the largest group fills 0.8 of the space between ticks.
+    """
+    width = 0.8 / max(len(bars) for bars in groups.values())
+    positions = {}
+    for i, (name, bars) in enumerate(groups.items()):
+        for j, label in enumerate(bars):
+            positions[name, label] = i + (j - (len(bars) - 1) / 2) * width
+    return positions, width
+
+
+def plot_results(results, path):
+    """Draw a bar chart of fits per second, per workload and library, to ``path``.
+
+    Every measured row is a group of bars centred on its tick: lmfast (batch rows: with
+    the threads used and with one thread), SciPy, and the peers sharing the batch row's
+    data. A library keeps its colour in every group. The axis is logarithmic (single fits
+    and batches differ by orders of magnitude).
+
+    Returns
+    -------
+    bool
+        False when no row was measured (nothing drawn).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = plot_groups(results)
     if not groups:
         return False
+    positions, width = bar_positions(groups)
     labels = list(dict.fromkeys(label for bars in groups.values() for label in bars))
-    width = 0.8 / len(labels)
     fig, ax = plt.subplots(figsize=(max(6.0, 3.5 + 1.1 * len(groups)), 4.8))
-    for j, label in enumerate(labels):
-        offsets = [i + (j - (len(labels) - 1) / 2) * width for i in range(len(groups))]
-        values = [bars.get(label, np.nan) for bars in groups.values()]
-        ax.bar(offsets, values, width, label=label)
+    for label in labels:  # one call per library: one colour and one legend entry each
+        names = [name for name, bars in groups.items() if label in bars]
+        values = [groups[name][label] for name in names]
+        ax.bar([positions[name, label] for name in names], values, width, label=label)
     ax.set_yscale("log")
-    ax.set_xticks(range(len(groups)), list(groups), rotation=30, ha="right")
+    ax.set_xticks(range(len(groups)), list(groups))
+    # Rotated labels end at their tick (anchored there, not shifted by their bounding box).
+    plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     ax.set_ylabel("fits per second (log scale)")
     ax.set_title("lmfast against SciPy and peers (python -m lmfast.bench)")
     ax.grid(axis="y", which="both", alpha=0.3)
