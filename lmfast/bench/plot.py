@@ -62,6 +62,22 @@ def bar_positions(groups):
     return positions, width
 
 
+def plot_title(results):
+    """Title of the figure; it names peers only when a peer row was measured.
+
+    Parameters
+    ----------
+    results : sequence
+        Result objects of any kind.
+
+    Returns
+    -------
+    str
+    """
+    peers = any(r.kind == "peer" and r.status == "ok" for r in results)
+    return f"lmfast against SciPy{' and peers' if peers else ''} (python -m lmfast.bench)"
+
+
 def plot_results(results, path):
     """Draw a bar chart of fits per second, per workload and library, to ``path``.
 
@@ -95,7 +111,7 @@ def plot_results(results, path):
     # Rotated labels end at their tick (anchored there, not shifted by their bounding box).
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     ax.set_ylabel("fits per second (log scale)")
-    ax.set_title("lmfast against SciPy and peers (python -m lmfast.bench)")
+    ax.set_title(plot_title(results))
     ax.grid(axis="y", which="both", alpha=0.3)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
