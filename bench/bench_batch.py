@@ -43,8 +43,8 @@ from lmfast.bench import (
     format_rate,
     gaussian_2d_batch,
     gaussian_batch,
-    import_implementations,
     relative_spread,
+    require_implementations,
     run_record,
     scipy_fit_loop,
     timed_rounds,
@@ -300,11 +300,7 @@ def print_table(records, threads):
 def main(argv=None):
     """Run the sweep; return the process exit code."""
     args = parse_args(argv)
-    try:
-        lmfast, scipy = import_implementations()
-    except ImportError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    lmfast, scipy = require_implementations()
     try:
         from lmfast import models
 

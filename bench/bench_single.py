@@ -33,10 +33,10 @@ from lmfast.bench import (
     BenchConfig,
     SingleFit,
     format_header,
-    import_implementations,
     peaks_problem,
     peaks_residual,
     peaks_residual_jacobian,
+    require_implementations,
     run_all,
     run_record,
     versions,
@@ -170,11 +170,7 @@ def output_path(args, gitinfo):
 def main(argv=None):
     """Run the sweep; return the process exit code."""
     args = parse_args(argv)
-    try:
-        lmfast, scipy = import_implementations()
-    except ImportError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    lmfast, scipy = require_implementations()
     config = BenchConfig(
         rounds=args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS),
         min_time=args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME),

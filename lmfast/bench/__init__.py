@@ -39,6 +39,7 @@ from lmfast.bench.config import (
 from lmfast.bench.environment import (
     SCIPY_MISSING,
     import_implementations,
+    require_implementations,
     run_record,
     versions,
 )
@@ -98,6 +99,7 @@ __all__ = [
     "peaks_residual_jacobian",
     "relative_difference",
     "relative_spread",
+    "require_implementations",
     "run_all",
     "run_record",
     "scipy_fit_loop",

@@ -57,6 +57,17 @@ def import_implementations():
     return lmfast, scipy
 
 
+def require_implementations():
+    """:func:`import_implementations`, or exit with :data:`SCIPY_MISSING` (code 1).
+
+    For scripts: ``SystemExit`` prints the message on stderr.
+    """
+    try:
+        return import_implementations()
+    except ImportError as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def usable_cpus():
     """Number of CPUs this process may run on."""
     try:

@@ -85,9 +85,17 @@ def _agreement_note(name, agreement, reference, extra=""):
 
 
 class _FixedWidthTable:
-    """Shared layout of the fixed-width tables: ``self.columns`` of (title, width, align)."""
+    """Shared layout of the fixed-width tables: ``self.columns`` of (title, width, align).
 
-    columns = ()
+    Parameters
+    ----------
+    name_width : int, optional
+        Width of the workload column (at least 8); a table's ``layout()`` gives the
+        columns after it.
+    """
+
+    def __init__(self, name_width=16):
+        self.columns = [("workload", max(name_width, 8), "<"), *self.layout()]
 
     def _line(self, cells):
         return "  ".join(
@@ -101,18 +109,13 @@ class _FixedWidthTable:
 
 
 class SingleFitTable(_FixedWidthTable):
-    """Fixed-width table of :class:`~lmfast.bench.results.SingleFitResult` rows.
+    """Fixed-width table of :class:`~lmfast.bench.results.SingleFitResult` rows."""
 
-    Parameters
-    ----------
-    name_width : int, optional
-        Width of the workload column (at least 8).
-    """
-
-    def __init__(self, name_width=16):
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
         mu = micro()
-        self.columns = [
-            ("workload", max(name_width, 8), "<"),
+        return [
             ("m", 6, ">"),
             ("n", 3, ">"),
             (f"lmfast {mu}s/fit", 15, ">"),
@@ -155,18 +158,13 @@ class SingleFitTable(_FixedWidthTable):
 
 
 class BatchFitTable(_FixedWidthTable):
-    """Fixed-width table of :class:`~lmfast.bench.results.BatchFitResult` rows.
+    """Fixed-width table of :class:`~lmfast.bench.results.BatchFitResult` rows."""
 
-    Parameters
-    ----------
-    name_width : int, optional
-        Width of the workload column (at least 8).
-    """
-
-    def __init__(self, name_width=16):
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
         mu = micro()
-        self.columns = [
-            ("workload", max(name_width, 8), "<"),
+        return [
             ("m", 4, ">"),
             ("n", 2, ">"),
             ("N", 7, ">"),
@@ -223,17 +221,12 @@ class BatchFitTable(_FixedWidthTable):
 
 
 class PeerFitTable(_FixedWidthTable):
-    """Fixed-width table of :class:`~lmfast.bench.results.PeerFitResult` rows.
+    """Fixed-width table of :class:`~lmfast.bench.results.PeerFitResult` rows."""
 
-    Parameters
-    ----------
-    name_width : int, optional
-        Width of the workload column (at least 8).
-    """
-
-    def __init__(self, name_width=16):
-        self.columns = [
-            ("workload", max(name_width, 8), "<"),
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        return [
             ("library", 14, "<"),
             ("m", 4, ">"),
             ("n", 2, ">"),
