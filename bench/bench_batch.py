@@ -18,10 +18,12 @@ Usage::
     python bench/bench_batch.py --quick                  # gaussian and gaussian_2d, smaller N
     python bench/bench_batch.py --models gaussian,exponential --n 10000,200000 --threads 1,2,4
     python bench/bench_batch.py --json bench/results/batch.json
+
+It benchmarks the lmfast that Python imports: an installed one (``pip install -e .``), or
+the working tree with ``PYTHONPATH=.`` after ``python setup.py build_ext --inplace``.
 """
 
 import argparse
-import datetime
 import json
 import statistics
 import sys
@@ -29,15 +31,28 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
+from lmfast.bench import (
+    BLOCK_ROWS,
+    BUSY_CPUS,
+    BatchData,
+    BenchConfig,
+    batch_agreement,
+    format_header,
+    format_rate,
+    gaussian_2d_batch,
+    gaussian_batch,
+    relative_spread,
+    require_implementations,
+    run_record,
+    scipy_fit_loop,
+    timed_rounds,
+    versions,
+)
+
+#: The repository whose git commit is recorded with ``--json``.
 REPO = Path(__file__).resolve().parent.parent
-# Benchmark the working tree when lmfast is not installed (appended, so an installed or
-# editable lmfast, or PYTHONPATH, still takes precedence).
-if str(REPO) not in sys.path:
-    sys.path.append(str(REPO))
-
-import numpy as np  # noqa: E402
-
-from lmfast import bench  # noqa: E402  (after the sys.path fix above)
 
 DEFAULT_N = (1_000, 10_000, 100_000)
 QUICK_N = (1_000, 20_000)
@@ -143,16 +158,16 @@ def model_batch(model, n_fits, seed=30):
     ``U(-0.15, 0.15)`` of each parameter's range. Generated in blocks, in place.
     """
     if model.name == "gaussian":
-        return bench.gaussian_batch(n_fits)
+        return gaussian_batch(n_fits)
     if model.name == "gaussian_2d":
-        return bench.gaussian_2d_batch(n_fits)
+        return gaussian_2d_batch(n_fits)
     x, ranges, noise = SPECS[model.name]
     rng = np.random.default_rng(seed)
     low, high = np.array(ranges).T
     y = np.empty((n_fits, x.shape[-1]))
     p0 = np.empty((n_fits, len(ranges)))
-    for start in range(0, n_fits, bench.BLOCK_ROWS):
-        k = min(bench.BLOCK_ROWS, n_fits - start)
+    for start in range(0, n_fits, BLOCK_ROWS):
+        k = min(BLOCK_ROWS, n_fits - start)
         truth = rng.uniform(low, high, (k, len(ranges)))
         clean = model(x, *(truth[:, j : j + 1] for j in range(len(ranges))))
         if noise == "shot":
@@ -161,7 +176,7 @@ def model_batch(model, n_fits, seed=30):
             scale = (noise * np.abs(truth[:, :1]) + 0.05) * np.ones_like(clean)
         y[start : start + k] = clean + scale * rng.standard_normal(clean.shape)
         p0[start : start + k] = truth + (high - low) * rng.uniform(-0.15, 0.15, truth.shape)
-    return bench.BatchData(x, y, p0)
+    return BatchData(x, y, p0)
 
 
 def resolve_model(models, name):
@@ -184,13 +199,13 @@ def sweep_model(model, args, batch_fn, curve_fit):
     data = model_batch(model, max(args.n))
     subset = min(SCIPY_SUBSET, data.y.shape[0])
     records = []
-    sub = bench.BatchData(data.x, data.y[:subset], data.p0[:subset])
+    sub = BatchData(data.x, data.y[:subset], data.p0[:subset])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sp_popt, sp_ier = bench.scipy_fit_loop(curve_fit, model, sub, subset)
+        sp_popt, sp_ier = scipy_fit_loop(curve_fit, model, sub, subset)
     scipy_times = []
     for n_fits in args.n:
-        part = bench.BatchData(data.x, data.y[:n_fits], data.p0[:n_fits])
+        part = BatchData(data.x, data.y[:n_fits], data.p0[:n_fits])
         calls = {
             t: (lambda t=t, part=part: batch_fn(model, part.x, part.y, part.p0, threads=t))
             for t in args.threads
@@ -203,17 +218,11 @@ def sweep_model(model, args, batch_fn, curve_fit):
         )
         success = float(np.mean(first.success))
         k = min(subset, n_fits)
-        agreement, agree = bench.batch_agreement(
-            first.popt[:k], first.ier[:k], sp_popt[:k], sp_ier[:k]
-        )
+        agreement, agree = batch_agreement(first.popt[:k], first.ier[:k], sp_popt[:k], sp_ier[:k])
         del results, first
         if n_fits == max(args.n):  # SciPy joins the rounds of the largest batch
-            calls["scipy"] = lambda: bench.scipy_fit_loop(curve_fit, model, sub, subset)
-        before, start = bench._busy_seconds(), time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            raw = bench.interleaved_times(calls, dict.fromkeys(calls, 1), args.rounds)
-        load = bench.other_load(before, bench._busy_seconds(), time.perf_counter() - start)
+            calls["scipy"] = lambda: scipy_fit_loop(curve_fit, model, sub, subset)
+        raw, load = timed_rounds(calls, args.rounds)
         scipy_times = raw.pop("scipy", scipy_times)
         base = statistics.median(raw[min(args.threads)])
         for t, times in raw.items():
@@ -229,7 +238,7 @@ def sweep_model(model, args, batch_fn, curve_fit):
                     "times": times,
                     "fits_per_second": n_fits / med,
                     "speedup_vs_min_threads": base / med,
-                    "spread": bench.relative_spread(times),
+                    "spread": relative_spread(times),
                     "success": success,
                     "threads_identical": identical,
                     "agreement_scipy": agreement,
@@ -267,12 +276,12 @@ def print_table(records, threads):
             "threads bitwise" if any_r["threads_identical"] else "THREADS DIFFER",
             "agree" if any_r["agree"] else "DISAGREE",
         ]
-        if any_r["other_load"] is not None and any_r["other_load"] >= bench.BUSY_CPUS:
+        if any_r["other_load"] is not None and any_r["other_load"] >= BUSY_CPUS:
             checks.append(f"BUSY: others used {any_r['other_load']:.1f} CPUs")
         line = (
             f"{model:<22}{any_r['m']:>4}{any_r['n']:>3}{n_fits:>9}"
             + "".join(
-                f"{bench._fmt_rate(by_t[t]['fits_per_second']) if t in by_t else '-':>14}"
+                f"{format_rate(by_t[t]['fits_per_second']) if t in by_t else '-':>14}"
                 for t in threads
             )
             + "".join(f"{by_t[t]['speedup_vs_min_threads']:>8.2f}" for t in threads if t != t_min)
@@ -291,14 +300,7 @@ def print_table(records, threads):
 def main(argv=None):
     """Run the sweep; return the process exit code."""
     args = parse_args(argv)
-    try:
-        import scipy
-        import scipy.optimize
-    except ImportError:
-        print(bench.SCIPY_MISSING, file=sys.stderr)
-        return 1
-    import lmfast
-
+    lmfast, scipy = require_implementations()
     try:
         from lmfast import models
 
@@ -307,8 +309,8 @@ def main(argv=None):
         print(f"lmfast has no batch API yet: {exc}", file=sys.stderr)
         return 1
     chosen = [resolve_model(models, name) for name in args.models]
-    info = bench.versions(lmfast, scipy)
-    header = bench.format_header(info, bench.BenchConfig()).rstrip("\n").rsplit("\n", 1)[0]
+    info = versions(lmfast, scipy)
+    header = format_header(info, BenchConfig()).rstrip("\n").rsplit("\n", 1)[0]
     print(f"{header}\n{args.rounds} rounds, one batch call per timing\n", flush=True)
     start = time.perf_counter()
     records = []
@@ -324,15 +326,7 @@ def main(argv=None):
     elapsed = time.perf_counter() - start
     print(f"sweep took {elapsed:.0f} s")
     if args.json:
-        import bench_single  # this directory; shares the git/BLAS/machine facts
-
-        doc = {
-            "benchmark": "bench_batch",
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "git": bench_single.git_info(),
-            "versions": info,
-            "machine": bench_single.machine_info(),
-            "blas": bench_single.blas_info(),
+        doc = run_record("bench_batch", REPO, info) | {
             "config": {
                 "models": args.models,
                 "n": args.n,

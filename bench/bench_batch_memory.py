@@ -23,6 +23,9 @@ Usage::
     python bench/bench_batch_memory.py                    # 1e6 fits, ~0.8 GB, a few seconds
     python bench/bench_batch_memory.py --n-fits 10000     # quick check
     python bench/bench_batch_memory.py --threads 1 --json mem.json
+
+It measures the lmfast that Python imports (installed, or ``PYTHONPATH=.`` in the working
+tree after ``python setup.py build_ext --inplace``).
 """
 
 import argparse
@@ -31,11 +34,6 @@ import resource
 import sys
 import time
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parent.parent
-# Use the working tree when lmfast is not installed (appended: an installed lmfast wins).
-if str(REPO) not in sys.path:
-    sys.path.append(str(REPO))
 
 MB = 1e6
 #: Target of the extra memory, bytes.
@@ -92,18 +90,18 @@ def main(argv=None):
 
     import lmfast
     import lmfast.models
-    from lmfast import bench
+    from lmfast.bench import gaussian_batch
 
     # Warm up everything that allocates once per process (imports, the model table,
     # thread pools) on a tiny batch, so the baseline below includes it.
-    tiny = bench.gaussian_batch(8, m=args.m, seed=1)
+    tiny = gaussian_batch(8, m=args.m, seed=1)
     lmfast.curve_fit_batch(lmfast.models.gaussian, tiny.x, tiny.y, tiny.p0, threads=args.threads)
     del tiny
     baseline = current_rss()
     peak_before_data = peak_rss()
 
     start = time.perf_counter()
-    data = bench.gaussian_batch(args.n_fits, m=args.m, seed=3)
+    data = gaussian_batch(args.n_fits, m=args.m, seed=3)
     x, y, p0 = data.x, data.y, data.p0
     del data
     generate_s = time.perf_counter() - start

@@ -14,24 +14,36 @@ Usage::
     python bench/bench_single.py                      # full grid, a few minutes
     python bench/bench_single.py --quick              # coarse grid, about a minute
     python bench/bench_single.py --m 128,4096 --n 4,13 --mode lmder --no-save
+
+It benchmarks the lmfast that Python imports: an installed one (``pip install -e .``), or
+the working tree with ``PYTHONPATH=.`` after ``python setup.py build_ext --inplace``.
 """
 
 import argparse
-import datetime
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-# Benchmark the working tree when lmfast is not installed (appended, so an installed or
-# editable lmfast, or PYTHONPATH, still takes precedence).
-if str(REPO) not in sys.path:
-    sys.path.append(str(REPO))
+from lmfast.bench import (
+    DEFAULT_MIN_TIME,
+    DEFAULT_ROUNDS,
+    QUICK_MIN_TIME,
+    QUICK_ROUNDS,
+    BenchConfig,
+    SingleFit,
+    format_header,
+    peaks_problem,
+    peaks_residual,
+    peaks_residual_jacobian,
+    require_implementations,
+    run_all,
+    run_record,
+    versions,
+)
 
-from lmfast import bench  # noqa: E402  (after the sys.path fix above)
+#: The repository: where ``bench/results/`` is and whose git commit names the results.
+REPO = Path(__file__).resolve().parent.parent
 
 DEFAULT_M = (32, 128, 512, 2048, 8192, 32768)
 DEFAULT_N = (4, 7, 13, 25)
@@ -67,7 +79,7 @@ def parse_args(argv=None):
     p.add_argument(
         "--quick",
         action="store_true",
-        help=f"grid m={QUICK_M} n={QUICK_N}, {bench.QUICK_ROUNDS} rounds, short timings",
+        help=f"grid m={QUICK_M} n={QUICK_N}, {QUICK_ROUNDS} rounds, short timings",
     )
     p.add_argument("--rounds", type=int, help="interleaved rounds per cell")
     p.add_argument("--min-time", type=float, help="minimum seconds per timing")
@@ -96,7 +108,7 @@ def grid_workloads(ms, ns, modes):
 
     Returns
     -------
-    workloads : list of lmfast.bench.SingleFit
+    workloads : list of SingleFit
         One per (mode, n, m), named ``peaks-n<n>-m<m>-<mode>``.
     skipped : list of str
         Cells with fewer than :data:`MIN_POINTS_PER_PEAK` points per peak.
@@ -111,7 +123,7 @@ def grid_workloads(ms, ns, modes):
                     skipped.append(name)
                     continue
                 workloads.append(
-                    bench.SingleFit(
+                    SingleFit(
                         name,
                         "leastsq",
                         m,
@@ -127,71 +139,11 @@ def peaks_call(m, k, analytic):
     """``make_call`` of one grid cell (data built when the cell runs)."""
 
     def make_call(fit):
-        t, y, p0 = bench.peaks_problem(m, k)
-        dfun = bench.peaks_residual_jacobian if analytic else None
-        return lambda: fit(bench.peaks_residual, p0, args=(t, y), Dfun=dfun, full_output=True)
+        t, y, p0 = peaks_problem(m, k)
+        dfun = peaks_residual_jacobian if analytic else None
+        return lambda: fit(peaks_residual, p0, args=(t, y), Dfun=dfun, full_output=True)
 
     return make_call
-
-
-def git(*args):
-    """Output of a read-only git command in the repository, or ``None``."""
-    try:
-        out = subprocess.run(
-            ["git", "--no-optional-locks", "-C", str(REPO), *args],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip()
-
-
-def git_info():
-    """Commit and state of the working tree: ``{"sha", "short", "dirty"}``."""
-    sha = git("rev-parse", "--verify", "--quiet", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {
-        "sha": sha or None,
-        "short": sha[:12] if sha else "uncommitted",
-        "dirty": bool(status) if status is not None else None,
-    }
-
-
-def blas_info():
-    """BLAS configuration of lmfast's OpenBLAS (scipy-openblas32), NumPy and SciPy."""
-    info = {}
-    try:
-        import scipy_openblas32
-
-        info["scipy_openblas32"] = scipy_openblas32.get_openblas_config()
-    except Exception as exc:  # not installed, or too old to have the function
-        info["scipy_openblas32"] = f"unavailable ({type(exc).__name__})"
-    for name in ("numpy", "scipy"):
-        try:
-            mod = __import__(name)
-            deps = mod.show_config(mode="dicts")["Build Dependencies"]
-            info[name] = {key: deps.get(key) for key in ("blas", "lapack")}
-        except Exception as exc:
-            info[name] = f"unavailable ({type(exc).__name__})"
-    return info
-
-
-def machine_info():
-    """CPU facts that change timings: frequency governor and load when the run started."""
-    info = {}
-    governor = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
-    try:
-        info["governor"] = governor.read_text().strip()
-    except OSError:
-        info["governor"] = None
-    try:
-        info["loadavg"] = os.getloadavg()
-    except OSError:
-        info["loadavg"] = None
-    return info
 
 
 def ratio_matrix(results, mode, ms, ns):
@@ -218,23 +170,16 @@ def output_path(args, gitinfo):
 def main(argv=None):
     """Run the sweep; return the process exit code."""
     args = parse_args(argv)
-    try:
-        import scipy
-        import scipy.optimize
-    except ImportError:
-        print(bench.SCIPY_MISSING, file=sys.stderr)
-        return 1
-    import lmfast
-
-    config = bench.BenchConfig(
-        rounds=args.rounds or (bench.QUICK_ROUNDS if args.quick else bench.DEFAULT_ROUNDS),
-        min_time=args.min_time or (bench.QUICK_MIN_TIME if args.quick else bench.DEFAULT_MIN_TIME),
+    lmfast, scipy = require_implementations()
+    config = BenchConfig(
+        rounds=args.rounds or (QUICK_ROUNDS if args.quick else DEFAULT_ROUNDS),
+        min_time=args.min_time or (QUICK_MIN_TIME if args.quick else DEFAULT_MIN_TIME),
     )
     workloads, skipped = grid_workloads(args.m, args.n, args.mode)
-    info = bench.versions(lmfast, scipy)
-    print(bench.format_header(info, config), flush=True)
+    info = versions(lmfast, scipy)
+    print(format_header(info, config), flush=True)
     start = time.perf_counter()
-    results = bench.run_all(workloads, {"lmfast": lmfast, "scipy": scipy.optimize}, config)
+    results = run_all(workloads, {"lmfast": lmfast, "scipy": scipy.optimize}, config)
     for name in skipped:
         print(f"note: {name}: skipped, fewer than {MIN_POINTS_PER_PEAK} points per peak")
     for mode in args.mode:
@@ -242,16 +187,10 @@ def main(argv=None):
     elapsed = time.perf_counter() - start
     print(f"sweep took {elapsed:.0f} s")
     if not args.no_save:
-        gitinfo = git_info()
-        path = output_path(args, gitinfo)
+        doc = run_record("bench_single", REPO, info)
+        path = output_path(args, doc["git"])
         path.parent.mkdir(parents=True, exist_ok=True)
-        doc = {
-            "benchmark": "bench_single",
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "git": gitinfo,
-            "versions": info,
-            "machine": machine_info(),
-            "blas": blas_info(),
+        doc |= {
             "config": {**vars(config), "m": args.m, "n": args.n, "mode": args.mode},
             "elapsed_s": elapsed,
             "skipped": skipped,

@@ -1,0 +1,109 @@
+"""Smoke benchmark of lmfast against SciPy: ``python -m lmfast.bench``.
+
+Every workload is a problem definition plus one callable per implementation. Both
+implementations run in the same process, interleaved: each round times lmfast then SciPy,
+and the next round SciPy then lmfast. Single-fit rows report the median time per fit and
+the ratio SciPy / lmfast; batch rows time one ``curve_fit_batch`` call against a loop of
+``scipy.optimize.curve_fit`` and report fits per second; peer rows time other batch
+fitters (cminpack-numba, lumafit) when they are installed.
+
+Modules
+-------
+config       settings of a run (rounds, timing length, batch sizes; default and quick)
+problems     NumPy problems and batch data generators
+workloads    the rows: SingleFit, BatchFit, PeerFit, the default list, ``--only``
+peers        the cminpack-numba and lumafit batch solvers
+timing       timing harness: repeat counts, interleaved rounds, noise and load checks
+checks       agreement of two implementations (single fits and batches)
+results      result records of each kind of row, JSON output
+runners      measure one workload of each kind; run_all prints the tables
+tables       header, number formats and the fixed-width tables
+environment  versions, CPU, optional modules, git state, BLAS builds
+plot         the ``--plot`` figure
+__main__     command line
+
+Importing this package imports only NumPy, the standard library and lmfast; SciPy is
+imported by the command line, matplotlib and the peers only when used.
+"""
+
+from lmfast.bench.checks import batch_agreement, compare, relative_difference
+from lmfast.bench.config import (
+    BATCH_SUBSET,
+    DEFAULT_MIN_TIME,
+    DEFAULT_ROUNDS,
+    QUICK_BATCH_SUBSET,
+    QUICK_MIN_TIME,
+    QUICK_ROUNDS,
+    BenchConfig,
+)
+from lmfast.bench.environment import (
+    SCIPY_MISSING,
+    import_implementations,
+    require_implementations,
+    run_record,
+    versions,
+)
+from lmfast.bench.problems import (
+    BLOCK_ROWS,
+    BatchData,
+    gaussian_2d_batch,
+    gaussian_batch,
+    peaks_problem,
+    peaks_residual,
+    peaks_residual_jacobian,
+)
+from lmfast.bench.results import BatchFitResult, PeerFitResult, SingleFitResult
+from lmfast.bench.runners import RUNNERS, run_all, scipy_fit_loop
+from lmfast.bench.tables import TABLES, format_header, format_rate
+from lmfast.bench.timing import BUSY_CPUS, relative_spread, timed_rounds
+from lmfast.bench.workloads import (
+    BatchFit,
+    PeerFit,
+    SingleFit,
+    batch_workloads,
+    default_workloads,
+    select_workloads,
+)
+
+__all__ = [
+    "BATCH_SUBSET",
+    "BLOCK_ROWS",
+    "BUSY_CPUS",
+    "DEFAULT_MIN_TIME",
+    "DEFAULT_ROUNDS",
+    "QUICK_BATCH_SUBSET",
+    "QUICK_MIN_TIME",
+    "QUICK_ROUNDS",
+    "RUNNERS",
+    "SCIPY_MISSING",
+    "TABLES",
+    "BatchData",
+    "BatchFit",
+    "BatchFitResult",
+    "BenchConfig",
+    "PeerFit",
+    "PeerFitResult",
+    "SingleFit",
+    "SingleFitResult",
+    "batch_agreement",
+    "batch_workloads",
+    "compare",
+    "default_workloads",
+    "format_header",
+    "format_rate",
+    "gaussian_2d_batch",
+    "gaussian_batch",
+    "import_implementations",
+    "peaks_problem",
+    "peaks_residual",
+    "peaks_residual_jacobian",
+    "relative_difference",
+    "relative_spread",
+    "require_implementations",
+    "run_all",
+    "run_record",
+    "scipy_fit_loop",
+    "select_workloads",
+    "timed_rounds",
+    "versions",
+]

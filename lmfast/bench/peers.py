@@ -1,0 +1,125 @@
+"""Peer batch fitters (cminpack-numba, lumafit), compared with ``curve_fit_batch``.
+
+Peers are optional: each solver factory imports its library (and numba) when its row
+runs, and a peer that is missing or fails gives a skipped row.
+"""
+
+import numpy as np
+
+
+def _numba_threads(numba, threads):
+    """Set numba's thread count for the next parallel call (at most its pool size)."""
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+
+
+def cminpack_numba_solver():
+    """Batch Gaussian fits with cminpack-numba: MINPACK ``lmder`` per fit, ``prange``.
+
+    The residual callback is a numba ``cfunc`` of cminpack's ``lmder`` signature; its
+    user-data pointer carries one fit's ``x`` then ``y``. The Jacobian is analytic, as
+    in ``curve_fit_batch(models.gaussian, ...)``; tolerances are cminpack-numba's
+    defaults (MINPACK's ``ftol = xtol = 1.49012e-8``, ``gtol = 0``).
+
+    Returns
+    -------
+    callable
+        ``solve(x, y, p0, threads) -> (popt, success)``.
+    """
+    import math
+
+    import cminpack_numba
+    import numba
+    from numba import carray, cfunc, njit, prange, types
+
+    signature = cminpack_numba.CminpackSignature.lmder(types.CPointer(types.float64))
+
+    @cfunc(signature)
+    def gaussian_lmder(udata, m, n, p, fvec, fjac, ldfjac, iflag):  # pragma: no cover
+        data = carray(udata, (2 * m,))  # x of the fit, then its y
+        a, c, s, off = p[0], p[1], p[2], p[3]
+        for i in range(m):
+            d = data[i] - c
+            g = math.exp(-0.5 * d * d / (s * s))
+            if iflag == 2:  # column-major Jacobian, leading dimension ldfjac
+                fjac[i] = g
+                fjac[i + ldfjac] = a * g * d / (s * s)
+                fjac[i + 2 * ldfjac] = a * g * d * d / (s * s * s)
+                fjac[i + 3 * ldfjac] = 1.0
+            else:
+                fvec[i] = a * g + off - data[m + i]
+        return 0
+
+    address = gaussian_lmder.address
+    lmder = cminpack_numba.lmder
+
+    @njit(parallel=True)
+    def fit_all(x, y, p0, popt, info):  # pragma: no cover
+        n_fits, m = y.shape
+        for k in prange(n_fits):
+            udata = np.empty(2 * m)
+            udata[:m] = x
+            udata[m:] = y[k]
+            out = lmder(address, np.int32(m), p0[k].copy(), udata=udata)
+            popt[k] = out[0]
+            info[k] = out[7]
+
+    def solve(x, y, p0, threads):
+        _numba_threads(numba, threads)
+        popt = np.empty_like(p0)
+        info = np.zeros(y.shape[0], dtype=np.int32)
+        fit_all(x, y, p0, popt, info)
+        return popt, (info >= 1) & (info <= 4)
+
+    return solve
+
+
+def lumafit_solver():
+    """Batch Gaussian fits with lumafit's ``levenberg_marquardt_core`` in a ``prange``.
+
+    lumafit's own batch entry point (``levenberg_marquardt_pixelwise``) takes one global
+    ``p0``; the per-fit starting points of this benchmark need its single-fit core in a
+    ``prange`` loop instead. The Jacobian is analytic; tolerances are lumafit's defaults
+    (its own LM variant: ``max_iter=100``, gradient/step/chi-square tolerances 1e-8).
+
+    Returns
+    -------
+    callable
+        ``solve(x, y, p0, threads) -> (popt, converged)``.
+    """
+    import lumafit
+    import numba
+    from numba import njit, prange
+
+    @njit
+    def gaussian(p, x):  # pragma: no cover
+        z = (x - p[1]) / p[2]
+        return p[0] * np.exp(-0.5 * z * z) + p[3]
+
+    @njit
+    def gaussian_jac(p, x):  # pragma: no cover
+        z = (x - p[1]) / p[2]
+        g = np.exp(-0.5 * z * z)
+        jac = np.empty((x.size, 4))
+        jac[:, 0] = g
+        jac[:, 1] = p[0] * g * z / p[2]
+        jac[:, 2] = jac[:, 1] * z
+        jac[:, 3] = 1.0
+        return jac
+
+    core = lumafit.levenberg_marquardt_core
+
+    @njit(parallel=True)
+    def fit_all(x, y, p0, popt, ok):  # pragma: no cover
+        for k in prange(y.shape[0]):
+            p, _, _, _, conv = core(gaussian, p0[k].copy(), y[k], jac_func=gaussian_jac, args=(x,))
+            popt[k] = p
+            ok[k] = conv
+
+    def solve(x, y, p0, threads):
+        _numba_threads(numba, threads)
+        popt = np.empty_like(p0)
+        ok = np.zeros(y.shape[0], dtype=np.bool_)
+        fit_all(x, y, p0, popt, ok)
+        return popt, ok
+
+    return solve

@@ -1,0 +1,308 @@
+"""Problems and data of the benchmark, plain NumPy, shared by every implementation.
+
+Single-fit problems return their data and starting point (``*_problem``); batch
+generators return a :class:`BatchData` of ``N`` fits. Everything is synthetic with fixed
+seeds.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Rows generated at once by the batch data generators (bounds their temporaries).
+BLOCK_ROWS = 8192
+
+
+def trivial_residual(x):
+    """Residuals of the trivial problem, ``m = 3``, ``n = 2``.
+
+    Parameters
+    ----------
+    x : ndarray, shape (2,)
+        Parameters.
+
+    Returns
+    -------
+    ndarray, shape (3,)
+        ``[x0 - 1, x1 - 2, x0 * x1 - 3]`` (the last term keeps the residual nonzero at
+        the solution, so termination does not hinge on an exact zero).
+    """
+    return np.array([x[0] - 1.0, x[1] - 2.0, x[0] * x[1] - 3.0])
+
+
+def trivial_problem():
+    """Start ``x0 = [0.5, 0.5]`` and no extra arguments, for :func:`trivial_residual`."""
+    return np.array([0.5, 0.5]), ()
+
+
+def peaks_model(p, t):
+    """Sum of ``k`` Gaussians plus a constant offset.
+
+    Parameters
+    ----------
+    p : ndarray, shape (3 * k + 1,)
+        ``[a_1, mu_1, s_1, ..., a_k, mu_k, s_k, c]``: amplitude, centre and width of
+        every peak, then the offset.
+    t : ndarray, shape (m,)
+        Abscissae.
+
+    Returns
+    -------
+    ndarray, shape (m,)
+        ``sum_j a_j exp(-(t - mu_j)^2 / (2 s_j^2)) + c``.
+    """
+    a, mu, s = p[:-1].reshape(-1, 3).T
+    z = (t - mu[:, None]) / s[:, None]
+    return a @ np.exp(-0.5 * z * z) + p[-1]
+
+
+def peaks_jacobian(p, t):
+    """Jacobian of :func:`peaks_model` with respect to ``p``.
+
+    Parameters
+    ----------
+    p : ndarray, shape (3 * k + 1,)
+        Parameters, ordered as in :func:`peaks_model`.
+    t : ndarray, shape (m,)
+        Abscissae.
+
+    Returns
+    -------
+    ndarray, shape (m, 3 * k + 1)
+        C-ordered; row ``i`` is the gradient of the model at ``t[i]``.
+    """
+    a, mu, s = p[:-1].reshape(-1, 3).T
+    z = (t - mu[:, None]) / s[:, None]
+    g = np.exp(-0.5 * z * z)
+    dmu = (a / s)[:, None] * g * z
+    jac = np.empty((t.size, p.size))
+    jac[:, 0:-1:3] = g.T
+    jac[:, 1:-1:3] = dmu.T
+    jac[:, 2:-1:3] = (dmu * z).T
+    jac[:, -1] = 1.0
+    return jac
+
+
+def peaks_residual(p, t, y):
+    """Residuals ``peaks_model(p, t) - y`` (``func`` of ``leastsq``)."""
+    return peaks_model(p, t) - y
+
+
+def peaks_residual_jacobian(p, t, y):
+    """Jacobian of :func:`peaks_residual`, shape ``(m, n)`` (``Dfun`` of ``leastsq``)."""
+    return peaks_jacobian(p, t)
+
+
+def peaks_problem(m, k, seed=0, noise=0.05):
+    """Synthetic data of ``k`` well separated Gaussian peaks plus an offset.
+
+    Parameters
+    ----------
+    m : int
+        Number of data points.
+    k : int
+        Number of peaks; the problem has ``n = 3 * k + 1`` parameters.
+    seed : int, optional
+        Seed of the noise generator.
+    noise : float, optional
+        Standard deviation of the additive Gaussian noise.
+
+    Returns
+    -------
+    t : ndarray, shape (m,)
+        Abscissae, evenly spaced on ``[0, 10 k]``.
+    y : ndarray, shape (m,)
+        Noisy data.
+    p0 : ndarray, shape (3 * k + 1,)
+        Starting point: amplitudes 20 % low, centres shifted by 0.15, widths 30 % wide,
+        offset 0.
+    """
+    rng = np.random.default_rng(seed)
+    j = np.arange(k)
+    amp = 3.0 + 2.0 * np.cos(j)  # 1 .. 5
+    centre = 10.0 * j + 5.0 + 0.3 * np.sin(3.0 * j)
+    width = 0.8 + 0.1 * (j % 4)
+    p_true = np.append(np.column_stack([amp, centre, width]).ravel(), 0.5)
+    t = np.linspace(0.0, 10.0 * k, m)
+    y = peaks_model(p_true, t) + noise * rng.standard_normal(m)
+    p0 = np.append(np.column_stack([0.8 * amp, centre + 0.15, 1.3 * width]).ravel(), 0.0)
+    return t, y, p0
+
+
+def gauss1d(t, a, mu, s, c):
+    """One Gaussian plus offset, written as a typical ``curve_fit`` user would."""
+    return a * np.exp(-0.5 * ((t - mu) / s) ** 2) + c
+
+
+def gauss1d_jac(t, a, mu, s, c):
+    """Jacobian of :func:`gauss1d`, shape ``(m, 4)`` (``jac`` of ``curve_fit``)."""
+    z = (t - mu) / s
+    g = np.exp(-0.5 * z * z)
+    dmu = a * g * z / s
+    return np.column_stack([g, dmu, dmu * z, np.ones_like(t)])
+
+
+def gauss128_problem(seed=1):
+    """One noisy Gaussian plus offset on 128 points.
+
+    Returns
+    -------
+    t, y : ndarray, shape (128,)
+        Abscissae on ``[-5, 5]`` and data (``a=3, mu=0.4, s=1.1, c=0.5``, noise 0.05).
+    p0 : ndarray, shape (4,)
+        Starting point ``[2, -0.5, 1.8, 0]``.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.linspace(-5.0, 5.0, 128)
+    y = gauss1d(t, 3.0, 0.4, 1.1, 0.5) + 0.05 * rng.standard_normal(t.size)
+    return t, y, np.array([2.0, -0.5, 1.8, 0.0])
+
+
+def gauss2d(xy, a, x0, y0, s, c):
+    """Symmetric 2-D Gaussian plus offset; ``xy`` has shape ``(2, npix)``."""
+    r2 = (xy[0] - x0) ** 2 + (xy[1] - y0) ** 2
+    return a * np.exp(-0.5 * r2 / (s * s)) + c
+
+
+def gauss2d_problem(size=5, seed=2):
+    """Make a spot on a ``size x size`` pixel grid with shot-like noise.
+
+    Returns
+    -------
+    xy : ndarray, shape (2, size * size)
+        Pixel coordinates (row, column).
+    z : ndarray, shape (size * size,)
+        Data (``a=100, x0=2.2, y0=1.8, s=1, c=10``, noise ``sqrt(model)``).
+    p0 : ndarray, shape (5,)
+        The usual guess: peak-to-peak amplitude, centre pixel, width 1.5, minimum.
+    """
+    rng = np.random.default_rng(seed)
+    xy = np.indices((size, size), dtype=float).reshape(2, -1)
+    model = gauss2d(xy, 100.0, 2.2, 1.8, 1.0, 10.0)
+    z = model + np.sqrt(model) * rng.standard_normal(model.size)
+    c = (size - 1) / 2.0
+    return xy, z, np.array([np.ptp(z), c, c, 1.5, z.min()])
+
+
+@dataclass(frozen=True)
+class BatchData:
+    """Data of a batch of fits sharing one ``xdata``.
+
+    Attributes
+    ----------
+    x : ndarray, shape (m,) or (2, m)
+        Abscissae shared by every fit (``(2, m)`` for 2-D models: x then y coordinate).
+    y : ndarray, shape (N, m)
+        Data, one fit per row, C-contiguous float64.
+    p0 : ndarray, shape (N, n)
+        Starting point of every fit.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    p0: np.ndarray
+
+    @property
+    def nbytes(self):
+        """Bytes of the three arrays."""
+        return self.x.nbytes + self.y.nbytes + self.p0.nbytes
+
+
+def gaussian_batch(n_fits, m=128, seed=10):
+    """Noisy Gaussian peaks plus offset, one per row, with perturbed starting points.
+
+    Each fit draws amplitude ``U(2, 10)``, centre ``U(3.5, 6.5)``, width ``U(0.5, 1.2)``
+    and offset ``U(-0.5, 0.5)`` on ``x = linspace(0, 10, m)``, adds Gaussian noise of
+    standard deviation ``0.02 * amplitude + 0.05``, and starts from amplitude times
+    ``U(0.7, 1.3)``, centre plus width times ``U(-0.5, 0.5)``, width times ``U(0.7, 1.4)``
+    and offset plus ``U(-0.3, 0.3)``.
+
+    The arrays are filled :data:`BLOCK_ROWS` rows at a time, in place, so that the
+    temporaries stay small next to ``y`` (``bench/bench_batch_memory.py`` relies on it).
+
+    Parameters
+    ----------
+    n_fits : int
+        Number of fits ``N``.
+    m : int, optional
+        Points per fit.
+    seed : int, optional
+        Seed; the data depend only on ``seed``, ``m`` and ``n_fits``.
+
+    Returns
+    -------
+    BatchData
+        ``x`` shape (m,), ``y`` shape (N, m), ``p0`` shape (N, 4) in the order of
+        ``lmfast.models.gaussian``: amplitude, center, sigma, offset.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0.0, 10.0, m)
+    y = np.empty((n_fits, m))
+    p0 = np.empty((n_fits, 4))
+    for start in range(0, n_fits, BLOCK_ROWS):
+        k = min(BLOCK_ROWS, n_fits - start)
+        amp = rng.uniform(2.0, 10.0, k)
+        centre = rng.uniform(3.5, 6.5, k)
+        width = rng.uniform(0.5, 1.2, k)
+        offset = rng.uniform(-0.5, 0.5, k)
+        yb = y[start : start + k]
+        np.subtract(x, centre[:, None], out=yb)  # in place: one (k, m) noise temporary
+        yb /= width[:, None]
+        yb *= yb
+        yb *= -0.5
+        np.exp(yb, out=yb)
+        yb *= amp[:, None]
+        yb += offset[:, None]
+        yb += (0.02 * amp + 0.05)[:, None] * rng.standard_normal((k, m))
+        pb = p0[start : start + k]
+        pb[:, 0] = amp * rng.uniform(0.7, 1.3, k)
+        pb[:, 1] = centre + width * rng.uniform(-0.5, 0.5, k)
+        pb[:, 2] = width * rng.uniform(0.7, 1.4, k)
+        pb[:, 3] = offset + rng.uniform(-0.3, 0.3, k)
+    return BatchData(x, y, p0)
+
+
+def gaussian_2d_batch(n_fits, size=5, seed=20):
+    """Noisy symmetric 2-D Gaussian spots on ``size x size`` pixels, starts from the data.
+
+    Each spot draws amplitude ``U(50, 500)``, centre ``U(1.5, 2.5)`` on both axes (for
+    ``size=5``: within half a pixel of the middle), width ``U(0.7, 1.3)`` and offset
+    ``U(5, 20)``; the noise is shot-like, ``sqrt(model)`` times a standard normal. The
+    starting point is the usual guess from the data: ``max - min``, the centroid of
+    ``z - min``, width 1 and ``min``.
+
+    Returns
+    -------
+    BatchData
+        ``x`` shape (2, size*size) (row 0: x coordinate, row 1: y coordinate), ``y``
+        shape (N, size*size), ``p0`` shape (N, 5) in the order of
+        ``lmfast.models.gaussian_2d``: amplitude, x0, y0, sigma, offset.
+    """
+    rng = np.random.default_rng(seed)
+    gx, gy = np.meshgrid(np.arange(size, dtype=float), np.arange(size, dtype=float))
+    xy = np.stack([gx.ravel(), gy.ravel()])
+    npix = size * size
+    y = np.empty((n_fits, npix))
+    p0 = np.empty((n_fits, 5))
+    lo, hi = (size - 1) / 2.0 - 0.5, (size - 1) / 2.0 + 0.5
+    for start in range(0, n_fits, BLOCK_ROWS):
+        k = min(BLOCK_ROWS, n_fits - start)
+        amp = rng.uniform(50.0, 500.0, k)
+        x0 = rng.uniform(lo, hi, k)
+        y0 = rng.uniform(lo, hi, k)
+        width = rng.uniform(0.7, 1.3, k)
+        offset = rng.uniform(5.0, 20.0, k)
+        r2 = (xy[0] - x0[:, None]) ** 2 + (xy[1] - y0[:, None]) ** 2
+        model = amp[:, None] * np.exp(-0.5 * r2 / (width * width)[:, None]) + offset[:, None]
+        zb = y[start : start + k]
+        zb[:] = model + np.sqrt(model) * rng.standard_normal((k, npix))
+        zmin = zb.min(axis=1)
+        w = zb - zmin[:, None]
+        wsum = np.maximum(w.sum(axis=1), np.finfo(float).tiny)
+        pb = p0[start : start + k]
+        pb[:, 0] = zb.max(axis=1) - zmin
+        pb[:, 1] = w @ xy[0] / wsum
+        pb[:, 2] = w @ xy[1] / wsum
+        pb[:, 3] = 1.0
+        pb[:, 4] = zmin
+    return BatchData(xy, y, p0)

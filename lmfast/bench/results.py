@@ -1,0 +1,159 @@
+"""Results of the rows: what each runner measured, as table rows and JSON records."""
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+
+@dataclass
+class SingleFitResult:
+    """Measurements of one :class:`SingleFit` workload (one table row, one JSON record)."""
+
+    kind: ClassVar[str] = "single"
+    name: str
+    api: str
+    m: int
+    n: int
+    status: str = "ok"  # "ok", "skipped" or "error"
+    note: str = ""
+    seconds: dict = field(default_factory=dict)  # median seconds per fit, by implementation
+    times: dict = field(default_factory=dict)  # seconds per fit of every round
+    number: dict = field(default_factory=dict)  # inner repeat count
+    ier: dict = field(default_factory=dict)
+    nfev: dict = field(default_factory=dict)
+    x: dict = field(default_factory=dict)
+    spread: dict = field(default_factory=dict)  # MAD / median of the round times
+    round_ratios: list = field(default_factory=list)  # SciPy / lmfast, per round
+    xdiff: float | None = None
+    same: bool | None = None
+    warnings: list = field(default_factory=list)
+
+    @property
+    def ratio(self):
+        """SciPy time / lmfast time (higher is better), or ``None``."""
+        if self.status != "ok":
+            return None
+        return self.seconds["scipy"] / self.seconds["lmfast"]
+
+    def to_json(self):
+        """JSON-serialisable record."""
+        rec = dataclasses.asdict(self)
+        rec["kind"] = self.kind
+        rec["ratio"] = self.ratio
+        if rec["xdiff"] is not None and not math.isfinite(rec["xdiff"]):
+            rec["xdiff"] = None
+        return rec
+
+
+@dataclass(kw_only=True)
+class _BatchTimings:
+    """Status, timings and agreement of a batch-style row (batch and peer rows).
+
+    ``seconds`` (median), ``times`` (every round) and ``spread`` (MAD / median of the
+    round times) are per fit and keyed by implementation; ``"lmfast"`` is always one.
+    """
+
+    status: str = "ok"  # "ok", "skipped" or "error"
+    note: str = ""
+    seconds: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+    spread: dict = field(default_factory=dict)
+    round_ratios: list = field(default_factory=list)  # other / lmfast, per round
+    agreement: dict = field(default_factory=dict)  # see batch_agreement
+    agree: bool | None = None
+    other_load: float | None = None  # CPUs used by other processes during the rounds
+    warnings: list = field(default_factory=list)
+
+    def per_lmfast(self, key):
+        """``seconds[key]`` / lmfast's seconds per fit, or ``None`` if not measured."""
+        if self.status != "ok" or key not in self.seconds:
+            return None
+        return self.seconds[key] / self.seconds["lmfast"]
+
+    @property
+    def fits_per_second(self):
+        """Fits per second of each measured implementation."""
+        return {impl: 1.0 / s for impl, s in self.seconds.items() if s > 0}
+
+    def to_json(self):
+        """JSON-serialisable record."""
+        rec = dataclasses.asdict(self)
+        rec.update(kind=self.kind, ratio=self.ratio, fits_per_second=self.fits_per_second)
+        return rec
+
+
+@dataclass
+class BatchFitResult(_BatchTimings):
+    """Measurements of one :class:`BatchFit` workload (one table row, one JSON record).
+
+    ``seconds`` keys: ``"lmfast"`` (the ``threads`` shown), ``"lmfast_1t"``
+    (``threads=1``, compiled models only), ``"scipy"`` (the loop over the first
+    ``subset`` fits) and ``"scipy_plain"`` (the same loop with the workload's plain NumPy
+    function, compiled models only).
+    """
+
+    kind: ClassVar[str] = "batch"
+    name: str
+    m: int
+    n: int
+    n_fits: int
+    subset: int
+    threads: int
+    target: float | None = None
+    threads_identical: bool | None = None  # threads=1 gave bitwise the same popt/ier
+
+    @property
+    def ratio(self):
+        """SciPy time per fit / lmfast time per fit (higher is better), or ``None``."""
+        return self.per_lmfast("scipy")
+
+    @property
+    def scaling(self):
+        """Time with ``threads=1`` / time with ``threads``, or ``None`` if not measured."""
+        return self.per_lmfast("lmfast_1t")
+
+    @property
+    def ratio_plain(self):
+        """SciPy (plain NumPy function) time per fit / lmfast time per fit, or ``None``."""
+        return self.per_lmfast("scipy_plain")
+
+    def to_json(self):
+        """JSON-serialisable record."""
+        rec = super().to_json()
+        rec.update(scaling=self.scaling, ratio_plain=self.ratio_plain)
+        return rec
+
+
+@dataclass
+class PeerFitResult(_BatchTimings):
+    """Measurements of one :class:`PeerFit` workload: ``seconds`` keyed by ``"peer"`` and
+    ``"lmfast"``, per fit, both over all ``n_fits`` fits."""
+
+    kind: ClassVar[str] = "peer"
+    name: str
+    base: str
+    library: str
+    model: str
+    m: int
+    n: int
+    n_fits: int
+    threads: int
+
+    @property
+    def ratio(self):
+        """Peer time per fit / lmfast time per fit (> 1: lmfast is faster), or ``None``."""
+        return self.per_lmfast("peer")
+
+
+def write_json(path, info, config, results):
+    """Write header facts, settings and results to ``path``."""
+    doc = {
+        "versions": info,
+        "config": dataclasses.asdict(config),
+        "results": [r.to_json() for r in results],
+    }
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")

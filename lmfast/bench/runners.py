@@ -1,0 +1,404 @@
+"""Runners: measure one workload and return its result; :func:`run_all` prints the tables.
+
+Every runner takes ``(workload, modules, config)``: the workload, ``{"lmfast": lmfast,
+"scipy": scipy.optimize}`` and a :class:`~lmfast.bench.config.BenchConfig`. It runs each
+implementation once (warm-up and agreement checks), then times them in interleaved
+rounds. A failing workload gives an ``"error"`` or ``"skipped"`` result; the run goes on.
+"""
+
+import importlib
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from lmfast.bench.checks import FitOutcome, batch_agreement, compare
+from lmfast.bench.environment import import_problem, usable_cpus
+from lmfast.bench.results import BatchFitResult, PeerFitResult, SingleFitResult
+from lmfast.bench.tables import TABLES, format_us, micro
+from lmfast.bench.timing import (
+    busy_note,
+    calibrate,
+    interleaved_times,
+    noise_note,
+    relative_spread,
+    timed_rounds,
+)
+
+IMPLEMENTATIONS = ("lmfast", "scipy")
+#: Target of the threads/1-thread speedup of the compiled batch rows (2 threads).
+THREAD_TARGET = 1.8
+
+
+class FitFailed(Exception):
+    """A workload could not be run by one implementation (message names which).
+
+    Parameters
+    ----------
+    message : str
+        ``"<impl>: <exception type>: <exception>"``.
+    impl : str, optional
+        The implementation that failed.
+    """
+
+    def __init__(self, message, impl=None):
+        super().__init__(message)
+        self.impl = impl
+
+
+def _warm_up(fn):
+    """Run ``fn()`` once, recording warnings; return ``(result, seconds, warnings)``."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        out = fn()
+        elapsed = time.perf_counter() - start
+    return out, elapsed, sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+
+
+def _warm_up_each(calls, res):
+    """Run every call once, adding its warnings to ``res.warnings``; return the results.
+
+    Raises
+    ------
+    FitFailed
+        When a call raised (``impl`` names it).
+    """
+    outs = {}
+    for impl, call in calls.items():
+        try:
+            outs[impl], _, caught = _warm_up(call)
+        except Exception as exc:
+            raise FitFailed(f"{impl}: {type(exc).__name__}: {exc}", impl) from exc
+        res.warnings += [f"{impl}: {w}" for w in caught]
+    return outs
+
+
+def _join_notes(*notes):
+    """Non-empty notes joined by ``"; "``."""
+    return "; ".join(filter(None, notes))
+
+
+def run_single_fit(workload, modules, config):
+    """Measure one :class:`~lmfast.bench.workloads.SingleFit` with every implementation.
+
+    Parameters
+    ----------
+    workload : SingleFit
+        The workload.
+    modules : dict of str to module
+        ``{"lmfast": lmfast, "scipy": scipy.optimize}``.
+    config : BenchConfig
+        Rounds and minimum timing duration.
+
+    Returns
+    -------
+    SingleFitResult
+        ``status`` is ``"skipped"`` when lmfast lacks ``workload.api`` and ``"error"``
+        when a fit raised; the benchmark goes on in both cases.
+    """
+    res = SingleFitResult(workload.name, workload.api, workload.m, workload.n)
+    fits = {impl: getattr(modules[impl], workload.api, None) for impl in IMPLEMENTATIONS}
+    if fits["lmfast"] is None:
+        res.status, res.note = "skipped", f"lmfast.{workload.api} not available yet"
+        return res
+    if workload.requires and (missing := import_problem(workload.requires)):
+        res.status, res.note = "skipped", missing
+        return res
+    try:
+        calls, first = _check_single_fit(workload, fits, res)
+    except FitFailed as exc:  # report and go on with the next workload
+        res.status, res.note = "error", str(exc)
+        return res
+    _time_single_fit(calls, first, config, res)
+    if workload.target is not None and res.ratio < workload.target:
+        res.note = _join_notes(res.note, f"below target {workload.target:g}x")
+    return res
+
+
+def _check_single_fit(workload, fits, res):
+    """Run each implementation once, compare the outcomes and store them in ``res``.
+
+    Returns
+    -------
+    calls : dict of str to callable
+        The zero-argument fit of each implementation.
+    first : dict of str to float
+        Seconds taken by each first call.
+    """
+    calls, outcomes, first = {}, {}, {}
+    for impl in IMPLEMENTATIONS:
+        try:
+            calls[impl] = workload.make_call(fits[impl])
+            out, first[impl], caught = _warm_up(calls[impl])
+            outcomes[impl] = FitOutcome.from_full_output(out)
+        except Exception as exc:
+            raise FitFailed(f"{impl}: {type(exc).__name__}: {exc}", impl) from exc
+        res.warnings += [f"{impl}: {w}" for w in caught]
+    res.same, res.xdiff, problems = compare(outcomes["lmfast"], outcomes["scipy"])
+    res.note = "; ".join(problems)
+    for impl, oc in outcomes.items():
+        res.ier[impl], res.nfev[impl], res.x[impl] = oc.ier, oc.nfev, oc.x.tolist()
+    return calls, first
+
+
+def _time_single_fit(calls, first, config, res):
+    """Calibrate, time in interleaved rounds and store times, spread and notes in ``res``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the warning machinery must not be timed
+        for impl in IMPLEMENTATIONS:
+            res.number[impl] = calibrate(calls[impl], config.min_time, first[impl])
+        res.times = interleaved_times(calls, res.number, config.rounds)
+    res.seconds = {impl: statistics.median(t) for impl, t in res.times.items()}
+    res.spread = {impl: relative_spread(t) for impl, t in res.times.items()}
+    pairs = zip(res.times["lmfast"], res.times["scipy"], strict=True)
+    res.round_ratios = [sp / lm for lm, sp in pairs]
+    res.note = _join_notes(res.note, noise_note(res.spread, res.round_ratios))
+
+
+def scipy_fit_loop(curve_fit, f, data, count):
+    """Fit the first ``count`` rows of ``data`` one by one with SciPy's ``curve_fit``.
+
+    Parameters
+    ----------
+    curve_fit : callable
+        ``scipy.optimize.curve_fit``.
+    f : callable
+        Model, called as ``f(x, *params)``.
+    data : BatchData
+        The batch.
+    count : int
+        Number of fits, from the first row.
+
+    Returns
+    -------
+    popt : ndarray, shape (count, n)
+        NaN rows where SciPy raised ``RuntimeError`` (``ier`` not in 1..4: SciPy raises
+        then, even with ``full_output=True``).
+    ier : ndarray of int, shape (count,)
+        SciPy's ``ier``, 0 where it raised.
+    """
+    popt = np.full((count, data.p0.shape[1]), np.nan)
+    ier = np.zeros(count, dtype=int)
+    for i in range(count):
+        try:
+            out = curve_fit(f, data.x, data.y[i], p0=data.p0[i], full_output=True)
+        except RuntimeError:
+            continue
+        popt[i], ier[i] = out[0], out[4]
+    return popt, ier
+
+
+def _batch_inputs(workload, modules):
+    """``(curve_fit_batch, model)`` of a batch or peer row, or why it is skipped."""
+    batch = getattr(modules["lmfast"], "curve_fit_batch", None)
+    if batch is None:
+        return "lmfast.curve_fit_batch not available yet"
+    model = workload.model
+    if isinstance(model, str):
+        if missing := import_problem("lmfast.models"):
+            return missing
+        model = getattr(importlib.import_module("lmfast.models"), model, None)
+        if model is None:
+            return f"lmfast.models.{workload.model} not available yet"
+    return batch, model
+
+
+def _time_batch(calls, counts, config, res, reference):
+    """Time whole-batch calls in interleaved rounds; store times and noise notes in ``res``.
+
+    Parameters
+    ----------
+    calls : dict of str to callable
+        One zero-argument callable per implementation.
+    counts : dict of str to int
+        Fits done by one call of each implementation.
+    config : BenchConfig
+        Rounds.
+    res : BatchFitResult or PeerFitResult
+        Receives ``times``, ``seconds``, ``spread`` (all per fit), ``other_load`` and
+        ``round_ratios`` (``reference`` / lmfast).
+    reference : str
+        The implementation compared with ``"lmfast"``.
+
+    Returns
+    -------
+    list of str
+        The busy-machine and noisy-timings notes (empty strings when there are none).
+    """
+    raw, res.other_load = timed_rounds(calls, config.rounds)
+    res.times = {impl: [t / counts[impl] for t in ts] for impl, ts in raw.items()}
+    res.seconds = {impl: statistics.median(t) for impl, t in res.times.items()}
+    res.spread = {impl: relative_spread(t) for impl, t in res.times.items()}
+    pairs = zip(res.times["lmfast"], res.times[reference], strict=True)
+    res.round_ratios = [ref / lm for lm, ref in pairs]
+    return [busy_note(res.other_load), noise_note(res.spread, res.round_ratios)]
+
+
+def run_batch_fit(workload, modules, config):
+    """Measure one :class:`~lmfast.bench.workloads.BatchFit` workload.
+
+    One round times ``curve_fit_batch`` on all fits (with ``config.threads``, and for
+    compiled models also with ``threads=1``) and SciPy's ``curve_fit`` in a loop over the
+    first fits; the order reverses every other round. Before timing, each runs once: the
+    outcomes give the agreement on the subset and whether ``threads=1`` returned bitwise
+    the same ``popt`` and ``ier``.
+
+    Returns
+    -------
+    BatchFitResult
+        ``status`` is ``"skipped"`` when lmfast lacks the batch API or the model and
+        ``"error"`` when a call raised.
+    """
+    threads = config.threads or usable_cpus()
+    inputs = _batch_inputs(workload, modules)
+    n_fits = config.n_fits(workload)
+    subset = config.subset(n_fits)
+    res = BatchFitResult(
+        workload.name, workload.m, workload.n, n_fits, subset, threads, target=workload.target
+    )
+    if isinstance(inputs, str):
+        res.status, res.note = "skipped", inputs
+        return res
+    batch, model = inputs
+    data = workload.make_data(n_fits)
+    calls = {"lmfast": lambda: batch(model, data.x, data.y, data.p0, threads=config.threads)}
+    if workload.compiled and threads > 1:
+        calls["lmfast_1t"] = lambda: batch(model, data.x, data.y, data.p0, threads=1)
+    curve_fit = modules["scipy"].curve_fit
+    calls["scipy"] = lambda: scipy_fit_loop(curve_fit, model, data, subset)
+    if workload.compiled and workload.plain is not None:
+        calls["scipy_plain"] = lambda: scipy_fit_loop(curve_fit, workload.plain, data, subset)
+    try:
+        outs = _warm_up_each(calls, res)
+    except FitFailed as exc:
+        res.status, res.note = "error", str(exc)
+        return res
+    lm, (sp_popt, sp_ier) = outs.pop("lmfast"), outs.pop("scipy")
+    outs.pop("scipy_plain", None)
+    notes = []
+    if "lmfast_1t" in outs:
+        one = outs.pop("lmfast_1t")
+        res.threads_identical = bool(
+            np.array_equal(lm.popt, one.popt, equal_nan=True) and np.array_equal(lm.ier, one.ier)
+        )
+        if not res.threads_identical:
+            notes.append(f"threads=1 and threads={threads} results differ (must be bitwise equal)")
+        del one
+    res.agreement, res.agree = batch_agreement(
+        np.asarray(lm.popt)[:subset], np.asarray(lm.ier)[:subset], sp_popt, sp_ier
+    )
+    res.agreement["success_all_lmfast"] = float(np.mean(lm.success))
+    del lm  # free the warm-up result before timing
+    counts = {impl: subset if impl.startswith("scipy") else n_fits for impl in calls}
+    notes += _time_batch(calls, counts, config, res, "scipy")
+    if res.ratio_plain is not None:
+        notes.append(
+            f"SciPy with the plain NumPy function {workload.plain.__name__}: "
+            f"{format_us(res.seconds['scipy_plain'])} {micro()}s/fit, "
+            f"ratio {res.ratio_plain:.1f}"
+        )
+    if workload.target is not None and res.ratio < workload.target:
+        notes.append(f"ratio below target {workload.target:g}x")
+    if res.scaling is not None and res.scaling < THREAD_TARGET / 2 * threads:
+        notes.append(
+            f"{threads}T/1T below target {THREAD_TARGET / 2 * threads:.2g}x (0.9 per thread)"
+        )
+    res.note = _join_notes(*notes)
+    return res
+
+
+def run_peer_fit(workload, modules, config):
+    """Measure one :class:`~lmfast.bench.workloads.PeerFit`: the peer and lmfast, all fits.
+
+    Both use ``config.threads`` (numba's ``set_num_threads`` for the peer). The peer is
+    compiled on four fits before anything is timed. Agreement is measured against lmfast
+    over all fits. A peer that cannot be imported, compiled or run gives a ``"skipped"``
+    row: peers never make the benchmark fail.
+
+    Returns
+    -------
+    PeerFitResult
+    """
+    threads = config.threads or usable_cpus()
+    inputs = _batch_inputs(workload, modules)
+    n_fits = config.n_fits(workload)
+    res = PeerFitResult(
+        workload.name, workload.base, workload.library, workload.model,
+        workload.m, workload.n, n_fits, threads,
+    )  # fmt: skip
+    if isinstance(inputs, str):
+        res.status, res.note = "skipped", inputs
+        return res
+    batch, model = inputs
+    data = workload.make_data(n_fits)
+    try:
+        solve = workload.make_solver()
+        solve(data.x, data.y[:4].copy(), data.p0[:4].copy(), threads)  # numba compiles here
+    except Exception as exc:  # noqa: BLE001  (a broken peer is a skipped row, never a failure)
+        res.status = "skipped"
+        res.note = f"{workload.library} unusable: {type(exc).__name__}: {exc}"
+        return res
+    calls = {
+        "lmfast": lambda: batch(model, data.x, data.y, data.p0, threads=config.threads),
+        "peer": lambda: solve(data.x, data.y, data.p0, threads),
+    }
+    try:
+        outs = _warm_up_each(calls, res)
+    except FitFailed as exc:
+        res.status = "error" if exc.impl == "lmfast" else "skipped"
+        res.note = str(exc)
+        return res
+    peer_popt, peer_ok = outs["peer"]
+    res.agreement, res.agree = batch_agreement(
+        np.asarray(outs["lmfast"].popt), np.asarray(outs["lmfast"].ier),
+        peer_popt, peer_ok.astype(int),
+    )  # fmt: skip
+    del outs
+    notes = _time_batch(calls, dict.fromkeys(calls, n_fits), config, res, "peer")
+    res.note = _join_notes(*notes)
+    return res
+
+
+#: kind -> function(workload, modules, config) returning a result object.
+RUNNERS = {"single": run_single_fit, "batch": run_batch_fit, "peer": run_peer_fit}
+
+
+def run_all(workloads, modules, config, out=None):
+    """Run workloads, printing each kind's table row by row.
+
+    Parameters
+    ----------
+    workloads : sequence
+        Workloads of any kinds; each kind gets its table, in order of first appearance.
+    modules : dict of str to module
+        ``{"lmfast": lmfast, "scipy": scipy.optimize}``.
+    config : BenchConfig
+        How to time.
+    out : file, optional
+        Where the tables go (default ``sys.stdout``).
+
+    Returns
+    -------
+    list
+        Result objects, grouped by kind in table order.
+    """
+    out = sys.stdout if out is None else out
+    results = []
+    kinds = list(dict.fromkeys(w.kind for w in workloads))
+    for kind in kinds:
+        group = [w for w in workloads if w.kind == kind]
+        table = TABLES[kind](name_width=max(len(w.name) for w in group))
+        print(table.header(), file=out, flush=True)
+        done = []
+        for w in group:
+            r = RUNNERS[kind](w, modules, config)
+            print(table.row(r), file=out, flush=True)
+            done.append(r)
+        for line in table.notes(done):
+            print(line, file=out)
+        print("\n" + table.footer + "\n", file=out, flush=True)
+        results += done
+    return results

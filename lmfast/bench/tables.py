@@ -1,0 +1,282 @@
+"""What a run prints: the header, number formats and one fixed-width table per kind of row.
+
+A table class has ``header()``, ``row(result)`` (printed as each row finishes),
+``notes(results)`` and a ``footer``; :data:`TABLES` maps a kind of row to its class.
+"""
+
+import math
+import sys
+
+from lmfast.bench.checks import BATCH_SUCCESS_MATCH, BATCH_X_RTOL
+
+
+def micro():
+    """``"µ"`` if stdout can encode it, else ``"u"``."""
+    try:
+        "µ".encode(sys.stdout.encoding or "ascii")
+        return "µ"
+    except (UnicodeEncodeError, LookupError):
+        return "u"
+
+
+def format_us(seconds):
+    """Seconds as microseconds with at least three significant digits."""
+    us = seconds * 1e6
+    return f"{us:.2f}" if us < 100 else f"{us:.1f}" if us < 10_000 else f"{us:.0f}"
+
+
+def format_rate(per_second):
+    """Fits per second with thousands separators (three significant digits below 100)."""
+    return f"{per_second:,.0f}" if per_second >= 100 else f"{per_second:.3g}"
+
+
+def format_agree(agree, agreement):
+    """``yes``/``NO`` and the median relative popt difference."""
+    med = agreement.get("median_xdiff")
+    return ("yes" if agree else "NO") + ("" if med is None else f" {med:.0e}")
+
+
+def format_header(info, config):
+    """Header lines: versions, machine and timing settings.
+
+    Parameters
+    ----------
+    info : dict
+        :func:`lmfast.bench.environment.versions`.
+    config : BenchConfig
+        Rounds and minimum timing duration.
+
+    Returns
+    -------
+    str
+    """
+    env = " ".join(f"{k}={v}" for k, v in info["env"].items())
+    return (
+        f"lmfast {info['lmfast']} ({info['lmfast_path']})\n"
+        f"numpy {info['numpy']}, scipy {info['scipy']}, Python {info['python']}, "
+        f"{info['cpu_count']} CPUs ({info['cpu_usable']} usable), {info['cpu']}"
+        + (f"\n{env}" if env else "")
+        + f"\n{config.rounds} rounds, each timing >= {config.min_time * 1e3:g} ms\n"
+    )
+
+
+def _row_notes(r):
+    """Note lines of one result: its note, then the warnings of its warm-up calls."""
+    lines = [f"note: {r.name}: {r.note}"] if r.note else []
+    return lines + [f"note: {r.name}: warning from {w}" for w in r.warnings]
+
+
+def _agreement_note(name, agreement, reference, extra=""):
+    """One note line spelling out :func:`lmfast.bench.checks.batch_agreement`."""
+    a = agreement
+    diff = (
+        "no fit solved by both"
+        if a["median_xdiff"] is None
+        else f"popt relative difference median {a['median_xdiff']:.1e}, "
+        f"max {a['max_xdiff'] if a['max_xdiff'] is not None else math.inf:.1e}, "
+        f"{100 * a['within_rtol']:.1f}% within {BATCH_X_RTOL:g}"
+    )
+    return (
+        f"note: {name}: {a['fits']} fits compared with {reference}: success lmfast "
+        f"{100 * a['success']['lmfast']:.1f}%{extra}, {reference} "
+        f"{100 * a['success']['reference']:.1f}%, same flag {100 * a['success_match']:.1f}%; "
+        f"{diff}"
+    )
+
+
+class _FixedWidthTable:
+    """Shared layout of the fixed-width tables: ``self.columns`` of (title, width, align).
+
+    Parameters
+    ----------
+    name_width : int, optional
+        Width of the workload column (at least 8); a table's ``layout()`` gives the
+        columns after it.
+    """
+
+    def __init__(self, name_width=16):
+        self.columns = [("workload", max(name_width, 8), "<"), *self.layout()]
+
+    def _line(self, cells):
+        return "  ".join(
+            f"{c:{a}{w}}" for c, (_, w, a) in zip(cells, self.columns, strict=True)
+        ).rstrip()
+
+    def header(self):
+        """Title line and rule."""
+        line = self._line([c[0] for c in self.columns])
+        return line + "\n" + "-" * len(line)
+
+
+class SingleFitTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.results.SingleFitResult` rows."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        mu = micro()
+        return [
+            ("m", 6, ">"),
+            ("n", 3, ">"),
+            (f"lmfast {mu}s/fit", 15, ">"),
+            (f"SciPy {mu}s/fit", 14, ">"),
+            ("ratio", 7, ">"),
+            ("nfev lm/sp", 11, ">"),
+            ("ier lm/sp", 9, ">"),
+            ("same", 4, "<"),
+        ]
+
+    def row(self, r):
+        """One line for a result (skipped and failed rows show their status)."""
+        if r.status != "ok":
+            return self._line([r.name, r.m, r.n, r.status, "", "", "", "", ""])
+        return self._line(
+            [
+                r.name,
+                r.m,
+                r.n,
+                format_us(r.seconds["lmfast"]),
+                format_us(r.seconds["scipy"]),
+                f"{r.ratio:.2f}",
+                f"{r.nfev['lmfast']}/{r.nfev['scipy']}",
+                f"{r.ier['lmfast']}/{r.ier['scipy']}",
+                "yes" if r.same else "NO",
+            ]
+        )
+
+    @staticmethod
+    def notes(results):
+        """Note lines for skipped, failed and mismatching rows, and caught warnings."""
+        return [line for r in results for line in _row_notes(r)]
+
+    footer = (
+        "ratio = SciPy time / lmfast time per fit: higher is better, > 1 means lmfast is faster.\n"
+        "Times are medians over the rounds; each round times lmfast and SciPy back to back in\n"
+        "this process (order alternating), repeating each call for at least the minimum time.\n"
+        "same = same ier, same nfev and x equal to 1e-6 relative (calls use full_output=True)."
+    )
+
+
+class BatchFitTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.results.BatchFitResult` rows."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        mu = micro()
+        return [
+            ("m", 4, ">"),
+            ("n", 2, ">"),
+            ("N", 7, ">"),
+            ("threads", 7, ">"),
+            ("lmfast fits/s", 13, ">"),
+            (f"SciPy {mu}s/fit", 13, ">"),
+            ("ratio", 6, ">"),
+            ("T/1T", 5, ">"),
+            ("agree", 9, "<"),
+        ]
+
+    def row(self, r):
+        """One line for a result (skipped and failed rows show their status)."""
+        if r.status != "ok":
+            return self._line([r.name, r.m, r.n, r.n_fits, r.threads, r.status] + [""] * 4)
+        return self._line(
+            [
+                r.name,
+                r.m,
+                r.n,
+                r.n_fits,
+                r.threads,
+                format_rate(1.0 / r.seconds["lmfast"]),
+                format_us(r.seconds["scipy"]),
+                f"{r.ratio:.1f}",
+                "-" if r.scaling is None else f"{r.scaling:.2f}",
+                format_agree(r.agree, r.agreement),
+            ]
+        )
+
+    @staticmethod
+    def notes(results):
+        """Agreement of every measured row, then skips, failures, targets and warnings."""
+        lines = []
+        for r in results:
+            if r.agreement:
+                extra = f" (all {r.n_fits}: {100 * r.agreement['success_all_lmfast']:.1f}%)"
+                lines.append(_agreement_note(r.name, r.agreement, "SciPy", extra))
+            lines += _row_notes(r)
+        return lines
+
+    footer = (
+        "lmfast fits/s: one curve_fit_batch call over all N fits (threads as shown).\n"
+        "SciPy: a loop of scipy.optimize.curve_fit(f, x, y_i, p0_i, full_output=True) over the\n"
+        "first fits (the subset); compiled rows give SciPy the model's NumPy twin (a note\n"
+        "gives SciPy with the same formula as a plain NumPy function).\n"
+        "ratio = SciPy time per fit / lmfast time per fit: higher is better.\n"
+        "T/1T = time with threads=1 / time with the threads shown (compiled models only).\n"
+        "Medians over the rounds; each round runs every side once, order alternating.\n"
+        f"agree = yes when success (ier 1..4) matches on >= {100 * BATCH_SUCCESS_MATCH:g}% of "
+        "the subset and the\nmedian relative popt difference of the fits both solved is <= "
+        f"{BATCH_X_RTOL:g}; the number is that median."
+    )
+
+
+class PeerFitTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.results.PeerFitResult` rows."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        return [
+            ("library", 14, "<"),
+            ("m", 4, ">"),
+            ("n", 2, ">"),
+            ("N", 7, ">"),
+            ("threads", 7, ">"),
+            ("peer fits/s", 12, ">"),
+            ("lmfast fits/s", 13, ">"),
+            ("lm/peer", 7, ">"),
+            ("agree", 9, "<"),
+        ]
+
+    def row(self, r):
+        """One line for a result (skipped and failed rows show their status)."""
+        if r.status != "ok":
+            return self._line(
+                [r.name, r.library, r.m, r.n, r.n_fits, r.threads, r.status] + [""] * 3
+            )
+        return self._line(
+            [
+                r.name,
+                r.library,
+                r.m,
+                r.n,
+                r.n_fits,
+                r.threads,
+                format_rate(1.0 / r.seconds["peer"]),
+                format_rate(1.0 / r.seconds["lmfast"]),
+                f"{r.ratio:.2f}",
+                format_agree(r.agree, r.agreement),
+            ]
+        )
+
+    @staticmethod
+    def notes(results):
+        """Agreement of every measured row, then skips, failures and warnings."""
+        lines = []
+        for r in results:
+            if r.agreement:
+                lines.append(_agreement_note(r.name, r.agreement, r.library))
+            lines += _row_notes(r)
+        return lines
+
+    footer = (
+        "Other batch fitters on the same fits as curve_fit_batch (all N fits each, same\n"
+        "threads), shown only when installed. lm/peer = peer time / lmfast time: > 1 means\n"
+        "lmfast is faster. lmfast also returns pcov, perr, chisq, nfev and njev of every fit;\n"
+        "the peer rows keep popt and a success flag only.\n"
+        "agree compares the peer with lmfast (success flags, median relative popt difference)."
+    )
+
+
+#: kind -> table class printing results of that kind.
+TABLES = {"single": SingleFitTable, "batch": BatchFitTable, "peer": PeerFitTable}

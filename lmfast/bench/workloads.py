@@ -1,0 +1,363 @@
+"""Workloads of ``python -m lmfast.bench``: what each row fits, and which rows run.
+
+A workload is a frozen description of one row; nothing is computed until it runs.
+
+Adding a workload
+-----------------
+Append an instance to the tuple built by :func:`default_workloads` (single fits) or
+:func:`batch_workloads`. A workload class declares a ``kind``;
+:data:`lmfast.bench.runners.RUNNERS` maps the kind to the function that measures it and
+:data:`lmfast.bench.tables.TABLES` to the table that prints its rows. A new kind of row
+is a new workload class, a runner and a table, with no change to the existing ones.
+"""
+
+import fnmatch
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from lmfast.bench.environment import installed
+from lmfast.bench.peers import cminpack_numba_solver, lumafit_solver
+from lmfast.bench.problems import (
+    BatchData,
+    gauss1d,
+    gauss1d_jac,
+    gauss2d,
+    gauss2d_problem,
+    gauss128_problem,
+    gaussian_2d_batch,
+    gaussian_batch,
+    peaks_problem,
+    peaks_residual,
+    peaks_residual_jacobian,
+    trivial_problem,
+    trivial_residual,
+)
+
+
+@dataclass(frozen=True)
+class SingleFit:
+    """A workload of one fit per call, timed per fit against SciPy.
+
+    Parameters
+    ----------
+    name : str
+        Row name, matched by ``--only``.
+    api : {"leastsq", "curve_fit"}
+        Function under test; looked up by name in ``lmfast`` and ``scipy.optimize``.
+    m, n : int
+        Number of residuals and of parameters.
+    description : str
+        One line for ``--list``.
+    make_call : callable
+        ``make_call(fit)`` builds the problem and returns a zero-argument callable that
+        runs one fit with ``fit`` (the ``leastsq`` or ``curve_fit`` of one
+        implementation) with ``full_output=True`` and returns its raw result.
+    requires : str, optional
+        Module that must import (for instance ``"lmfast.models"``), else the row is
+        skipped with a note.
+    target : float, optional
+        Expected ratio SciPy/lmfast; a lower ratio gets a note.
+    """
+
+    kind: ClassVar[str] = "single"
+    name: str
+    api: str
+    m: int
+    n: int
+    description: str
+    make_call: Callable[[Callable], Callable[[], Any]] = field(repr=False)
+    requires: str = ""
+    target: float | None = None
+
+
+def _leastsq_call(problem, func, Dfun=None):
+    """Return ``make_call`` running ``leastsq(func, x0, args, Dfun=Dfun, full_output=True)``.
+
+    Parameters
+    ----------
+    problem : callable
+        ``problem()`` returns ``(x0, args)``; called only when the workload runs.
+    func, Dfun : callable
+        Residuals and (optionally) their Jacobian, shape ``(m, n)``.
+    """
+
+    def make_call(fit):
+        x0, args = problem()
+        return lambda: fit(func, x0, args=args, Dfun=Dfun, full_output=True)
+
+    return make_call
+
+
+def _curve_fit_call(problem, f, jac=None):
+    """Return ``make_call`` running ``curve_fit(f, xdata, ydata, p0, jac=jac, full_output=True)``.
+
+    Parameters
+    ----------
+    problem : callable
+        ``problem()`` returns ``(xdata, ydata, p0)``; called only when the workload runs.
+    f, jac : callable
+        Model and (optionally) its Jacobian, shape ``(m, n)``; ``jac`` is not passed when
+        ``None``.
+    """
+    kwargs = {} if jac is None else {"jac": jac}
+
+    def make_call(fit):
+        xdata, ydata, p0 = problem()
+        return lambda: fit(f, xdata, ydata, p0=p0, full_output=True, **kwargs)
+
+    return make_call
+
+
+def _model_curve_fit_call(problem, model_name, use_jac=False):
+    """Return ``make_call`` running ``curve_fit`` with a ``lmfast.models`` model.
+
+    The same :class:`lmfast.models.Model` goes to both implementations: lmfast runs its
+    compiled code, SciPy calls its NumPy twin. With ``use_jac``, ``jac=model.jac`` goes to
+    both (lmfast: the compiled analytic Jacobian; SciPy: its NumPy twin), else both use
+    forward differences.
+
+    Parameters
+    ----------
+    problem : callable
+        ``problem()`` returns ``(xdata, ydata, p0)``.
+    model_name : str
+        Attribute of ``lmfast.models``, looked up when the workload runs.
+    use_jac : bool, optional
+        Pass ``jac=model.jac``.
+    """
+
+    def make_call(fit):
+        models = importlib.import_module("lmfast.models")
+        model = getattr(models, model_name)
+        kwargs = {"jac": model.jac} if use_jac else {}
+        xdata, ydata, p0 = problem()
+        return lambda: fit(model, xdata, ydata, p0=p0, full_output=True, **kwargs)
+
+    return make_call
+
+
+def _as_leastsq(problem, *problem_args):
+    """Adapt ``problem(*problem_args) -> (t, y, p0)`` to ``() -> (p0, (t, y))``."""
+
+    def leastsq_problem():
+        t, y, p0 = problem(*problem_args)
+        return p0, (t, y)
+
+    return leastsq_problem
+
+
+@dataclass(frozen=True)
+class BatchFit:
+    """A batch of fits: ``curve_fit_batch`` on all of them against a SciPy loop on a subset.
+
+    Parameters
+    ----------
+    name : str
+        Row name, matched by ``--only``.
+    model : str or callable
+        Name of a ``lmfast.models`` model (compiled path; SciPy calls the model's NumPy
+        twin), or a ``curve_fit``-style NumPy function (Python path, both sides).
+    m, n : int
+        Points per fit and parameters.
+    n_fits, quick_n_fits : int
+        Number of fits ``N`` (default run and ``--quick``).
+    description : str
+        One line for ``--list``.
+    make_data : callable
+        ``make_data(n_fits)`` returns a :class:`BatchData`.
+    target : float, optional
+        Expected ratio (SciPy time per fit / lmfast time per fit); lower gets a note.
+    plain : callable, optional
+        For a compiled model: the same formula as a plain NumPy function, as a SciPy user
+        would write it. SciPy is also timed with it (a note and ``ratio_plain`` in the
+        JSON), since the models' NumPy twins cost more per call than a plain function.
+    """
+
+    kind: ClassVar[str] = "batch"
+    api: ClassVar[str] = "batch"
+    name: str
+    model: str | Callable
+    m: int
+    n: int
+    n_fits: int
+    quick_n_fits: int
+    description: str
+    make_data: Callable[[int], BatchData] = field(repr=False)
+    target: float | None = None
+    plain: Callable | None = field(default=None, repr=False)
+
+    @property
+    def compiled(self):
+        """True for a ``lmfast.models`` model (its thread scaling is measured too)."""
+        return isinstance(self.model, str)
+
+
+@dataclass(frozen=True)
+class PeerFit:
+    """Another batch fitter against ``curve_fit_batch`` on the same fits (optional).
+
+    Parameters
+    ----------
+    name : str
+        Row name, matched by ``--only``.
+    library : str
+        Distribution name shown in the table (``cminpack-numba``, ``lumafit``).
+    module : str
+        Top-level module that must be importable for the row to exist.
+    model : str
+        ``lmfast.models`` model of the lmfast side (and the model the peer solver fits).
+    m, n, n_fits, quick_n_fits, description, make_data
+        As in :class:`BatchFit`.
+    make_solver : callable
+        ``make_solver()`` imports the peer and returns ``solve(x, y, p0, threads)`` ->
+        ``(popt (N, n), success (N,) bool)``; compiled (numba) once, outside the timing.
+    base : str
+        The :class:`BatchFit` row with the same data (groups bars in ``--plot``).
+    """
+
+    kind: ClassVar[str] = "peer"
+    name: str
+    base: str
+    library: str
+    module: str
+    model: str
+    m: int
+    n: int
+    n_fits: int
+    quick_n_fits: int
+    description: str
+    make_data: Callable[[int], BatchData] = field(repr=False)
+    make_solver: Callable[[], Callable] = field(repr=False)
+
+    @property
+    def api(self):
+        """Shown by ``--list``."""
+        return self.library
+
+
+def default_workloads():
+    """Return the workloads of ``python -m lmfast.bench``, in table order.
+
+    Returns
+    -------
+    tuple of SingleFit, BatchFit and PeerFit
+        The workloads; problem data is generated only when a workload runs. Peer rows
+        are present only when the peer is installed.
+    """
+    gauss128 = _as_leastsq(gauss128_problem)
+    peaks20k = _as_leastsq(peaks_problem, 20_000, 4)
+    return (
+        SingleFit(
+            "trivial", "leastsq", 3, 2, "r = [x0-1, x1-2, x0*x1-3]: per-call overhead",
+            _leastsq_call(trivial_problem, trivial_residual),
+        ),
+        SingleFit(
+            "gauss128-lmdif", "leastsq", 128, 4, "Gaussian + offset, forward differences",
+            _leastsq_call(gauss128, peaks_residual),
+        ),
+        SingleFit(
+            "gauss128-lmder", "leastsq", 128, 4, "Gaussian + offset, analytic Dfun (m, n)",
+            _leastsq_call(gauss128, peaks_residual, peaks_residual_jacobian),
+        ),
+        SingleFit(
+            "peaks20k-lmder", "leastsq", 20_000, 13, "4 Gaussians + offset, analytic Dfun",
+            _leastsq_call(peaks20k, peaks_residual, peaks_residual_jacobian),
+        ),
+        SingleFit(
+            "peaks20k-lmdif", "leastsq", 20_000, 13, "4 Gaussians + offset, forward differences",
+            _leastsq_call(peaks20k, peaks_residual),
+        ),
+        SingleFit(
+            "cf-gauss128", "curve_fit", 128, 4, "curve_fit, Gaussian + offset, no jac",
+            _curve_fit_call(gauss128_problem, gauss1d),
+        ),
+        SingleFit(
+            "cf-gauss128-jac", "curve_fit", 128, 4, "curve_fit, Gaussian + offset, jac (m, n)",
+            _curve_fit_call(gauss128_problem, gauss1d, gauss1d_jac),
+        ),
+        SingleFit(
+            "cf-gauss2d-5x5", "curve_fit", 25, 5, "curve_fit, 2-D Gaussian on 5x5 pixels",
+            _curve_fit_call(gauss2d_problem, gauss2d),
+        ),
+        SingleFit(
+            "cf-gauss128-compiled", "curve_fit", 128, 4,
+            "curve_fit(models.gaussian): compiled vs NumPy twin, forward differences",
+            _model_curve_fit_call(gauss128_problem, "gaussian"),
+            requires="lmfast.models", target=5.0,
+        ),
+        SingleFit(
+            "cf-gauss128-compiled-jac", "curve_fit", 128, 4,
+            "same with jac=models.gaussian.jac on both sides",
+            _model_curve_fit_call(gauss128_problem, "gaussian", use_jac=True),
+            requires="lmfast.models", target=5.0,
+        ),
+    ) + batch_workloads()  # fmt: skip
+
+
+def batch_workloads():
+    """The batch rows, then the peer rows of the peers that are installed."""
+    rows = (
+        BatchFit(
+            "batch-gauss128", "gaussian", 128, 4, 100_000, 5_000,
+            "curve_fit_batch(models.gaussian) vs SciPy curve_fit loop",
+            gaussian_batch, target=20.0, plain=gauss1d,
+        ),
+        BatchFit(
+            "batch-gauss2d-5x5", "gaussian_2d", 25, 5, 100_000, 5_000,
+            "curve_fit_batch(models.gaussian_2d), 5x5 pixels, vs SciPy loop",
+            gaussian_2d_batch, target=75.0, plain=gauss2d,
+        ),
+        BatchFit(
+            "batch-py-gauss128", gauss1d, 128, 4, 10_000, 2_000,
+            "curve_fit_batch(NumPy function, Python path) vs SciPy loop, same function",
+            gaussian_batch, target=8.0,
+        ),
+    )  # fmt: skip
+    peers = (
+        PeerFit(
+            "batch-gauss128-cminpack-numba", "batch-gauss128", "cminpack-numba", "cminpack_numba",
+            "gaussian",
+            128, 4, 100_000, 5_000,
+            "cminpack-numba lmder, analytic Jacobian, numba prange over fits",
+            gaussian_batch, cminpack_numba_solver,
+        ),
+        PeerFit(
+            "batch-gauss128-lumafit", "batch-gauss128", "lumafit", "lumafit", "gaussian",
+            128, 4, 100_000, 5_000,
+            "lumafit levenberg_marquardt_core, analytic Jacobian, numba prange over fits",
+            gaussian_batch, lumafit_solver,
+        ),
+    )  # fmt: skip
+    return rows + tuple(p for p in peers if installed(p.module))
+
+
+def select_workloads(workloads, only):
+    """Filter workloads by ``--only``.
+
+    Parameters
+    ----------
+    workloads : sequence
+        Candidate workloads.
+    only : str or None
+        Comma-separated patterns. A pattern containing ``*``, ``?`` or ``[`` is a glob
+        matched against the whole name, otherwise a substring; matching ignores case.
+
+    Returns
+    -------
+    list
+        Workloads matching any pattern, in their original order (all if ``only`` is empty).
+    """
+    patterns = [p.strip().lower() for p in (only or "").split(",") if p.strip()]
+    if not patterns:
+        return list(workloads)
+
+    def matches(name):
+        name = name.lower()
+        return any(
+            fnmatch.fnmatchcase(name, p) if any(ch in p for ch in "*?[") else p in name
+            for p in patterns
+        )
+
+    return [w for w in workloads if matches(w.name)]
