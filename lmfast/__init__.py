@@ -16,7 +16,7 @@ from lmfast._curve_fit import curve_fit
 from lmfast._leastsq import leastsq
 from lmfast._outcomes import MinpackError, OptimizeWarning
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = [
     "leastsq",
     "curve_fit",

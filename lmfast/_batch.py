@@ -17,6 +17,7 @@ import numpy as np
 from lmfast import _batch_core, _defaults, _validate, _weighting
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import CODES_DOC, SUCCESS, message
+from lmfast._problem import Problem
 from lmfast.models import Model
 
 __all__ = ["BatchResult", "curve_fit_batch"]
@@ -213,7 +214,7 @@ def curve_fit_batch(
         threads = _validate.threads_for(threads, 1)
         return result
 
-    problem = _validate.problem(
+    problem = Problem(
         m=m, n=n, n_fits=n_fits, p0=p0, tolerances=tol, epsfcn=settings["epsfcn"],
         factor=settings["factor"], use_fd=use_fd, ydata=ydata, weights=weights,
         absolute_sigma=bool(absolute_sigma), model=model._compiled if compiled else None,

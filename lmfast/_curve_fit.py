@@ -25,6 +25,7 @@ import numpy as np
 
 from lmfast import _defaults, _leastsq, _single, _validate, _weighting
 from lmfast._outcomes import NONFINITE_RESIDUALS, SUCCESS, OptimizeWarning, report
+from lmfast._problem import Problem
 
 __all__ = ["curve_fit"]
 
@@ -247,7 +248,7 @@ def curve_fit(
 
 def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, kwargs):
     """leastsq on the weighted residuals of a Python model; (fit, tolerances)."""
-    fun = _residual_function(f, xdata, ydata, weights, whiten)
+    fun = _weighting.residual_function(f, xdata, ydata, weights, whiten)
     # A jac that is not callable (the bounded methods' '2-point', ...) goes to leastsq
     # as is and fails there as `Dfun`, with SciPy's TypeError.
     if callable(jac):
@@ -302,7 +303,7 @@ def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, kwargs):
     epsfcn = options["epsfcn"]
     tol = _defaults.tolerances(options["ftol"], options["xtol"], options["gtol"],
                                options["maxfev"], n, not use_jac)
-    problem = _validate.problem(
+    problem = Problem(
         m=m, n=n, p0=np.array(p0, dtype=np.float64).ravel(), tolerances=tol,
         epsfcn=_defaults.default_epsfcn() if epsfcn is None else epsfcn,
         factor=options["factor"], use_fd=not use_jac,
@@ -465,15 +466,6 @@ def _remember_first_call(fun):
 
     memo.append(None)
     return _memoized_func
-
-
-def _residual_function(f, xdata, ydata, weights, whiten):
-    """``params -> (f(xdata, *params) - ydata)``, weighted or whitened."""
-
-    def residuals(params):
-        return _weighting.residuals(f(xdata, *params), ydata, weights, whiten)
-
-    return residuals
 
 
 def _jacobian_function(jac, xdata, weights, whiten):

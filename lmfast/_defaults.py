@@ -1,6 +1,6 @@
 """Default settings of every front end, as scipy.optimize.leastsq defines them."""
 import operator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,8 +30,7 @@ def default_maxfev(n, use_fd):
     return (200 if use_fd else 100) * (n + 1)
 
 
-@dataclass(frozen=True)
-class Tolerances:
+class Tolerances(NamedTuple):
     """The stopping settings of a fit as the front ends and messages read them.
 
     ``maxfev`` is the value messages quote (0 replaced by the default); ``limit`` the one
@@ -54,8 +53,7 @@ def tolerances(ftol, xtol, gtol, maxfev, n, use_fd):
     limit = operator.index(maxfev)
     if limit > _INT_MAX:
         raise OverflowError("signed integer is greater than maximum")
-    default = default_maxfev(n, use_fd)
-    shown = default if maxfev == 0 else maxfev
     if limit <= 0:
-        limit = default
-    return Tolerances(ftol, xtol, gtol, shown, limit)
+        default = (200 if use_fd else 100) * (n + 1)  # default_maxfev, inlined: per call
+        return Tolerances(ftol, xtol, gtol, default if limit == 0 else maxfev, default)
+    return Tolerances(ftol, xtol, gtol, maxfev, limit)

@@ -2,7 +2,10 @@
 import numpy as np
 
 from lmfast import _defaults, _single, _validate
-from lmfast._outcomes import NONFINITE_JACOBIAN, NONFINITE_RESIDUALS, message, report
+from lmfast._outcomes import (
+    NONFINITE_JACOBIAN, NONFINITE_RESIDUALS, SUCCESS, message, report,
+)
+from lmfast._problem import Problem
 
 _FLOAT64 = np.dtype(np.float64)
 
@@ -132,11 +135,10 @@ def run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, facto
     if not reuse and not np.can_cast(x0.dtype, _FLOAT64, "safe"):
         raise TypeError(f"Cannot cast array data from {x0.dtype!r} to {_FLOAT64!r} "
                         "according to the rule 'safe'")
-    x_start = np.ascontiguousarray(x0 if reuse else np.asarray(x0, dtype=np.float64))
+    x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)  # flatten() copied: contiguous
     tol = _defaults.tolerances(ftol, xtol, gtol, maxfev, n, Dfun is None)
-    problem = _validate.problem(m=m, n=n, p0=x_start, tolerances=tol, epsfcn=epsfcn,
-                                factor=factor, use_fd=Dfun is None,
-                                diag=_validate.diag_scales(diag, n))
+    problem = Problem(m=m, n=n, p0=x_start, tolerances=tol, epsfcn=epsfcn, factor=factor,
+                      use_fd=Dfun is None, diag=_validate.diag_scales(diag, n))
     fit = _single.fit(problem, func, args, Dfun, col_deriv, f0 if reuse else None,
                       J0 if reuse else None, full_output)
     return fit, tol
@@ -151,12 +153,12 @@ def results(fit, tol, jacobian_source, with_njev, full_output):
     if fit.info == NONFINITE_JACOBIAN:
         raise ValueError(f"leastsq: the Jacobian from {jacobian_source} has non-finite "
                          f"values (nan or inf) at x = {fit.x!r}")
-    mesg = message(fit.info, tol)
     if full_output:
         infodict = {"fvec": fit.fvec, "nfev": fit.nfev}
         if with_njev:
             infodict["njev"] = fit.njev
         infodict.update(fjac=fit.fjac, ipvt=fit.ipvt, qtf=fit.qtf)
-        return fit.x, fit.cov_x, infodict, mesg, fit.info
-    report(fit.info, "leastsq", mesg, stacklevel=3)
+        return fit.x, fit.cov_x, infodict, message(fit.info, tol), fit.info
+    if fit.info not in SUCCESS:
+        report(fit.info, "leastsq", message(fit.info, tol), stacklevel=3)
     return fit.x, fit.info

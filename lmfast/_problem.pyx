@@ -13,16 +13,37 @@ from lmfast._models cimport CompiledModel
 cnp.import_array()
 
 
-cdef const double *_doubles(object arr, str name, tuple shapes) except? NULL:
-    """The data of a C-contiguous float64 array of one of shapes (NULL for None)."""
+cdef const double *_doubles(object arr, str name, tuple shape, Py_ssize_t n_fits,
+                            Py_ssize_t *fit_stride) except? NULL:
+    """The data of a C-contiguous float64 array of ``shape`` (shared) or of
+    ``(n_fits, *shape)`` (one per fit, when fit_stride is not NULL); NULL for None.
+    Sets *fit_stride to the doubles between two fits' rows (0 when shared)."""
+    cdef cnp.ndarray a
+    cdef int k = len(shape), ndim, lead, i
+    cdef cnp.npy_intp *dims
+    cdef Py_ssize_t size = 1
+    if fit_stride != NULL:
+        fit_stride[0] = 0
     if arr is None:
         return NULL
-    if (not isinstance(arr, np.ndarray) or arr.dtype != np.float64
-            or not arr.flags.c_contiguous or arr.shape not in shapes):
-        raise ValueError(f"internal: Problem.{name} must be a C-contiguous float64 array "
-                         f"of shape {' or '.join(map(str, shapes))}; got "
-                         f"{getattr(arr, 'shape', type(arr).__name__)}")
-    return <const double *>cnp.PyArray_DATA(arr)
+    if (cnp.PyArray_Check(arr) and cnp.PyArray_TYPE(<cnp.ndarray>arr) == cnp.NPY_DOUBLE
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>arr)):
+        a = <cnp.ndarray>arr
+        ndim = cnp.PyArray_NDIM(a)
+        dims = cnp.PyArray_DIMS(a)
+        lead = ndim - k
+        if lead == 0 or (lead == 1 and fit_stride != NULL and dims[0] == n_fits):
+            for i in range(k):
+                if dims[lead + i] != <Py_ssize_t>shape[i]:
+                    break
+                size *= dims[lead + i]
+            else:
+                if lead and fit_stride != NULL:
+                    fit_stride[0] = size
+                return <const double *>cnp.PyArray_DATA(a)
+    raise ValueError(f"internal: Problem.{name} must be a C-contiguous float64 array of "
+                     f"shape {shape}{' or (n_fits, ...)' if fit_stride != NULL else ''}; "
+                     f"got {getattr(arr, 'shape', type(arr).__name__)}")
 
 
 cdef class Problem:
@@ -54,8 +75,10 @@ cdef class Problem:
         Reserved for bounds and fixed parameters; must be None for now.
     estimator : int
         ``ESTIMATOR_LEAST_SQUARES`` (0); others are reserved.
-    ftol, xtol, gtol, maxfev, epsfcn, factor : number
-        The engine's settings (maxfev: the limit the engine applies).
+    tolerances : lmfast._defaults.Tolerances
+        ftol, xtol, gtol and limit (the maxfev the engine applies).
+    epsfcn, factor : float
+        The engine's other settings.
     use_fd : bool
         Forward-difference Jacobian instead of an analytic one.
     absolute_sigma : bool
@@ -67,10 +90,10 @@ cdef class Problem:
     def __init__(self, *, Py_ssize_t m, Py_ssize_t n, p0, Py_ssize_t n_fits=1,
                  xdata=None, bint x_per_fit=False, ydata=None, weights=None, whiten=None,
                  diag=None, lower=None, upper=None, fixed=None, int estimator=0,
-                 double ftol, double xtol, double gtol, long maxfev, double epsfcn,
-                 double factor, bint use_fd, bint absolute_sigma=False,
-                 CompiledModel model=None):
+                 tolerances, double epsfcn, double factor, bint use_fd,
+                 bint absolute_sigma=False, CompiledModel model=None):
         cdef ProblemData *d = &self.data
+        cdef tuple x_shape
         if m < 0 or n < 0 or n_fits < 0:
             raise ValueError("internal: negative Problem sizes")
         if estimator != ESTIMATOR_LEAST_SQUARES:
@@ -78,24 +101,21 @@ cdef class Problem:
         if lower is not None or upper is not None or fixed is not None:
             raise NotImplementedError("bounds and fixed parameters are not implemented yet")
         d.n_fits, d.m, d.n = n_fits, m, n
-        d.settings.ftol = ftol
-        d.settings.xtol = xtol
-        d.settings.gtol = gtol
-        d.settings.maxfev = maxfev
+        d.settings.ftol = tolerances.ftol
+        d.settings.xtol = tolerances.xtol
+        d.settings.gtol = tolerances.gtol
+        d.settings.maxfev = tolerances.limit
         d.settings.epsfcn = epsfcn
         d.settings.factor = factor
         d.settings.use_fd = use_fd
         d.absolute_sigma = absolute_sigma
         d.estimator = estimator
 
-        d.p0 = _doubles(p0, "p0", ((n,), (n_fits, n)))
-        d.p0_fit_stride = n if np.ndim(p0) == 2 else 0
-        d.y = _doubles(ydata, "ydata", ((m,), (n_fits, m)))
-        d.y_fit_stride = m if np.ndim(ydata) == 2 else 0
-        d.w = _doubles(weights, "weights", ((m,), (n_fits, m)))
-        d.w_fit_stride = m if np.ndim(weights) == 2 else 0
-        d.whiten = _doubles(whiten, "whiten", ((m, m),))
-        d.diag = _doubles(diag, "diag", ((n,),))
+        d.p0 = _doubles(p0, "p0", (n,), n_fits, &d.p0_fit_stride)
+        d.y = _doubles(ydata, "ydata", (m,), n_fits, &d.y_fit_stride)
+        d.w = _doubles(weights, "weights", (m,), n_fits, &d.w_fit_stride)
+        d.whiten = _doubles(whiten, "whiten", (m, m), 1, NULL)
+        d.diag = _doubles(diag, "diag", (n,), 1, NULL)
         d.lower = d.upper = NULL
         d.fixed = NULL
         d.bounds_fit_stride = d.fixed_fit_stride = 0
@@ -107,9 +127,12 @@ cdef class Problem:
         if model is not None:
             d.model = model.funcs
             k = model.funcs.x_dims
-            one = (m,) if k == 1 else (k, m)
-            d.x = _doubles(xdata, "xdata", ((n_fits, *one),) if x_per_fit else (one,))
-            d.x_fit_stride = k * m if x_per_fit else 0
+            x_shape = (m,)
+            if k != 1:
+                x_shape = (k, m)
+            d.x = _doubles(xdata, "xdata", x_shape, n_fits, &d.x_fit_stride)
+            if (d.x_fit_stride != 0) != x_per_fit:
+                raise ValueError("internal: Problem.xdata is not laid out as x_per_fit says")
             if d.y == NULL:
                 raise ValueError("internal: a compiled model needs ydata")
             if d.model.jac == NULL and not use_fd:

@@ -1,5 +1,7 @@
 """One validator: user arguments in, one problem description (``_problem.Problem``) out.
 
+The front ends build the Problem from what these functions return.
+
 Every front end converts and checks its inputs here, so the rules are the same wherever
 they apply: float64 conversion, sigma to weights, the shapes of xdata, ydata and p0,
 tolerances and limits, threads and chunk sizes.  ``leastsq`` and ``curve_fit`` keep
@@ -13,7 +15,6 @@ import os
 import numpy as np
 
 from lmfast import _defaults
-from lmfast._problem import Problem
 
 _REAL_KINDS = "biuf"
 
@@ -212,22 +213,20 @@ def batch_xdata(xdata, n_fits, m, x_dims):
 
 
 def batch_settings(ftol, xtol, gtol, factor, epsfcn):
-    """The batch's float settings; values MINPACK would reject raise ValueError here
-    (a batch-wide mistake, not a per-fit outcome)."""
-    if epsfcn is None:
-        epsfcn = _defaults.default_epsfcn()
-    values = {}
-    for name, value, ok, rule in (
-        ("ftol", ftol, lambda v: v >= 0.0, "a number >= 0"),
-        ("xtol", xtol, lambda v: v >= 0.0, "a number >= 0"),
-        ("gtol", gtol, lambda v: v >= 0.0, "a number >= 0"),
-        ("factor", factor, lambda v: 0.0 < v < math.inf, "positive and finite"),
-        ("epsfcn", epsfcn, lambda v: not math.isnan(v), "a number"),
-    ):
-        value = float(value)
-        if not ok(value):
-            raise ValueError(f"{name} must be {rule}; got {value}")
-        values[name] = value
+    """The batch's float settings (a dict); values MINPACK would reject raise ValueError
+    here (a batch-wide mistake, not a per-fit outcome)."""
+    values = {
+        "ftol": float(ftol), "xtol": float(xtol), "gtol": float(gtol),
+        "factor": float(factor),
+        "epsfcn": _defaults.default_epsfcn() if epsfcn is None else float(epsfcn),
+    }
+    for name in ("ftol", "xtol", "gtol"):
+        if not values[name] >= 0.0:  # also NaN
+            raise ValueError(f"{name} must be a number >= 0; got {values[name]}")
+    if not 0.0 < values["factor"] < math.inf:
+        raise ValueError(f"factor must be positive and finite; got {values['factor']}")
+    if math.isnan(values["epsfcn"]):
+        raise ValueError("epsfcn must be a number; got nan")
     return values
 
 
@@ -266,14 +265,6 @@ def threads_for(threads, units):
 # --------------------------------------------------------------------------------------
 # Problems
 # --------------------------------------------------------------------------------------
-
-
-def problem(*, m, n, p0, tolerances, epsfcn, factor, use_fd, **data):
-    """The Problem for validated inputs (data: the optional arrays and model of
-    :class:`lmfast._problem.Problem`)."""
-    return Problem(m=m, n=n, p0=p0, ftol=tolerances.ftol, xtol=tolerances.xtol,
-                   gtol=tolerances.gtol, maxfev=tolerances.limit, epsfcn=epsfcn,
-                   factor=factor, use_fd=use_fd, **data)
 
 
 def diag_scales(diag, n):

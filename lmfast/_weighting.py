@@ -1,7 +1,9 @@
 """The weighted residual of every Python path: ``w * (f - y)`` or ``inv(L) @ (f - y)``.
 
-The compiled paths form the same residual in C (``lmfast/_model_fit.pyx``), in the same
-order of operations.
+:func:`residual_function` makes curve_fit's residual callable (one closure per weighting,
+as leastsq calls it dozens of times per fit); :func:`residuals` weights the model values
+of a batch.  The compiled paths form the same residual in C (``lmfast/_model_fit.pyx``),
+in the same order of operations.
 """
 import numpy as np
 
@@ -29,6 +31,27 @@ def residuals(values, ydata, weights=None, whiten=None):
     if whiten is not None:
         return whiten @ (values - ydata)
     return values - ydata
+
+
+def residual_function(f, xdata, ydata, weights=None, whiten=None):
+    """``params -> residuals(f(xdata, *params), ydata, weights, whiten)``, specialised."""
+    if weights is not None:
+
+        def weighted(params):
+            return weights * (f(xdata, *params) - ydata)
+
+        return weighted
+    if whiten is not None:
+
+        def whitened(params):
+            return whiten @ (f(xdata, *params) - ydata)
+
+        return whitened
+
+    def plain(params):
+        return f(xdata, *params) - ydata
+
+    return plain
 
 
 def jacobian(jac, weights=None, whiten=None):

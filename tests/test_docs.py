@@ -26,3 +26,13 @@ def test_readme_example_runs():
     p = namespace["p"]
     np.testing.assert_allclose(p, [3.0, 0.4, 1.2, 0.5], rtol=1e-6)
     assert namespace["ier"] in (1, 2, 3, 4)
+
+
+def test_readme_batch_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    code = next(b for b in blocks if "curve_fit_batch(models.gaussian" in b)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README example
+    res, truth = namespace["res"], namespace["truth"]
+    assert res.success.all()
+    np.testing.assert_allclose(res.popt, truth, atol=0.05)
