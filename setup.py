@@ -37,7 +37,8 @@ directives = dict(
     wraparound=DEBUG,
     initializedcheck=DEBUG,
     nonecheck=DEBUG,
-    cdivision=not DEBUG,
+    # Always C division: the engine relies on IEEE results (inf, NaN) for a zero divisor.
+    cdivision=True,
     embedsignature=True,
 )
 

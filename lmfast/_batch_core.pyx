@@ -16,6 +16,7 @@ results do not depend on them.
 """
 import numpy as np
 
+cimport cython
 cimport numpy as cnp
 from libc.string cimport memcpy
 
@@ -82,6 +83,7 @@ cdef class CompiledBatch:
         """Make every worker stop after the fit it is running."""
         lmfast_store(&self.cancelled, 1)
 
+    @cython.nonecheck(False)  # self is never None; the debug build checks the rest
     def work(self, int slot):
         """Run fits, a block at a time, until none is left or cancel() is called (which
         also stops the fit in progress at its next request).  Releases the GIL."""
@@ -172,6 +174,7 @@ cdef class VectorBatch:
         self.last_f = 0
         self.last_j = 0
 
+    @cython.nonecheck(False)  # self is never None; the debug build checks the rest
     cdef Py_ssize_t _step(self, Py_ssize_t k) noexcept nogil:
         """Advance fit k to its next request; finish it (1) or keep it pending (0)."""
         cdef LMWork *ws = self.works + k
@@ -184,6 +187,7 @@ cdef class VectorBatch:
         self.n_active += 1
         return 0
 
+    @cython.nonecheck(False)  # self is never None; the debug build checks the rest
     def start(self, Py_ssize_t first, Py_ssize_t count):
         """Start fits first .. first+count-1 (count <= group) and take their first
         requests; return how many finished at once (improper input)."""
@@ -198,6 +202,7 @@ cdef class VectorBatch:
             finished += self._step(k)
         return finished
 
+    @cython.nonecheck(False)  # self is never None; the debug build checks the rest
     def gather(self):
         """Fill rows_f/fit_f (points needing residuals) and rows_j/fit_j (points needing
         the Jacobian) for every pending fit; return their counts (n_f, n_j)."""
@@ -230,6 +235,7 @@ cdef class VectorBatch:
         self.last_j = n_j
         return n_f, n_j
 
+    @cython.nonecheck(False)  # self is never None; the debug build checks the rest
     def scatter(self, cnp.ndarray residuals, cnp.ndarray jacobians):
         """Hand the answers to the requests of the last gather() to the fits (residuals:
         (n_f, m), jacobians: (n_j, m, n), C-contiguous float64, already weighted), step

@@ -238,20 +238,23 @@ def usable_cores():
         return max(1, os.cpu_count() or 1)
 
 
-def positive_int(name, value):
-    """value as a positive int, else TypeError/ValueError naming it (None passes)."""
-    if value is None:
-        return None
+def integer(name, value, minimum):
+    """value as an int >= minimum, else TypeError (not an integer; bool is not one) or
+    ValueError naming it."""
     if isinstance(value, bool):
-        raise TypeError(f"{name} must be a positive integer or None, not bool")
+        raise TypeError(f"{name} must be an integer, not bool")
     try:
         value = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be a positive integer or None, not "
-                        f"{type(value).__name__}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer or None, not {value}")
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return value
+
+
+def positive_int(name, value):
+    """value as a positive int (None passes), else TypeError/ValueError naming it."""
+    return None if value is None else integer(name, value, 1)
 
 
 def threads_for(threads, units):

@@ -35,7 +35,6 @@ Examples
 import functools
 import inspect
 import math
-import operator
 
 import numpy as np
 
@@ -402,16 +401,7 @@ def polynomial(degree):
     ValueError
         If ``degree`` is negative.
     """
-    if isinstance(degree, bool):
-        raise TypeError("polynomial(): degree must be an integer, not bool")
-    try:
-        degree = operator.index(degree)
-    except TypeError:
-        raise TypeError(f"polynomial(): degree must be an integer, not "
-                        f"{type(degree).__name__}") from None
-    if degree < 0:
-        raise ValueError(f"polynomial(): degree must be >= 0, got {degree}")
-    return _polynomial_model(degree)
+    return _polynomial_model(_validate.integer("polynomial(): degree", degree, 0))
 
 
 @functools.lru_cache(maxsize=None)
@@ -493,11 +483,9 @@ def from_cfunc(name, param_names, f, jac=None, *, x_dims=1, ctx=None):
     ``examples/custom_model_numba.py`` shows a model that reads constants from ``ctx``.
     """
     param_names = tuple(param_names)
-    x_dims = operator.index(x_dims)
     if not param_names:
         raise ValueError("from_cfunc(): the model needs at least one parameter")
-    if x_dims < 1:
-        raise ValueError(f"from_cfunc(): x_dims must be >= 1, got {x_dims}")
+    x_dims = _validate.integer("from_cfunc(): x_dims", x_dims, 1)
     f_address = _function_address(f, "f")
     jac_address = 0 if jac is None else _function_address(jac, "jac")
     ctx_address, ctx_owner = _context_address(ctx)
