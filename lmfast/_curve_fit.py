@@ -1,9 +1,10 @@
 """``curve_fit`` with the behaviour of SciPy 1.17's Levenberg-Marquardt path.
 
-The fit itself is :func:`lmfast.leastsq`; this module only turns a model
-``f(xdata, *params)`` and data into a residual function, picks SciPy's defaults,
-validates the inputs in SciPy's order (so the same input raises the same error),
-and scales ``cov_x`` into ``pcov``.
+The fit itself is lmfast's leastsq: on a residual closure for a Python model, or
+entirely in C for a compiled model of :mod:`lmfast.models` (any sigma; only a Python
+``jac`` of the user's own makes it call Python).  This module picks SciPy's defaults,
+validates the inputs in SciPy's order (so the same input raises the same error) with
+the rules of :mod:`lmfast._validate`, and scales ``cov_x`` into ``pcov``.
 
 Bounded fits (SciPy's ``'trf'`` and ``'dogbox'``) are not available yet: asking for
 them raises ``ValueError`` instead of silently doing something else.
@@ -12,8 +13,8 @@ Per-call overhead is kept small because a fit of a few parameters to a hundred
 points costs only a hundred microseconds or so, most of it in the user's model: the
 model signature is inspected only when ``p0`` is omitted, each input is converted
 and checked once, the Cholesky factor of a 2-D ``sigma`` is inverted once (not
-solved against on every evaluation), and the model is called once at ``p0`` although leastsq needs its
-value twice (to learn the output shape, then to start).
+solved against on every evaluation), and the model is called once at ``p0`` although
+leastsq needs its value twice (to learn the output shape, then to start).
 """
 
 import inspect
@@ -149,10 +150,12 @@ def curve_fit(
     ------
     ValueError
         If `xdata` or `ydata` contain NaNs or infs (with `check_finite`), if an
-        input is empty or has the wrong shape, or if a bounded fit is requested.
+        input is empty or has the wrong shape, if a bounded fit is requested, if the
+        residuals are not finite at `p0` (the message names `ydata`, `sigma` or `p0`),
+        or if a compiled model gets a `p0` of another length than its parameters.
     TypeError
-        If there are more parameters than data points, or the model's output has
-        the wrong shape.
+        If there are more parameters than data points, the model's output has the
+        wrong shape, or an input holds complex numbers, objects or strings.
     RuntimeError
         If the least-squares minimization fails.
 
