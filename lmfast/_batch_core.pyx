@@ -24,10 +24,11 @@ from lmfast._engine cimport (
     LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_FD, lm_step, lm_fd_step, lm_fd_column,
 )
 from lmfast._model_fit cimport (
-    FitData, FitOutputs, bind_outputs, cov_scratch, finish_fit, fit_data, fit_work_doubles,
+    FitData, FitOutputs, bind_outputs, finish_fit, fit_data, fit_work_doubles, grad_scratch,
     lmfast_claim, lmfast_load, lmfast_store, run_model_fit, start_fit,
 )
-from lmfast._problem cimport Problem, ProblemData
+from lmfast._problem cimport Problem, ProblemData, fit_param_map
+from lmfast._transform cimport ParamMap, chain_jacobian, gradient, to_external
 
 cnp.import_array()
 
@@ -67,9 +68,9 @@ cdef class CompiledBatch:
         self.arrays = bind_outputs(&self.out, result, &problem.data)
         self.workers = workers
         self.block = block
-        self.lwork = fit_work_doubles(problem.data.m, problem.data.n)
+        self.lwork = fit_work_doubles(&problem.data, True)
         self.dwork = np.zeros((workers, self.lwork), dtype=np.float64)
-        self.iwork = np.zeros((workers, max(problem.data.n, 1)), dtype=np.int32)
+        self.iwork = np.zeros((workers, max(problem.data.n_free, 1)), dtype=np.int32)
         self.next_fit = 0
         self.n_done = 0
         self.cancelled = 0
@@ -95,7 +96,6 @@ cdef class CompiledBatch:
         cdef double *dwork = <double *>cnp.PyArray_DATA(self.dwork) + slot * self.lwork
         cdef int *iwork = <int *>cnp.PyArray_DATA(self.iwork) + slot * self.iwork.shape[1]
         cdef const ProblemData *s = &self.problem.data
-        cdef double *scratch = cov_scratch(s, dwork)
         with nogil:
             while not lmfast_load(&self.cancelled):
                 start = lmfast_claim(&self.next_fit, self.block)
@@ -106,11 +106,11 @@ cdef class CompiledBatch:
                 for i in range(start, stop):
                     if lmfast_load(&self.cancelled):
                         break
-                    start_fit(s, i, &ws, dwork, iwork)
-                    fit_data(s, i, &d)
-                    if run_model_fit(&ws, &d, &self.cancelled) != LM_DONE:
-                        break
-                    finish_fit(s, i, &ws, &self.out, scratch)
+                    if start_fit(s, i, &ws, dwork, iwork) == 0:
+                        fit_data(s, i, dwork, &d)
+                        if run_model_fit(&ws, &d, &self.cancelled) != LM_DONE:
+                            break
+                    finish_fit(s, i, &ws, &self.out, dwork)
                     finished += 1
                 lmfast_claim(&self.n_done, finished)
 
@@ -152,11 +152,12 @@ cdef class VectorBatch:
     def __init__(self, Problem problem not None, result, Py_ssize_t group):
         self.problem = problem
         self.arrays = bind_outputs(&self.out, result, &problem.data)
-        cdef Py_ssize_t n = problem.data.n, rows = max(group, 1) * max(n, 1)
+        # rows: one per pending evaluation, in the n parameters the model takes.
+        cdef Py_ssize_t n = problem.data.n, rows = max(group, 1) * max(problem.data.n_free, 1)
         self.group = max(group, 1)
-        self.lwork = fit_work_doubles(problem.data.m, n)
+        self.lwork = fit_work_doubles(&problem.data, False)
         dwork = np.zeros((self.group, self.lwork), dtype=np.float64)
-        iwork = np.zeros((self.group, max(n, 1)), dtype=np.int32)
+        iwork = np.zeros((self.group, max(problem.data.n_free, 1)), dtype=np.int32)
         works = np.zeros(self.group * sizeof(LMWork), dtype=np.uint8)
         requests = np.zeros(self.group, dtype=np.int32)
         active = np.zeros(self.group, dtype=np.intp)
@@ -181,7 +182,7 @@ cdef class VectorBatch:
         self.requests[k] = lm_step(ws)
         if self.requests[k] == LM_DONE:
             finish_fit(&self.problem.data, self.first + k, ws, &self.out,
-                       cov_scratch(&self.problem.data, self.dwork + k * self.lwork))
+                       self.dwork + k * self.lwork)
             return 1
         self.active[self.n_active] = k
         self.n_active += 1
@@ -197,17 +198,25 @@ cdef class VectorBatch:
         self.first = first
         self.n_active = 0
         for k in range(count):
-            start_fit(&self.problem.data, first + k, self.works + k,
-                      self.dwork + k * self.lwork, self.iwork + k * max(self.problem.data.n, 1))
-            finished += self._step(k)
+            if start_fit(&self.problem.data, first + k, self.works + k,
+                         self.dwork + k * self.lwork,
+                         self.iwork + k * max(self.problem.data.n_free, 1)) == 0:
+                finished += self._step(k)
+            else:  # p0 outside its bounds: finished without a request
+                finish_fit(&self.problem.data, first + k, self.works + k, &self.out,
+                           self.dwork + k * self.lwork)
+                finished += 1
         return finished
 
     @cython.nonecheck(False)  # self is never None; the debug build checks the rest
     def gather(self):
         """Fill rows_f/fit_f (points needing residuals) and rows_j/fit_j (points needing
         the Jacobian) for every pending fit; return their counts (n_f, n_j)."""
-        cdef Py_ssize_t a, k, j, r, n = self.problem.data.n, n_f = 0, n_j = 0
+        cdef const ProblemData *p = &self.problem.data
+        cdef Py_ssize_t a, k, j, r, n = p.n, nf = p.n_free, n_f = 0, n_j = 0
         cdef LMWork *ws
+        cdef ParamMap pm
+        cdef double xj
         cdef double *rows_f = <double *>cnp.PyArray_DATA(self.rows_f)
         cdef double *rows_j = <double *>cnp.PyArray_DATA(self.rows_j)
         cdef Py_ssize_t *fit_f = <Py_ssize_t *>cnp.PyArray_DATA(self.fit_f)
@@ -216,19 +225,22 @@ cdef class VectorBatch:
             for a in range(self.n_active):
                 k = self.active[a]
                 ws = self.works + k
+                fit_param_map(p, self.first + k, &pm)
                 if self.requests[k] == LM_NEED_F:
-                    memcpy(rows_f + n_f * n, ws.req_x, n * sizeof(double))
+                    _row(p, &pm, ws.req_x, rows_f + n_f * n)
                     fit_f[n_f] = self.first + k
                     n_f += 1
                 elif self.requests[k] == LM_NEED_FD:
-                    for j in range(n):
+                    for j in range(nf):
                         r = n_f + j
-                        memcpy(rows_f + r * n, ws.x, n * sizeof(double))
-                        rows_f[r * n + j] = ws.x[j] + lm_fd_step(ws, j)
+                        xj = ws.x[j]
+                        ws.x[j] = xj + lm_fd_step(ws, j)
+                        _row(p, &pm, ws.x, rows_f + r * n)
+                        ws.x[j] = xj
                         fit_f[r] = self.first + k
-                    n_f += n
+                    n_f += nf
                 else:
-                    memcpy(rows_j + n_j * n, ws.x, n * sizeof(double))
+                    _row(p, &pm, ws.x, rows_j + n_j * n)
                     fit_j[n_j] = self.first + k
                     n_j += 1
         self.last_f = n_f
@@ -240,10 +252,13 @@ cdef class VectorBatch:
         """Hand the answers to the requests of the last gather() to the fits (residuals:
         (n_f, m), jacobians: (n_j, m, n), C-contiguous float64, already weighted), step
         every fit, and return how many fits finished."""
-        cdef Py_ssize_t a, k, j, n = self.problem.data.n, m = self.problem.data.m
+        cdef const ProblemData *p = &self.problem.data
+        cdef Py_ssize_t a, k, j, n = p.n, nf = p.n_free, m = p.m
         cdef Py_ssize_t n_f = 0, n_j = 0
         cdef Py_ssize_t pending = self.n_active, finished = 0
         cdef LMWork *ws
+        cdef ParamMap pm
+        cdef double *grad
         cdef const double *res = <const double *>_answers(residuals, self.last_f * m,
                                                           "residuals")
         cdef const double *jac = <const double *>_answers(jacobians, self.last_j * m * n,
@@ -258,16 +273,31 @@ cdef class VectorBatch:
                     memcpy(ws.req_f, res + n_f * m, m * sizeof(double))
                     n_f += 1
                 elif self.requests[k] == LM_NEED_FD:
-                    for j in range(n):
+                    for j in range(nf):
                         lm_fd_column(ws, j, lm_fd_step(ws, j), res + (n_f + j) * m)
-                    n_f += n
+                    n_f += nf
                 else:
-                    memcpy(ws.fjac, jac + n_j * m * n, m * n * sizeof(double))
+                    if p.mapped:
+                        fit_param_map(p, self.first + k, &pm)
+                        grad = grad_scratch(p, self.dwork + k * self.lwork)
+                        gradient(&pm, ws.x, grad)
+                        chain_jacobian(&pm, grad, m, jac + n_j * m * n, n, 1, ws.fjac)
+                    else:
+                        memcpy(ws.fjac, jac + n_j * m * n, m * n * sizeof(double))
                     n_j += 1
                 finished += self._step(k)
         self.last_f = 0
         self.last_j = 0
         return finished
+
+
+cdef inline void _row(const ProblemData *p, const ParamMap *pm, const double *u,
+                      double *row) noexcept nogil:
+    """The parameters (n) the Python model gets for the engine's u."""
+    if p.mapped:
+        to_external(pm, u, row)
+    elif p.n:
+        memcpy(row, u, p.n * sizeof(double))
 
 
 cdef const void *_answers(cnp.ndarray values, Py_ssize_t size, str name) except? NULL:

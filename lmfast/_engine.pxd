@@ -13,6 +13,7 @@ cdef enum LMRequest:
 cdef enum LMInfo:
     LM_INFO_NONFINITE_F = -2   # f(x0) has a NaN or inf
     LM_INFO_NONFINITE_J = -3   # the Jacobian has a NaN or inf
+    LM_INFO_P0_OUTSIDE = -4    # p0 outside the fit's bounds (set by the drivers)
 
 # The options of one fit, as leastsq takes them (already validated and defaulted).
 ctypedef struct LMSettings:

@@ -7,32 +7,60 @@ from libc.string cimport memcpy
 
 from lmfast._blas cimport blas_int, ddot, dtrmv
 from lmfast._engine cimport (
-    LM_DONE, LM_NEED_F, LM_NEED_J, lm_covariance, lm_fd_column, lm_fd_step, lm_init,
-    lm_step, lm_work_doubles,
+    LM_DONE, LM_INFO_P0_OUTSIDE, LM_NEED_F, LM_NEED_J, lm_covariance, lm_fd_column,
+    lm_fd_step, lm_init, lm_step, lm_work_doubles,
 )
+from lmfast._problem cimport fit_param_map
+from lmfast._transform cimport chain_jacobian, gradient, map_covariance, to_external, to_internal
 
 cnp.import_array()
 
 
-cdef Py_ssize_t fit_work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t size = lm_work_doubles(m, n) + n * n
+cdef inline Py_ssize_t _engine_doubles(const ProblemData *p) noexcept nogil:
+    return lm_work_doubles(p.m, p.n_free)
+
+
+cdef Py_ssize_t fit_work_doubles(const ProblemData *p, bint with_model) noexcept nogil:
+    # engine | dtrtri scratch (nf^2) | cov of u (nf^2) | grad (nf) | [p (n) | jac (m n)]
+    cdef Py_ssize_t nf = p.n_free
+    cdef Py_ssize_t size = _engine_doubles(p) + 2 * nf * nf + nf
+    if with_model:
+        size += p.n + p.m * p.n
     return (size + 7) // 8 * 8
 
 
-cdef double *cov_scratch(const ProblemData *p, double *fit_work) noexcept nogil:
-    return fit_work + lm_work_doubles(p.m, p.n)
+cdef inline double *_cov_scratch(const ProblemData *p, double *fit_work) noexcept nogil:
+    return fit_work + _engine_doubles(p)
 
 
-cdef void start_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, double *dwork,
-                    int *iwork) noexcept nogil:
-    lm_init(ws, p.m, p.n, dwork, iwork, &p.settings, 1 if p.diag == NULL else 2)
-    if p.n:
-        memcpy(ws.x, p.p0 + i * p.p0_fit_stride, p.n * sizeof(double))
-        if p.diag != NULL:
-            memcpy(ws.diag, p.diag, p.n * sizeof(double))
+cdef inline double *_cov_u(const ProblemData *p, double *fit_work) noexcept nogil:
+    return fit_work + _engine_doubles(p) + p.n_free * p.n_free
 
 
-cdef void fit_data(const ProblemData *p, Py_ssize_t i, FitData *d) noexcept nogil:
+cdef double *grad_scratch(const ProblemData *p, double *fit_work) noexcept nogil:
+    return fit_work + _engine_doubles(p) + 2 * p.n_free * p.n_free
+
+
+cdef int start_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, double *dwork,
+                   int *iwork) noexcept nogil:
+    cdef ParamMap pm
+    lm_init(ws, p.m, p.n_free, dwork, iwork, &p.settings, 1 if p.diag == NULL else 2)
+    if p.n_free and p.diag != NULL:
+        memcpy(ws.diag, p.diag, p.n_free * sizeof(double))
+    if not p.mapped:
+        if p.n:
+            memcpy(ws.x, p.p0 + i * p.p0_fit_stride, p.n * sizeof(double))
+        return 0
+    fit_param_map(p, i, &pm)
+    if to_internal(&pm, p.p0 + i * p.p0_fit_stride, ws.x) != 0:
+        ws.info = LM_INFO_P0_OUTSIDE
+        return -1
+    return 0
+
+
+cdef void fit_data(const ProblemData *p, Py_ssize_t i, double *fit_work,
+                   FitData *d) noexcept nogil:
+    cdef double *scratch = grad_scratch(p, fit_work)
     d.model = p.model
     d.m = p.m
     d.n = p.n
@@ -41,6 +69,11 @@ cdef void fit_data(const ProblemData *p, Py_ssize_t i, FitData *d) noexcept nogi
     d.y = p.y + i * p.y_fit_stride
     d.w = p.w + i * p.w_fit_stride if p.w != NULL else NULL
     d.whiten = p.whiten
+    d.mapped = p.mapped
+    fit_param_map(p, i, &d.pm)
+    d.grad = scratch
+    d.p = scratch + p.n_free
+    d.jac = d.p + p.n
 
 
 cdef inline void _whiten(const FitData *d, double *v, Py_ssize_t incv) noexcept nogil:
@@ -50,9 +83,13 @@ cdef inline void _whiten(const FitData *d, double *v, Py_ssize_t incv) noexcept 
     dtrmv(b"U", b"T", b"N", &mm, d.whiten, &mm, v, &inc, 1, 1, 1)
 
 
-cdef inline void _residuals(const FitData *d, const double *p, double *out) noexcept nogil:
-    """out = w * (model(x, p) - y): curve_fit's residual, in its order of operations."""
+cdef inline void _residuals(const FitData *d, const double *u, double *out) noexcept nogil:
+    """out = w * (model(x, P(u)) - y): curve_fit's residual, in its order of operations."""
     cdef Py_ssize_t i
+    cdef const double *p = u
+    if d.mapped:
+        to_external(&d.pm, u, d.p)
+        p = d.p
     d.model.f(p, d.n, d.x, d.xstride, d.m, out, d.model.ctx)
     if d.w != NULL:
         for i in range(d.m):
@@ -64,10 +101,17 @@ cdef inline void _residuals(const FitData *d, const double *p, double *out) noex
             _whiten(d, out, 1)
 
 
-cdef inline void _jacobian(const FitData *d, const double *p, double *jac) noexcept nogil:
-    """jac = the model's Jacobian with its rows weighted (or whitened) like the residuals."""
-    cdef Py_ssize_t i, j, n = d.n
-    d.model.jac(p, n, d.x, d.xstride, d.m, jac, d.model.ctx)
+cdef inline void _jacobian(const FitData *d, const double *u, double *jac) noexcept nogil:
+    """jac = d residuals / du: the model's Jacobian at P(u) (chained through the change
+    of variables), with its rows weighted (or whitened) like the residuals."""
+    cdef Py_ssize_t i, j, n = d.pm.n_free
+    if d.mapped:
+        to_external(&d.pm, u, d.p)
+        d.model.jac(d.p, d.n, d.x, d.xstride, d.m, d.jac, d.model.ctx)
+        gradient(&d.pm, u, d.grad)
+        chain_jacobian(&d.pm, d.grad, d.m, d.jac, d.n, 1, jac)
+    else:
+        d.model.jac(u, n, d.x, d.xstride, d.m, jac, d.model.ctx)
     if d.w != NULL:
         for i in range(d.m):
             for j in range(n):
@@ -101,13 +145,39 @@ cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
     return request
 
 
+cdef void fit_parameters(const ProblemData *p, Py_ssize_t i, const LMWork *ws,
+                         double *popt) noexcept nogil:
+    cdef ParamMap pm
+    if p.mapped:
+        fit_param_map(p, i, &pm)
+        to_external(&pm, ws.x, popt)
+    elif p.n:
+        memcpy(popt, ws.x, p.n * sizeof(double))
+
+
+cdef int fit_covariance(const ProblemData *p, Py_ssize_t i, const LMWork *ws, double *cov,
+                        double *fit_work) noexcept nogil:
+    cdef ParamMap pm
+    cdef double *grad
+    if not p.mapped:
+        return lm_covariance(ws, cov, _cov_scratch(p, fit_work))
+    if lm_covariance(ws, _cov_u(p, fit_work), _cov_scratch(p, fit_work)) != 0:
+        return -1
+    fit_param_map(p, i, &pm)
+    grad = grad_scratch(p, fit_work)
+    gradient(&pm, ws.x, grad)
+    map_covariance(&pm, grad, _cov_u(p, fit_work), cov)
+    return 0
+
+
 cdef void finish_fit(const ProblemData *p, Py_ssize_t i, const LMWork *ws,
-                     const FitOutputs *out, double *scratch) noexcept nogil:
+                     const FitOutputs *out, double *fit_work) noexcept nogil:
     """Store fit i's outcome: popt, chisq and pcov as curve_fit forms them.
 
-    Converged (info 1-4): pcov = cov_x scaled by chisq / (m - n) unless absolute_sigma,
-    inf where curve_fit gives inf (R singular, NaN in cov_x, m <= n).  Stopped (5-8): the
-    last iterate, pcov NaN.  No answer (0 or negative): NaN throughout.
+    Converged (info 1-4): pcov = cov_x scaled by chisq / (m - n_free) unless
+    absolute_sigma, inf where curve_fit gives inf (R singular, NaN in cov_x,
+    m <= n_free).  Stopped (5-8): the last iterate, pcov NaN.  No answer (0 or
+    negative): NaN throughout.
     """
     cdef Py_ssize_t j, n = p.n, nn = p.n * p.n
     cdef double *popt = out.popt + i * n
@@ -123,16 +193,16 @@ cdef void finish_fit(const ProblemData *p, Py_ssize_t i, const LMWork *ws,
             popt[j] = NAN
         out.chisq[i] = NAN
     else:
-        memcpy(popt, ws.x, n * sizeof(double))
+        fit_parameters(p, i, ws, popt)
         # BLAS, as curve_fit sums fvec.dot(fvec): the same rounding, so the same pcov.
         chisq = ddot(&m_int, ws.fvec, &one, ws.fvec, &one)
         out.chisq[i] = chisq
     if 1 <= info <= 4:
         fill = INFINITY
-        if lm_covariance(ws, pcov, scratch) == 0:
+        if fit_covariance(p, i, ws, pcov, fit_work) == 0:
             scale = 1.0
             if not p.absolute_sigma:
-                scale = chisq / <double>(p.m - n) if p.m > n else NAN
+                scale = chisq / <double>(p.m - p.n_free) if p.m > p.n_free else NAN
             fill = 0.0
             for j in range(nn):
                 fill = fill + pcov[j] * pcov[j]

@@ -3,13 +3,15 @@
 
 from lmfast._engine cimport LMSettings
 from lmfast._models cimport ModelFuncs
+from lmfast._transform cimport ParamMap
 
 cdef enum EstimatorKind:
     ESTIMATOR_LEAST_SQUARES = 0
     ESTIMATOR_POISSON = 1      # reserved: not implemented yet
 
 ctypedef struct ProblemData:
-    Py_ssize_t n_fits, m, n
+    # n parameters per fit, of which n_free are iterated (the engine's n).
+    Py_ssize_t n_fits, m, n, n_free
     LMSettings settings
     int absolute_sigma
     int estimator              # an EstimatorKind
@@ -29,20 +31,33 @@ ctypedef struct ProblemData:
     Py_ssize_t p0_fit_stride
     # MINPACK's diag (n scales, mode 2), or NULL for internal scaling (mode 1).
     const double *diag
-    # Reserved for bounds and fixed parameters: NULL when absent.
+    # Bounds (n per fit, +-inf where a side is open; NULL: no bounds) and the external
+    # index of each free parameter (n_free).  mapped: bounds or fixed parameters, so
+    # the drivers map between the engine's variables and the parameters.
     const double *lower
     const double *upper
     Py_ssize_t bounds_fit_stride
-    const unsigned char *fixed
-    Py_ssize_t fixed_fit_stride
+    const Py_ssize_t *free
+    int mapped
     # The compiled model (has_model 0 for a Python callable).
     ModelFuncs model
     int has_model
+
+
+cdef inline void fit_param_map(const ProblemData *p, Py_ssize_t i, ParamMap *pm) noexcept nogil:
+    """The change of variables of fit i (its bounds, and its p0 for fixed values)."""
+    pm.n = p.n
+    pm.n_free = p.n_free
+    pm.free = p.free
+    pm.lower = p.lower + i * p.bounds_fit_stride if p.lower != NULL else NULL
+    pm.upper = p.upper + i * p.bounds_fit_stride if p.upper != NULL else NULL
+    pm.values = p.p0 + i * p.p0_fit_stride
 
 
 cdef class Problem:
     cdef ProblemData data
     # The arrays behind the pointers above, as the validator made them.
     cdef readonly object xdata, ydata, weights, whiten, p0, diag, lower, upper, fixed
+    cdef readonly object free
     cdef readonly object model
     cdef readonly bint x_per_fit

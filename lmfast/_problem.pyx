@@ -71,8 +71,10 @@ cdef class Problem:
         (m, m) lower-triangular inv(L) of a covariance sigma = L L^T.
     diag : ndarray or None
         (n,) variable scales (MINPACK mode 2).
-    lower, upper, fixed : ndarray or None
-        Reserved for bounds and fixed parameters; must be None for now.
+    lower, upper : ndarray or None
+        Bounds, (n,) or (n_fits, n), -inf/+inf where a side is open; both or neither.
+    fixed : ndarray of bool or None
+        (n,): parameters held at their p0 (at least one must stay free).
     estimator : int
         ``ESTIMATOR_LEAST_SQUARES`` (0); others are reserved.
     tolerances : lmfast._defaults.Tolerances
@@ -94,13 +96,24 @@ cdef class Problem:
                  bint absolute_sigma=False, CompiledModel model=None):
         cdef ProblemData *d = &self.data
         cdef tuple x_shape
+        cdef Py_ssize_t stride = 0
         if m < 0 or n < 0 or n_fits < 0:
             raise ValueError("internal: negative Problem sizes")
         if estimator != ESTIMATOR_LEAST_SQUARES:
             raise NotImplementedError("only the least-squares estimator is implemented")
-        if lower is not None or upper is not None or fixed is not None:
-            raise NotImplementedError("bounds and fixed parameters are not implemented yet")
+        if (lower is None) != (upper is None):
+            raise ValueError("internal: Problem needs both bounds or neither")
         d.n_fits, d.m, d.n = n_fits, m, n
+        free = np.arange(n, dtype=np.intp)
+        if fixed is not None:
+            if (not isinstance(fixed, np.ndarray) or fixed.dtype != np.bool_
+                    or fixed.shape != (n,)):
+                raise ValueError("internal: Problem.fixed must be a bool array of shape (n,)")
+            free = np.flatnonzero(~fixed).astype(np.intp)
+            if free.size == 0:
+                raise ValueError("internal: Problem needs at least one free parameter")
+        d.n_free = free.shape[0]
+        d.free = <const Py_ssize_t *>cnp.PyArray_DATA(free)
         d.settings.ftol = tolerances.ftol
         d.settings.xtol = tolerances.xtol
         d.settings.gtol = tolerances.gtol
@@ -115,10 +128,12 @@ cdef class Problem:
         d.y = _doubles(ydata, "ydata", (m,), n_fits, &d.y_fit_stride)
         d.w = _doubles(weights, "weights", (m,), n_fits, &d.w_fit_stride)
         d.whiten = _doubles(whiten, "whiten", (m, m), 1, NULL)
-        d.diag = _doubles(diag, "diag", (n,), 1, NULL)
-        d.lower = d.upper = NULL
-        d.fixed = NULL
-        d.bounds_fit_stride = d.fixed_fit_stride = 0
+        d.diag = _doubles(diag, "diag", (d.n_free,), 1, NULL)
+        d.lower = _doubles(lower, "lower", (n,), n_fits, &d.bounds_fit_stride)
+        d.upper = _doubles(upper, "upper", (n,), n_fits, &stride)
+        if stride != d.bounds_fit_stride:
+            raise ValueError("internal: Problem.lower and upper must have one shape")
+        d.mapped = d.lower != NULL or d.n_free != n
 
         d.has_model = model is not None
         d.x = NULL
@@ -141,6 +156,7 @@ cdef class Problem:
         self.xdata, self.x_per_fit, self.ydata = xdata, x_per_fit, ydata
         self.weights, self.whiten, self.p0, self.diag = weights, whiten, p0, diag
         self.lower, self.upper, self.fixed, self.model = lower, upper, fixed, model
+        self.free = free
 
     @property
     def n_fits(self):
@@ -156,6 +172,11 @@ cdef class Problem:
     def n(self):
         """Parameters per fit."""
         return self.data.n
+
+    @property
+    def n_free(self):
+        """Parameters iterated (not fixed) per fit."""
+        return self.data.n_free
 
     @property
     def use_fd(self):

@@ -12,10 +12,14 @@ from libc.string cimport memcpy
 
 from lmfast._engine cimport (
     LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_J, LM_NEED_FD,
-    lm_work_doubles, lm_step, lm_fd_step, lm_fd_column, lm_covariance,
+    lm_step, lm_fd_step, lm_fd_column,
 )
-from lmfast._model_fit cimport FitData, fit_data, run_model_fit, start_fit
-from lmfast._problem cimport Problem
+from lmfast._model_fit cimport (
+    FitData, fit_covariance, fit_data, fit_parameters, fit_work_doubles, grad_scratch,
+    run_model_fit, start_fit,
+)
+from lmfast._problem cimport Problem, fit_param_map
+from lmfast._transform cimport ParamMap, chain_jacobian, gradient, to_external
 
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import MinpackError, NOT_FLOATS, CHANGED_SIZE
@@ -104,20 +108,43 @@ cdef int _store_residuals(object result, double *out, Py_ssize_t m) except -1:
     return 0
 
 
-cdef cnp.ndarray _store_jacobian(object result, LMWork *ws, bint col_deriv):
+ctypedef struct _Mapping:
+    # The change of variables of a single fit, and scratch for it.
+    int mapped
+    ParamMap pm
+    double *p       # n parameters
+    double *grad    # n_free dp/du
+
+
+cdef inline const double *_parameters(const _Mapping *mapping, const double *u) noexcept:
+    """The parameters the user's function sees at the engine's u."""
+    if not mapping.mapped:
+        return u
+    to_external(&mapping.pm, u, mapping.p)
+    return mapping.p
+
+
+cdef cnp.ndarray _store_jacobian(object result, LMWork *ws, bint col_deriv,
+                                 const _Mapping *mapping):
     """Hand what Dfun returned to the engine as its m-by-n row-major Jacobian.
 
     Dfun gives (m, n) rows-are-residuals, or (n, m) with col_deriv; as in SciPy only the
-    number of values is checked, the values are read in C order.  When the engine only
-    reads J (TSQR), an (m, n) float64 array is used in place: the array is returned and
-    must be kept alive until the next lm_step returns.
+    number of values is checked, the values are read in C order.  With bounds or fixed
+    parameters it is the Jacobian in the n parameters, chained to the engine's
+    variables.  When the engine only reads J (TSQR), an (m, n) float64 array is used in
+    place: the array is returned and must be kept alive until the next lm_step returns.
     """
     cdef cnp.ndarray arr = _as_float_array(result, 2)
     cdef const double *src
-    cdef Py_ssize_t i, j, m = ws.m, n = ws.n
+    cdef Py_ssize_t i, j, m = ws.m, n = mapping.pm.n
     if cnp.PyArray_SIZE(arr) != m * n:
         raise ValueError(CHANGED_SIZE)
     src = <const double *>cnp.PyArray_DATA(arr)
+    if mapping.mapped:
+        gradient(&mapping.pm, ws.x, mapping.grad)
+        chain_jacobian(&mapping.pm, mapping.grad, m, src, 1 if col_deriv else n,
+                       m if col_deriv else 1, ws.fjac)
+        return None
     if not col_deriv:
         if ws.tsqr_rows:
             ws.jac = src
@@ -130,29 +157,19 @@ cdef cnp.ndarray _store_jacobian(object result, LMWork *ws, bint col_deriv):
     return None
 
 
-cdef object _covariance(const LMWork *ws):
-    """cov_x as a new (n, n) array (see lm_covariance), or None when R is singular."""
-    cdef Py_ssize_t n = ws.n
-    cdef cnp.ndarray cov = np.empty((n, n), dtype=np.float64)
-    cdef cnp.ndarray scratch = np.empty(n * n, dtype=np.float64)
-    if lm_covariance(ws, <double *>cnp.PyArray_DATA(cov),
-                     <double *>cnp.PyArray_DATA(scratch)) != 0:
-        return None
-    return cov
-
-
-cdef int _run(LMWork *ws, func, tuple args, Dfun, bint col_deriv, f0, J0) except -1:
+cdef int _run(LMWork *ws, const _Mapping *mapping, func, tuple args, Dfun, bint col_deriv,
+              f0, J0) except -1:
     """Answer the engine's requests until it is done (f0/J0: known values at x0)."""
     cdef Py_ssize_t j, m = ws.m, n = ws.n
     cdef LMRequest request
     cdef double h, xj
     # An (m, n) array returned by Dfun that the engine reads in place until its next step.
     cdef object jac_in_use = None
-    cdef _PointBuffer points = _PointBuffer(n)
+    cdef _PointBuffer points = _PointBuffer(mapping.pm.n)
     # func(x0) is taken before the engine checks its inputs, as SciPy's compiled layer
     # does, so that an unusable result is reported first.
     if f0 is None:
-        f0 = _call(func, points, ws.x, args)
+        f0 = _call(func, points, _parameters(mapping, ws.x), args)
     _store_residuals(f0, ws.fvec, m)
     while True:
         request = lm_step(ws)
@@ -160,23 +177,27 @@ cdef int _run(LMWork *ws, func, tuple args, Dfun, bint col_deriv, f0, J0) except
             if f0 is not None:
                 f0 = None
             else:
-                _store_residuals(_call(func, points, ws.req_x, args), ws.req_f, m)
+                _store_residuals(_call(func, points, _parameters(mapping, ws.req_x), args),
+                                 ws.req_f, m)
         elif request == LM_NEED_FD:
             for j in range(n):
                 h = lm_fd_step(ws, j)
                 xj = ws.x[j]
                 ws.x[j] = xj + h
                 try:
-                    _store_residuals(_call(func, points, ws.x, args), ws.wa4, m)
+                    _store_residuals(_call(func, points, _parameters(mapping, ws.x), args),
+                                     ws.wa4, m)
                 finally:
                     ws.x[j] = xj
                 lm_fd_column(ws, j, h, ws.wa4)
         elif request == LM_NEED_J:
             if J0 is not None:
-                jac_in_use = _store_jacobian(J0, ws, col_deriv)
+                jac_in_use = _store_jacobian(J0, ws, col_deriv, mapping)
                 J0 = None
             else:
-                jac_in_use = _store_jacobian(_call(Dfun, points, ws.x, args), ws, col_deriv)
+                jac_in_use = _store_jacobian(
+                    _call(Dfun, points, _parameters(mapping, ws.x), args), ws, col_deriv,
+                    mapping)
         else:
             break
 
@@ -194,9 +215,10 @@ def fit(Problem problem not None, func, tuple args, Dfun, bint col_deriv, f0, J0
     func, args, Dfun, col_deriv
         As for scipy.optimize.leastsq.
     f0 : ndarray or None
-        func(x0) if the caller already has it (it is not evaluated again), else None.
+        func(x0) if the caller already has it (it is not evaluated again), else None;
+        ignored with bounds or fixed parameters (the engine starts from P(u0)).
     J0 : object or None
-        Dfun(x0) if the caller already has it, else None.
+        Dfun(x0) if the caller already has it, else None (ignored likewise).
     full_output : bool
         Whether to return fjac, ipvt and qtf.
 
@@ -205,13 +227,21 @@ def fit(Problem problem not None, func, tuple args, Dfun, bint col_deriv, f0, J0
     SingleFit
     """
     cdef LMWork ws
+    cdef _Mapping mapping
     work = _start(problem, &ws)
+    mapping.mapped = problem.data.mapped
+    fit_param_map(&problem.data, 0, &mapping.pm)
+    p_buffer = np.empty(max(problem.data.n, 1))
+    mapping.p = <double *>cnp.PyArray_DATA(p_buffer)
+    mapping.grad = grad_scratch(&problem.data, <double *>cnp.PyArray_DATA(work[0]))
+    if mapping.mapped:
+        f0 = J0 = None
     if ws.tsqr_rows:
         with single_blas_thread():
-            _run(&ws, func, args, Dfun, col_deriv, f0, J0)
+            _run(&ws, &mapping, func, args, Dfun, col_deriv, f0, J0)
     else:
-        _run(&ws, func, args, Dfun, col_deriv, f0, J0)
-    return _result(&ws, work[1], full_output)
+        _run(&ws, &mapping, func, args, Dfun, col_deriv, f0, J0)
+    return _result(problem, &ws, work, full_output)
 
 
 def fit_model(Problem problem not None, bint full_output):
@@ -222,7 +252,7 @@ def fit_model(Problem problem not None, bint full_output):
     if not problem.data.has_model or problem.data.n_fits != 1:
         raise ValueError("internal: fit_model needs one fit of a compiled model")
     work = _start(problem, &ws)
-    fit_data(&problem.data, 0, &d)
+    fit_data(&problem.data, 0, <double *>cnp.PyArray_DATA(work[0]), &d)
     if ws.tsqr_rows:
         with single_blas_thread():
             with nogil:
@@ -230,17 +260,18 @@ def fit_model(Problem problem not None, bint full_output):
     else:
         with nogil:
             run_model_fit(&ws, &d, NULL)
-    return _result(&ws, work[1], full_output)
+    return _result(problem, &ws, work, full_output)
 
 
 cdef tuple _start(Problem problem, LMWork *ws):
     """Allocate the arrays behind ws and start the problem's one fit; returns
     (dwork, iwork), to be kept alive as long as ws is used."""
-    cdef Py_ssize_t m = problem.data.m, n = problem.data.n
-    cdef cnp.ndarray dwork = np.zeros(lm_work_doubles(m, n), dtype=np.float64)
-    cdef cnp.ndarray iwork = np.zeros(max(n, 1), dtype=np.int32)
-    start_fit(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(dwork),
-              <int *>cnp.PyArray_DATA(iwork))
+    cdef cnp.ndarray dwork = np.zeros(fit_work_doubles(&problem.data, problem.data.has_model),
+                                      dtype=np.float64)
+    cdef cnp.ndarray iwork = np.zeros(max(problem.data.n_free, 1), dtype=np.int32)
+    if start_fit(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(dwork),
+                 <int *>cnp.PyArray_DATA(iwork)) != 0:
+        raise ValueError("internal: p0 is outside the bounds")
     return dwork, iwork
 
 
@@ -256,21 +287,28 @@ cdef class SingleFit:
     cdef readonly long nfev, njev
 
 
-cdef SingleFit _result(const LMWork *ws, cnp.ndarray iwork, bint full_output):
-    """fit()'s result from a finished fit."""
+cdef SingleFit _result(Problem problem, const LMWork *ws, tuple work, bint full_output):
+    """fit()'s result from a finished fit: x and cov_x in the problem's n parameters;
+    fjac, ipvt and qtf are the engine's (in its n_free variables)."""
     cdef Py_ssize_t m = ws.m, n = ws.n, i, j, rows
     cdef cnp.npy_intp dims[2]
-    cdef cnp.ndarray fjac
+    cdef cnp.ndarray fjac, iwork = work[1], cov
     cdef double *out
     cdef SingleFit fit = SingleFit.__new__(SingleFit)
-    fit.x = _vector(ws.x, n)
+    fit.x = np.empty(problem.data.n)
+    fit_parameters(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(fit.x))
     fit.fvec = _vector(ws.fvec, m)
     fit.info = ws.info
     fit.nfev = ws.nfev
     fit.njev = ws.njev
     if not full_output:
         return fit
-    fit.cov_x = _covariance(ws) if 1 <= ws.info <= 4 and n else None
+    fit.cov_x = None
+    if 1 <= ws.info <= 4 and n:
+        cov = np.empty((problem.data.n, problem.data.n))
+        if fit_covariance(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(cov),
+                          <double *>cnp.PyArray_DATA(work[0])) == 0:
+            fit.cov_x = cov
     # MINPACK's fjac is column-major m-by-n: as a C array, shape (n, m), the transpose.
     dims[0] = n
     dims[1] = m
