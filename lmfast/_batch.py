@@ -105,6 +105,8 @@ def curve_fit_batch(
     absolute_sigma=False,
     jac=None,
     *,
+    bounds=None,
+    fixed=None,
     x_dims=None,
     ftol=_defaults.FTOL,
     xtol=_defaults.XTOL,
@@ -143,6 +145,15 @@ def curve_fit_batch(
         None: a compiled model's analytic Jacobian, or forward differences for a Python
         model.  For a Python model, ``jac(x, p1, ..., pn)`` called like f must return
         (K, M, n).
+    bounds : None or (lb, ub)
+        Bounds on the parameters, as curve_fit takes them: each of lb and ub a scalar,
+        (n,) or (N, n) for bounds per fit (or an object with ``lb``/``ub``).  A fit
+        whose p0 lies outside its bounds gets ier -4 and NaN; every lower bound must
+        be strictly less than its upper bound (ValueError, before any work).
+    fixed : sequence of bool or of str, optional
+        Parameters held at their p0 (per fit): a boolean mask of length n, or parameter
+        names of a model with names.  The fits iterate on the others; rows and columns
+        of a fixed parameter in pcov are 0.
     x_dims : int or None
         Rows k of the independent variable of a Python model (a compiled model knows its
         own): needed only when a 2-D xdata's first length equals N.
@@ -200,15 +211,18 @@ def curve_fit_batch(
     xdata, x_per_fit, x_dims = _validate.batch_xdata(
         xdata, n_fits, m, model.x_dims if model is not None else x_dims)
     weights = _validate.batch_weights(sigma, n_fits, m)
-    if m < n:
-        raise ValueError(f"each fit has M={m} points but n={n} parameters: a fit needs at "
-                         "least as many points as parameters")
+    lower, upper = _validate.batch_bounds(bounds, n_fits, n)
+    fixed = _validate.fixed_mask(fixed, n, getattr(f, "param_names", None))
+    n_free = n if fixed is None else n - int(fixed.sum())
+    if m < n_free:
+        raise ValueError(f"each fit has M={m} points but n={n_free} free parameters: a fit "
+                         "needs at least as many points as free parameters")
     settings = _validate.batch_settings(ftol, xtol, gtol, factor, epsfcn)
     chunk_size = _validate.positive_int("chunk_size", chunk_size)
     # A compiled model's own Jacobian is used unless it has none (forward differences).
     use_fd = jac is None and not (compiled and model.has_jacobian)
     tol = _defaults.tolerances(settings["ftol"], settings["xtol"], settings["gtol"],
-                               maxfev, n, use_fd)
+                               maxfev, n_free, use_fd)
     result = BatchResult(n_fits, n, tol)
     if n_fits == 0:
         threads = _validate.threads_for(threads, 1)
@@ -218,12 +232,13 @@ def curve_fit_batch(
         m=m, n=n, n_fits=n_fits, p0=p0, tolerances=tol, epsfcn=settings["epsfcn"],
         factor=settings["factor"], use_fd=use_fd, ydata=ydata, weights=weights,
         absolute_sigma=bool(absolute_sigma), model=model._compiled if compiled else None,
-        xdata=xdata if compiled else None, x_per_fit=x_per_fit)
+        xdata=xdata if compiled else None, x_per_fit=x_per_fit, lower=lower, upper=upper,
+        fixed=fixed)
     if compiled:
         block = min(chunk_size or _compiled_block(m, n), n_fits)
         threads = _validate.threads_for(threads, -(-n_fits // block))
     else:
-        group = min(chunk_size or PYTHON_ROUND_DOUBLES // ((n + 1) * m) or 1, n_fits)
+        group = min(chunk_size or PYTHON_ROUND_DOUBLES // ((n_free + 1) * m) or 1, n_fits)
         threads = _validate.threads_for(threads, -(-n_fits // group))
         python_model = _PythonModel(f, jac, n, m, _x_rows(xdata, x_per_fit), ydata, weights)
         python_model.probe(p0 if p0.ndim == 2 else p0[np.newaxis])

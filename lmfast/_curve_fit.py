@@ -6,8 +6,9 @@ entirely in C for a compiled model of :mod:`lmfast.models` (any sigma; only a Py
 validates the inputs in SciPy's order (so the same input raises the same error) with
 the rules of :mod:`lmfast._validate`, and scales ``cov_x`` into ``pcov``.
 
-Bounded fits (SciPy's ``'trf'`` and ``'dogbox'``) are not available yet: asking for
-them raises ``ValueError`` instead of silently doing something else.
+Bounds and fixed parameters run in lmfast's Levenberg-Marquardt through a change of
+variables (``lmfast._transform``); ``method='trf'`` or ``'dogbox'`` is SciPy's own
+curve_fit.
 
 Per-call overhead is kept small because a fit of a few parameters to a hundred
 points costs only a hundred microseconds or so, most of it in the user's model: the
@@ -34,13 +35,6 @@ __all__ = ["curve_fit"]
 # The default `bounds`; compared by identity so the common call skips bound parsing.
 _NO_BOUNDS = (-np.inf, np.inf)
 
-_LM_ONLY_MESSAGE = (
-    "lmfast.curve_fit runs the unbounded Levenberg-Marquardt method ('lm') only; "
-    "{what} is not supported yet (bounded fitting comes later). Remove the bounds, "
-    "or use scipy.optimize.curve_fit for this problem."
-)
-
-
 def curve_fit(
     f,
     xdata,
@@ -55,6 +49,7 @@ def curve_fit(
     *,
     full_output=False,
     nan_policy=None,
+    fixed=None,
     **kwargs,
 ):
     """Use non-linear least squares to fit a function, f, to data.
@@ -99,13 +94,17 @@ def curve_fit(
         or `ydata` contains NaN or inf. Default is True if `nan_policy` is None and
         False otherwise.
     bounds : 2-tuple of array_like or Bounds, optional
-        Lower and upper bounds on the parameters. Only infinite bounds (the
-        default, ``(-np.inf, np.inf)``) are supported; any finite bound raises
-        ``ValueError``, as bounded methods are not implemented yet.
-    method : {None, 'lm'}, optional
-        Optimization method. Only ``'lm'`` (Levenberg-Marquardt, the default for
-        unbounded problems) is implemented; ``'trf'`` and ``'dogbox'`` raise
-        ``ValueError``. ``'lm'`` needs at least as many data points as parameters.
+        Lower and upper bounds on the parameters: scalars (for every parameter) or
+        length-N sequences, as a pair ``(lb, ub)`` or an object with ``lb`` and ``ub``
+        (``scipy.optimize.Bounds``); ``np.inf`` with the right sign opens a side.
+        lmfast's Levenberg-Marquardt handles them by a change of variables (arcsine for
+        two-sided bounds, square root for one-sided ones, as MINUIT and lmfit do); an
+        unbounded parameter is iterated as is.  Each lower bound must be strictly less
+        than its upper bound, and `p0` must lie within the bounds.
+    method : {None, 'lm', 'trf', 'dogbox'}, optional
+        None and ``'lm'``: lmfast's Levenberg-Marquardt, bounded or not. ``'trf'`` and
+        ``'dogbox'`` call SciPy's own ``curve_fit`` (SciPy must be installed).
+        ``'lm'`` needs at least as many data points as free parameters.
     jac : callable or None, optional
         Function with signature ``jac(x, ...)`` returning the Jacobian of the model
         with respect to the parameters as an (M, N) array_like; it is scaled
@@ -113,7 +112,13 @@ def curve_fit(
         forward differences. As in SciPy, the finite-difference strings of the
         bounded methods are not accepted by ``'lm'`` (``TypeError``).
     full_output : bool, optional
-        If True, also return `infodict`, `mesg` and `ier`.
+        If True, also return `infodict`, `mesg` and `ier`.  With bounds or fixed
+        parameters, ``fjac``, ``ipvt`` and ``qtf`` are those of the iterated variables.
+    fixed : sequence of bool or of str, optional
+        Parameters held at their `p0` value: a boolean mask of length N, or parameter
+        names (for a model with ``param_names``, such as the :mod:`lmfast.models`).
+        The fit iterates on the others only (they set the default `maxfev` and the
+        degrees of freedom); the rows and columns of `pcov` of a fixed parameter are 0.
     nan_policy : {'raise', 'omit', None}, optional
         How to handle NaN in the input: ``'raise'`` raises ``ValueError``,
         ``'omit'`` drops the points where `xdata` or `ydata` is NaN (and the matching
@@ -122,7 +127,8 @@ def curve_fit(
         rejected.
     **kwargs
         Keyword arguments passed to :func:`lmfast.leastsq`: `ftol`, `xtol`, `gtol`,
-        `maxfev`, `epsfcn`, `factor`, `diag`, `col_deriv`.
+        `maxfev` (or SciPy's bounded spelling `max_nfev`), `epsfcn`, `factor`, `diag`,
+        `col_deriv`.
 
     Returns
     -------
@@ -191,20 +197,33 @@ def curve_fit(
     >>> bool(np.all(perr < 0.01))
     True
     """
+    if method in ("trf", "dogbox"):
+        return _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite,
+                                bounds, method, jac, full_output, nan_policy, fixed, kwargs)
+    if method not in (None, "lm"):
+        raise ValueError("`method` must be 'trf', 'dogbox' or 'lm'.")
+    if "max_nfev" in kwargs:
+        if "maxfev" in kwargs:
+            raise TypeError("pass maxfev or its bounded spelling max_nfev, not both")
+        max_nfev = kwargs.pop("max_nfev")
+        kwargs["maxfev"] = 0 if max_nfev is None else max_nfev
+
     if p0 is None:
         n = _count_parameters(f)
     else:
         p0 = np.atleast_1d(p0)
         n = p0.size
-
-    if bounds is _NO_BOUNDS:
-        bounded, p0_shape = False, (n,)
-    else:
-        bounded, p0_shape = _parse_bounds(bounds, n)
+    names = getattr(f, "param_names", None)
+    lower = upper = None
+    if bounds is not _NO_BOUNDS:
+        lower, upper = _validate.single_bounds(bounds, n)
     if p0 is None:
-        p0 = np.ones(p0_shape)
-    if bounded or not (method is None or method == "lm"):
-        _reject_method(method, bounded)
+        p0 = np.ones(n) if lower is None else _validate.feasible_start(lower, upper)
+    elif lower is not None:
+        _validate.p0_within(_validate.real_array("p0", p0).ravel(), lower, upper, names)
+    fixed = _validate.fixed_mask(fixed, n, names)
+    n_free = n if fixed is None else n - int(fixed.sum())
+    bounds = (lower, upper, fixed)
 
     if check_finite is None:
         check_finite = nan_policy is None
@@ -225,16 +244,16 @@ def curve_fit(
         # `f` receives the parameters only; extra arguments belong in a closure.
         raise ValueError("'args' is not a supported keyword argument.")
     # A single data point may be broadcast by `f`, so it is left to leastsq.
-    if m != 1 and n > m:
-        raise TypeError(
-            f"The number of func parameters={n} must not exceed the number of data points={m}"
-        )
+    if m != 1 and n_free > m:
+        raise TypeError(f"The number of func parameters={n_free} must not exceed the "
+                        f"number of data points={m}")
 
     if _validate.compiled_model(f, jac) is not None:
-        fit, tol = _fit_compiled(f, jac is not None, xdata, ydata, weights, whiten, p0, kwargs)
+        fit, tol = _fit_compiled(f, jac is not None, xdata, ydata, weights, whiten, p0,
+                                 bounds, kwargs)
         source = f"{f.name}.jac" if jac is not None else "the forward differences of func"
     else:
-        fit, tol = _fit_python(f, jac, xdata, ydata, weights, whiten, p0, kwargs)
+        fit, tol = _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs)
         source = "Dfun" if callable(jac) else "the forward differences of func"
     if fit.info == NONFINITE_RESIDUALS:
         raise ValueError(_nonfinite_start(ydata, weights, p0))
@@ -243,14 +262,16 @@ def curve_fit(
     if ier not in SUCCESS:
         report(ier, "curve_fit", "Optimal parameters not found: " + mesg)
 
-    pcov = _scale_covariance(pcov, infodict["fvec"], popt.size, n, absolute_sigma)
+    pcov = _scale_covariance(pcov, infodict["fvec"], popt.size, n_free, absolute_sigma)
     if full_output:
         return popt, pcov, infodict, mesg, ier
     return popt, pcov
 
 
-def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, kwargs):
-    """leastsq on the weighted residuals of a Python model; (fit, tolerances)."""
+def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs):
+    """leastsq on the weighted residuals of a Python model; (fit, tolerances).
+
+    bounds is (lower, upper, fixed), each None or validated."""
     fun = _weighting.residual_function(f, xdata, ydata, weights, whiten)
     # A jac that is not callable (the bounded methods' '2-point', ...) goes to leastsq
     # as is and fails there as `Dfun`, with SciPy's TypeError.
@@ -264,7 +285,9 @@ def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, kwargs):
         if callable(jac):
             jac = _remember_first_call(jac)
     options = _leastsq_options(**kwargs)
-    return _leastsq.run(fun, p0, (), jac, full_output=True, **options)
+    lower, upper, fixed = bounds
+    return _leastsq.run(fun, p0, (), jac, full_output=True, lower=lower, upper=upper,
+                        fixed=fixed, **options)
 
 
 _LEASTSQ_OPTIONS = {
@@ -283,7 +306,7 @@ def _leastsq_options(**kwargs):
     return {**_LEASTSQ_OPTIONS, **kwargs}
 
 
-def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, kwargs):
+def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwargs):
     """One fit of a compiled model (lmfast.models), evaluated in C; (fit, tolerances).
 
     Every input a compiled model can take runs here; anything else is a clear error,
@@ -304,15 +327,19 @@ def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, kwargs):
         raise ValueError(f"xdata for the compiled model {model.name} must be an array of "
                          f"shape {expected}; got {getattr(xdata, 'shape', type(xdata).__name__)}")
     epsfcn = options["epsfcn"]
+    lower, upper, fixed = bounds
+    n_free = n if fixed is None else n - int(fixed.sum())
     tol = _defaults.tolerances(options["ftol"], options["xtol"], options["gtol"],
-                               options["maxfev"], n, not use_jac)
+                               options["maxfev"], n_free, not use_jac)
+    diag = _validate.diag_scales(options["diag"], n)
+    if diag is not None and fixed is not None:
+        diag = np.ascontiguousarray(diag[~fixed])
     problem = Problem(
         m=m, n=n, p0=np.array(p0, dtype=np.float64).ravel(), tolerances=tol,
         epsfcn=_defaults.default_epsfcn() if epsfcn is None else epsfcn,
-        factor=options["factor"], use_fd=not use_jac,
-        diag=_validate.diag_scales(options["diag"], n), model=model._compiled,
+        factor=options["factor"], use_fd=not use_jac, diag=diag, model=model._compiled,
         xdata=np.ascontiguousarray(xdata), ydata=np.ascontiguousarray(ydata),
-        weights=weights, whiten=whiten)
+        weights=weights, whiten=whiten, lower=lower, upper=upper, fixed=fixed)
     return _single.fit_model(problem, True), tol
 
 
@@ -350,42 +377,22 @@ def _count_parameters(f):
     return count - 1
 
 
-def _parse_bounds(bounds, n):
-    """Return (any bound finite, shape of the default ``p0``) for a `bounds` argument.
-
-    Accepts a 2-sequence (lower, upper) of scalars or arrays, or an object with
-    ``lb`` and ``ub`` attributes such as ``scipy.optimize.Bounds``. Like SciPy, a
-    scalar bound in a 2-sequence stands for all N parameters, and the default
-    ``p0`` takes the shape of the lower bound.
-    """
-    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
-        lb = np.asarray(bounds.lb, dtype=float)
-        ub = np.asarray(bounds.ub, dtype=float)
-    else:
-        lb, ub = bounds
-        lb = np.asarray(lb, dtype=float)
-        ub = np.asarray(ub, dtype=float)
-        if lb.ndim == 0:
-            lb = np.full(n, lb)
-        if ub.ndim == 0:
-            ub = np.full(n, ub)
-    # NaN compares False both ways, so a NaN (or None) bound counts as no bound.
-    # Combining both tests also rejects lower and upper bounds of different shapes.
-    bounded = bool(np.any((lb > -np.inf) | (ub < np.inf)))
-    return bounded, lb.shape
-
-
-def _reject_method(method, bounded):
-    """Raise for a request that is not an unbounded Levenberg-Marquardt fit."""
-    if method is None or method == "lm":
-        if method == "lm":
-            raise ValueError(
-                "Method 'lm' only works for unconstrained problems. Use 'trf' or 'dogbox' instead."
-            )
-        raise ValueError(_LM_ONLY_MESSAGE.format(what="a problem with finite bounds"))
-    if method in ("trf", "dogbox"):
-        raise ValueError(_LM_ONLY_MESSAGE.format(what=f"method={method!r}"))
-    raise ValueError("`method` must be 'trf', 'dogbox' or 'lm'.")
+def _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite, bounds,
+                     method, jac, full_output, nan_policy, fixed, kwargs):
+    """SciPy's own curve_fit for its bounded methods 'trf' and 'dogbox'."""
+    if fixed is not None:
+        raise ValueError(f"fixed= is lmfast's and runs with method='lm' (the default); "
+                         f"SciPy's {method!r} has no fixed parameters")
+    try:
+        from scipy.optimize import curve_fit as scipy_curve_fit
+    except ImportError:
+        raise ValueError(f"method={method!r} is SciPy's: lmfast itself runs 'lm' (bounded or "
+                         f"not, the default); install SciPy (pip install scipy) to use "
+                         f"{method!r}") from None
+    return scipy_curve_fit(f, xdata, ydata, p0=p0, sigma=sigma,
+                           absolute_sigma=absolute_sigma, check_finite=check_finite,
+                           bounds=bounds, method=method, jac=jac, full_output=full_output,
+                           nan_policy=nan_policy, **kwargs)
 
 
 def _as_float_array(name, a, check_finite):

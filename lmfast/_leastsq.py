@@ -110,8 +110,12 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
 
 
 def run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, factor, diag,
-        full_output):
+        full_output, lower=None, upper=None, fixed=None):
     """Validate leastsq's arguments as SciPy does and run the fit.
+
+    ``lower``/``upper`` (bounds) and ``fixed`` (a mask) are curve_fit's, already
+    validated: the fit then iterates on the free parameters, through the change of
+    variables of ``lmfast._transform``; func still receives all n parameters.
 
     Returns (lmfast._single.SingleFit, lmfast._defaults.Tolerances).
     """
@@ -136,9 +140,13 @@ def run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, facto
         raise TypeError(f"Cannot cast array data from {x0.dtype!r} to {_FLOAT64!r} "
                         "according to the rule 'safe'")
     x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)  # flatten() copied: contiguous
-    tol = _defaults.tolerances(ftol, xtol, gtol, maxfev, n, Dfun is None)
+    n_free = n if fixed is None else n - int(fixed.sum())
+    tol = _defaults.tolerances(ftol, xtol, gtol, maxfev, n_free, Dfun is None)
+    diag = _validate.diag_scales(diag, n)
+    if diag is not None and fixed is not None:
+        diag = np.ascontiguousarray(diag[~fixed])
     problem = Problem(m=m, n=n, p0=x_start, tolerances=tol, epsfcn=epsfcn, factor=factor,
-                      use_fd=Dfun is None, diag=_validate.diag_scales(diag, n))
+                      use_fd=Dfun is None, diag=diag, lower=lower, upper=upper, fixed=fixed)
     fit = _single.fit(problem, func, args, Dfun, col_deriv, f0 if reuse else None,
                       J0 if reuse else None, full_output)
     return fit, tol

@@ -31,6 +31,7 @@ CHANGED_SIZE = "The array returned by a function changed size between calls"
 #: lmfast's own codes (negative: the fit stopped without an answer).
 NONFINITE_RESIDUALS = -2
 NONFINITE_JACOBIAN = -3
+P0_OUTSIDE_BOUNDS = -4
 
 #: Codes for which a fit converged (1-4), and for which it stopped with its last iterate.
 SUCCESS = frozenset((1, 2, 3, 4))
@@ -81,6 +82,9 @@ OUTCOMES = {
     NONFINITE_JACOBIAN: Outcome(
         "The Jacobian has non-finite values (nan or inf); the fit stopped without an "
         "answer.", ValueError, ValueError),
+    P0_OUTSIDE_BOUNDS: Outcome(
+        "p0 is outside this fit's bounds (or NaN where bounded); the fit was not run.",
+        ValueError, ValueError),
 }
 
 #: The codes, with one line each, for documentation (BatchResult, README).
@@ -90,7 +94,8 @@ CODES_DOC = """\
  6-8  ftol, xtol or gtol too small for further progress: popt is the last iterate
  0    improper input (e.g. fewer data points than parameters)
 -2    residuals not finite at p0 (NaN data, zero sigma, NaN p0, model NaN there)
--3    Jacobian not finite"""
+-3    Jacobian not finite
+-4    p0 outside this fit's bounds: the fit was not run"""
 
 
 def message(info, tolerances):

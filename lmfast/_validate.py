@@ -208,6 +208,118 @@ def batch_xdata(xdata, n_fits, m, x_dims):
 
 
 # --------------------------------------------------------------------------------------
+# Bounds and fixed parameters
+# --------------------------------------------------------------------------------------
+
+
+def bounds_pair(bounds):
+    """(lb, ub) from a 2-sequence or an object with ``lb`` and ``ub`` (such as
+    ``scipy.optimize.Bounds``), as float64 arrays (not yet broadcast)."""
+    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
+        lb, ub = bounds.lb, bounds.ub
+    else:
+        lb, ub = bounds  # SciPy's own ValueError/TypeError for anything else
+    # None leaves a side open, as in SciPy.
+    lb = -np.inf if lb is None else lb
+    ub = np.inf if ub is None else ub
+    return real_array("bounds", lb), real_array("bounds", ub)
+
+
+def single_bounds(bounds, n):
+    """(lb, ub) as (n,) float64 arrays for one fit, or (None, None) when no side of
+    any parameter is bounded.  SciPy's rules: scalars stand for all n parameters; each
+    lower bound must be strictly below its upper bound."""
+    lb, ub = bounds_pair(bounds)
+    try:
+        lb = np.ascontiguousarray(np.broadcast_to(lb, (n,)))
+        ub = np.ascontiguousarray(np.broadcast_to(ub, (n,)))
+    except ValueError:
+        raise ValueError(f"bounds must be scalars or have one entry per parameter "
+                         f"(n={n}); got shapes {lb.shape} and {ub.shape}") from None
+    return _checked_bounds(lb, ub)
+
+
+def batch_bounds(bounds, n_fits, n):
+    """(lb, ub) for a batch: (n,) shared or (N, n) per fit, or (None, None)."""
+    if bounds is None:
+        return None, None
+    lb, ub = bounds_pair(bounds)
+    shapes = ((), (n,), (n_fits, n))
+    if lb.shape not in shapes or ub.shape not in shapes:
+        raise ValueError(f"bounds must be scalars, (n,) = ({n},) or (N, n) = ({n_fits}, "
+                         f"{n}); got shapes {lb.shape} and {ub.shape}")
+    shape = (n_fits, n) if (n_fits, n) in (lb.shape, ub.shape) else (n,)
+    lb = np.ascontiguousarray(np.broadcast_to(lb, shape))
+    ub = np.ascontiguousarray(np.broadcast_to(ub, shape))
+    return _checked_bounds(lb, ub)
+
+
+def _checked_bounds(lb, ub):
+    bad = ~(lb < ub)
+    if bad.any():
+        where = np.argwhere(bad)[0]
+        raise ValueError(f"Each lower bound must be strictly less than each upper bound: "
+                         f"lb = {lb[tuple(where)]} and ub = {ub[tuple(where)]} for "
+                         f"{'parameter' if lb.ndim == 1 else '(fit, parameter)'} "
+                         f"{where[0] if lb.ndim == 1 else tuple(where)}")
+    if np.isinf(lb).all() and np.isinf(ub).all() and (lb < 0).all() and (ub > 0).all():
+        return None, None
+    return lb, ub
+
+
+def feasible_start(lb, ub):
+    """SciPy's default p0 within bounds: the middle of two finite bounds, one inside a
+    single finite bound, 1 where a parameter is unbounded."""
+    p0 = np.ones(lb.shape)
+    low, high = np.isfinite(lb), np.isfinite(ub)
+    both = low & high
+    p0[both] = 0.5 * (lb[both] + ub[both])
+    p0[low & ~high] = lb[low & ~high] + 1
+    p0[high & ~low] = ub[high & ~low] - 1
+    return p0
+
+
+def p0_within(p0, lb, ub, names=None):
+    """ValueError naming the first parameter of p0 outside [lb, ub] (or NaN)."""
+    bad = ~((p0 >= lb) & (p0 <= ub))
+    if bad.any():
+        j = int(np.argmax(bad))
+        name = f" ({names[j]})" if names else ""
+        raise ValueError(f"p0 is outside the bounds: parameter {j}{name} = {p0[j]} is not "
+                         f"in [{lb[j]}, {ub[j]}]")
+
+
+def fixed_mask(fixed, n, names=None):
+    """The fixed parameters as a bool mask (n,), or None when none is fixed.
+
+    ``fixed`` is a boolean mask of length n, or a sequence of parameter names (for a
+    model with names).  Fixing every parameter leaves nothing to fit: ValueError.
+    """
+    if fixed is None:
+        return None
+    if isinstance(fixed, str):
+        fixed = [fixed]
+    values = list(fixed) if not isinstance(fixed, np.ndarray) else fixed
+    if len(values) and all(isinstance(v, str) for v in values):
+        if names is None:
+            raise ValueError("fixed names parameters, but the model has no parameter names: "
+                             "pass a boolean mask of length n")
+        unknown = [v for v in values if v not in names]
+        if unknown:
+            raise ValueError(f"fixed names unknown parameters {unknown}; the model's are "
+                             f"{list(names)}")
+        mask = np.array([name in values for name in names])
+    else:
+        mask = np.asarray(values)
+        if mask.dtype != np.bool_ or mask.shape != (n,):
+            raise ValueError(f"fixed must be a boolean mask of length n={n} or a sequence of "
+                             f"parameter names; got {mask.dtype} of shape {mask.shape}")
+    if mask.all():
+        raise ValueError("every parameter is fixed: nothing is left to fit")
+    return mask if mask.any() else None
+
+
+# --------------------------------------------------------------------------------------
 # Settings
 # --------------------------------------------------------------------------------------
 
