@@ -158,6 +158,13 @@ def gauss128_problem(seed=1):
     return t, y, np.array([2.0, -0.5, 1.8, 0.0])
 
 
+#: Bounds of the bounded Gaussian rows: amplitude and width positive, the centre inside the
+#: window, the offset free (the solution lies inside them): gauss128_problem's window is
+#: [-5, 5], gaussian_batch's [0, 10].
+GAUSS_BOUNDS = ([0.0, -5.0, 0.05, -np.inf], [20.0, 5.0, 10.0, np.inf])
+BATCH_GAUSS_BOUNDS = ([0.0, 0.0, 0.05, -np.inf], [30.0, 10.0, 10.0, np.inf])
+
+
 def gauss2d(xy, a, x0, y0, s, c):
     """Symmetric 2-D Gaussian plus offset; ``xy`` has shape ``(2, npix)``."""
     r2 = (xy[0] - x0) ** 2 + (xy[1] - y0) ** 2

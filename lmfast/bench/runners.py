@@ -131,13 +131,19 @@ def _check_single_fit(workload, fits, res):
     calls, outcomes, first = {}, {}, {}
     for impl in IMPLEMENTATIONS:
         try:
-            calls[impl] = workload.make_call(fits[impl])
+            if impl == "scipy" and workload.reference is not None:
+                calls[impl] = workload.reference()
+            else:
+                calls[impl] = workload.make_call(fits[impl])
             out, first[impl], caught = _warm_up(calls[impl])
             outcomes[impl] = FitOutcome.from_full_output(out)
         except Exception as exc:
             raise FitFailed(f"{impl}: {type(exc).__name__}: {exc}", impl) from exc
         res.warnings += [f"{impl}: {w}" for w in caught]
-    res.same, res.xdiff, problems = compare(outcomes["lmfast"], outcomes["scipy"])
+    res.same, res.xdiff, problems = compare(outcomes["lmfast"], outcomes["scipy"],
+                                            workload.same_solution)
+    if workload.reference is not None:
+        problems.insert(0, "the reference column is lmfit, not SciPy")
     res.note = "; ".join(problems)
     for impl, oc in outcomes.items():
         res.ier[impl], res.nfev[impl], res.x[impl] = oc.ier, oc.nfev, oc.x.tolist()
@@ -158,7 +164,7 @@ def _time_single_fit(calls, first, config, res):
     res.note = _join_notes(res.note, noise_note(res.spread, res.round_ratios))
 
 
-def scipy_fit_loop(curve_fit, f, data, count):
+def scipy_fit_loop(curve_fit, f, data, count, **options):
     """Fit the first ``count`` rows of ``data`` one by one with SciPy's ``curve_fit``.
 
     Parameters
@@ -171,6 +177,8 @@ def scipy_fit_loop(curve_fit, f, data, count):
         The batch.
     count : int
         Number of fits, from the first row.
+    **options
+        More keyword arguments of curve_fit (``bounds``).
 
     Returns
     -------
@@ -184,7 +192,7 @@ def scipy_fit_loop(curve_fit, f, data, count):
     ier = np.zeros(count, dtype=int)
     for i in range(count):
         try:
-            out = curve_fit(f, data.x, data.y[i], p0=data.p0[i], full_output=True)
+            out = curve_fit(f, data.x, data.y[i], p0=data.p0[i], full_output=True, **options)
         except RuntimeError:
             continue
         popt[i], ier[i] = out[0], out[4]
@@ -264,13 +272,20 @@ def run_batch_fit(workload, modules, config):
         return res
     batch, model = inputs
     data = workload.make_data(n_fits)
-    calls = {"lmfast": lambda: batch(model, data.x, data.y, data.p0, threads=config.threads)}
+    options = {} if workload.bounds is None else {"bounds": workload.bounds}
+    calls = {"lmfast": lambda: batch(model, data.x, data.y, data.p0, threads=config.threads,
+                                     **options)}
     if workload.compiled and threads > 1:
-        calls["lmfast_1t"] = lambda: batch(model, data.x, data.y, data.p0, threads=1)
+        calls["lmfast_1t"] = lambda: batch(model, data.x, data.y, data.p0, threads=1,
+                                           **options)
+    if workload.bounds is not None:
+        calls["lmfast_unbounded"] = lambda: batch(model, data.x, data.y, data.p0,
+                                                  threads=config.threads)
     curve_fit = modules["scipy"].curve_fit
-    calls["scipy"] = lambda: scipy_fit_loop(curve_fit, model, data, subset)
+    calls["scipy"] = lambda: scipy_fit_loop(curve_fit, model, data, subset, **options)
     if workload.compiled and workload.plain is not None:
-        calls["scipy_plain"] = lambda: scipy_fit_loop(curve_fit, workload.plain, data, subset)
+        calls["scipy_plain"] = lambda: scipy_fit_loop(curve_fit, workload.plain, data, subset,
+                                                      **options)
     try:
         outs = _warm_up_each(calls, res)
     except FitFailed as exc:
@@ -278,6 +293,7 @@ def run_batch_fit(workload, modules, config):
         return res
     lm, (sp_popt, sp_ier) = outs.pop("lmfast"), outs.pop("scipy")
     outs.pop("scipy_plain", None)
+    outs.pop("lmfast_unbounded", None)
     notes = []
     if "lmfast_1t" in outs:
         one = outs.pop("lmfast_1t")
@@ -302,6 +318,13 @@ def run_batch_fit(workload, modules, config):
         )
     if workload.target is not None and res.ratio < workload.target:
         notes.append(f"ratio below target {workload.target:g}x")
+    if workload.bounds is not None:
+        bounded = res.seconds["lmfast_unbounded"] / res.seconds["lmfast"]
+        res.agreement["bounded_vs_unbounded"] = bounded
+        notes.append(f"bounded fits/s = {bounded:.2f}x the unbounded batch's on the same data"
+                     + (f" (below target {workload.unbounded_target:g}x)"
+                        if workload.unbounded_target and bounded < workload.unbounded_target
+                        else ""))
     if res.scaling is not None and res.scaling < THREAD_TARGET / 2 * threads:
         notes.append(
             f"{threads}T/1T below target {THREAD_TARGET / 2 * threads:.2g}x (0.9 per thread)"

@@ -17,9 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
+
 from lmfast.bench.environment import installed
 from lmfast.bench.peers import cminpack_numba_solver, lumafit_solver
 from lmfast.bench.problems import (
+    BATCH_GAUSS_BOUNDS,
+    GAUSS_BOUNDS,
     BatchData,
     gauss1d,
     gauss1d_jac,
@@ -59,6 +63,13 @@ class SingleFit:
         skipped with a note.
     target : float, optional
         Expected ratio SciPy/lmfast; a lower ratio gets a note.
+    reference : callable, optional
+        ``make_call`` of the reference side instead of SciPy's ``api`` (for instance
+        lmfit): called with no argument, it returns the zero-argument fit, whose result
+        has curve_fit's full_output layout.
+    same_solution : bool
+        The reference runs another method (SciPy's trf, lmfit): ``same`` compares the
+        solution only, not ier and nfev.
     """
 
     kind: ClassVar[str] = "single"
@@ -70,6 +81,8 @@ class SingleFit:
     make_call: Callable[[Callable], Callable[[], Any]] = field(repr=False)
     requires: str = ""
     target: float | None = None
+    reference: Callable[[], Callable[[], Any]] | None = field(default=None, repr=False)
+    same_solution: bool = False
 
 
 def _leastsq_call(problem, func, Dfun=None):
@@ -90,7 +103,7 @@ def _leastsq_call(problem, func, Dfun=None):
     return make_call
 
 
-def _curve_fit_call(problem, f, jac=None):
+def _curve_fit_call(problem, f, jac=None, **options):
     """Return ``make_call`` running ``curve_fit(f, xdata, ydata, p0, jac=jac, full_output=True)``.
 
     Parameters
@@ -100,12 +113,42 @@ def _curve_fit_call(problem, f, jac=None):
     f, jac : callable
         Model and (optionally) its Jacobian, shape ``(m, n)``; ``jac`` is not passed when
         ``None``.
+    **options
+        More keyword arguments for both sides (``bounds``: SciPy then runs ``'trf'``).
     """
-    kwargs = {} if jac is None else {"jac": jac}
+    kwargs = dict(options) if jac is None else {"jac": jac, **options}
 
     def make_call(fit):
         xdata, ydata, p0 = problem()
         return lambda: fit(f, xdata, ydata, p0=p0, full_output=True, **kwargs)
+
+    return make_call
+
+
+def _lmfit_call(problem, f, bounds):
+    """Return the reference ``make_call`` of a bounded lmfit ``Model.fit`` (leastsq).
+
+    The result is laid out as curve_fit's full_output: ``(popt, covar, {"nfev": ...},
+    message, 1 or 0)``.
+    """
+
+    def make_call():
+        import lmfit
+
+        xdata, ydata, p0 = problem()
+        model = lmfit.Model(f)
+        params = model.make_params()
+        for name, value, low, high in zip(model.param_names, p0, *bounds, strict=True):
+            params[name].set(value=value, min=low, max=high)
+
+        independent = {model.independent_vars[0]: xdata}
+
+        def fit():
+            result = model.fit(ydata, params, method="leastsq", **independent)
+            popt = np.array([result.params[name].value for name in model.param_names])
+            return popt, result.covar, {"nfev": result.nfev}, result.message, int(result.success)
+
+        return fit
 
     return make_call
 
@@ -173,6 +216,11 @@ class BatchFit:
         For a compiled model: the same formula as a plain NumPy function, as a SciPy user
         would write it. SciPy is also timed with it (a note and ``ratio_plain`` in the
         JSON), since the models' NumPy twins cost more per call than a plain function.
+    bounds : tuple, optional
+        ``(lb, ub)`` for every fit (SciPy then runs ``'trf'``). The same batch without
+        bounds is timed too: a note gives the bounded batch's fits/s against it.
+    unbounded_target : float, optional
+        Expected bounded/unbounded fits/s; lower gets a note.
     """
 
     kind: ClassVar[str] = "batch"
@@ -187,6 +235,8 @@ class BatchFit:
     make_data: Callable[[int], BatchData] = field(repr=False)
     target: float | None = None
     plain: Callable | None = field(default=None, repr=False)
+    bounds: tuple | None = field(default=None, repr=False)
+    unbounded_target: float | None = None
 
     @property
     def compiled(self):
@@ -282,6 +332,20 @@ def default_workloads():
             _curve_fit_call(gauss2d_problem, gauss2d),
         ),
         SingleFit(
+            "cf-gauss128-bounded", "curve_fit", 128, 4,
+            "curve_fit with bounds: lmfast's bounded LM vs SciPy's trf (same minimum)",
+            _curve_fit_call(gauss128_problem, gauss1d, bounds=GAUSS_BOUNDS),
+            target=5.0, same_solution=True,
+        ),
+        SingleFit(
+            "cf-gauss128-bounded-lmfit", "curve_fit", 128, 4,
+            "the bounded curve_fit vs lmfit's Model.fit(method='leastsq'), same bounds",
+            _curve_fit_call(gauss128_problem, gauss1d, bounds=GAUSS_BOUNDS, ftol=1.5e-8,
+                            xtol=1.5e-8, epsfcn=1e-10),
+            requires="lmfit", target=5.0, same_solution=True,
+            reference=_lmfit_call(gauss128_problem, gauss1d, GAUSS_BOUNDS),
+        ),
+        SingleFit(
             "cf-gauss128-compiled", "curve_fit", 128, 4,
             "curve_fit(models.gaussian): compiled vs NumPy twin, forward differences",
             _model_curve_fit_call(gauss128_problem, "gaussian"),
@@ -308,6 +372,11 @@ def batch_workloads():
             "batch-gauss2d-5x5", "gaussian_2d", 25, 5, 100_000, 5_000,
             "curve_fit_batch(models.gaussian_2d), 5x5 pixels, vs SciPy loop",
             gaussian_2d_batch, target=75.0, plain=gauss2d,
+        ),
+        BatchFit(
+            "batch-gauss128-bounded", "gaussian", 128, 4, 100_000, 5_000,
+            "curve_fit_batch(models.gaussian, bounds=...) vs SciPy curve_fit loop (trf)",
+            gaussian_batch, plain=gauss1d, bounds=BATCH_GAUSS_BOUNDS, unbounded_target=0.85,
         ),
         BatchFit(
             "batch-py-gauss128", gauss1d, 128, 4, 10_000, 2_000,
