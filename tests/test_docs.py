@@ -36,3 +36,15 @@ def test_readme_batch_example_runs():
     res, truth = namespace["res"], namespace["truth"]
     assert res.success.all()
     np.testing.assert_allclose(res.popt, truth, atol=0.05)
+
+
+def test_readme_bounds_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    batch = next(b for b in blocks if "curve_fit_batch(models.gaussian" in b)
+    bounded = next(b for b in blocks if 'fixed=["offset"]' in b)
+    namespace = {}
+    exec(compile(batch, "README.md", "exec"), namespace)  # noqa: S102 - the README example
+    exec(compile(bounded, "README.md", "exec"), namespace)  # noqa: S102
+    popt, pcov = namespace["popt"], namespace["pcov"]
+    np.testing.assert_allclose(popt, namespace["truth"][0], atol=0.05)
+    assert popt[3] == 0.5 and not pcov[3].any() and not pcov[:, 3].any()
