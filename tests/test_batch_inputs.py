@@ -259,7 +259,7 @@ BATCH_WIDE_CASES = {
     # Every fit has the same M and n: M < n is a mistake of the whole batch.
     "more-parameters-than-points": (
         (np.array([-1.0, 0.0, 1.0]), np.array([[1.0, 2.0, 1.0], [0.5, 1.0, 0.5]])), {},
-        "at least as many points as parameters"),
+        "at least as many points as free parameters"),
     "ftol-negative": ((), {"ftol": -1.0}, "ftol"),
     "xtol-negative": ((), {"xtol": -1e-8}, "xtol"),
     "gtol-nan": ((), {"gtol": np.nan}, "gtol"),
