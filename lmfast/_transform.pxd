@@ -18,7 +18,9 @@ ctypedef struct ParamMap:
     const double *values    # n values the fixed parameters keep (the fit's p0)
 
 # u (n_free) from p (n); -1 when a free parameter lies outside its bounds (or is NaN
-# where bounded), else 0.
+# where bounded), else 0.  A value exactly on a bound starts slightly inside it (where
+# dp/du = 0 it could not move): 1e-10 * max(1, |bound|) between two bounds, 0.01
+# against one (see _transform.pyx).
 cdef int to_internal(const ParamMap *pm, const double *p, double *u) noexcept nogil
 # p (n) from u (n_free).
 cdef void to_external(const ParamMap *pm, const double *u, double *p) noexcept nogil
