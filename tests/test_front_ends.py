@@ -215,3 +215,16 @@ def test_concurrent_batches_restore_openblas_threads():
         assert _linalg.blas_threads() == 2
     finally:
         _linalg.set_blas_threads(before)
+
+
+@pytest.mark.parametrize("spelling", ["maxfev", "max_nfev"])
+def test_max_nfev_is_the_bounded_spelling_of_maxfev(spelling):
+    with pytest.raises(RuntimeError, match="maxfev = 5"):
+        curve_fit(py_gaussian, X, Y[0], P0, bounds=(0, 10), **{spelling: 5})
+    with pytest.raises(RuntimeError, match="maxfev = 5"):
+        curve_fit(models.gaussian, X, Y[0], P0, **{spelling: 5})
+
+
+def test_maxfev_and_max_nfev_together_are_refused():
+    with pytest.raises(TypeError, match="max_nfev"):
+        curve_fit(py_gaussian, X, Y[0], P0, maxfev=5, max_nfev=5)
