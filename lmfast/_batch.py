@@ -212,6 +212,8 @@ def curve_fit_batch(
         xdata, n_fits, m, model.x_dims if model is not None else x_dims)
     weights = _validate.batch_weights(sigma, n_fits, m)
     lower, upper = _validate.batch_bounds(bounds, n_fits, n)
+    if lower is not None:
+        _validate.bounds_resolvable(p0, lower, upper, getattr(f, "param_names", None))
     fixed = _validate.fixed_mask(fixed, n, getattr(f, "param_names", None))
     n_free = n if fixed is None else n - int(fixed.sum())
     if m < n_free:

@@ -25,10 +25,10 @@ from lmfast._engine cimport (
 )
 from lmfast._model_fit cimport (
     FitData, FitOutputs, bind_outputs, finish_fit, fit_data, fit_work_doubles, grad_scratch,
-    lmfast_claim, lmfast_load, lmfast_store, run_model_fit, start_fit,
+    lmfast_claim, lmfast_load, lmfast_store, run_model_fit, start_fit, step_scratch,
 )
 from lmfast._problem cimport Problem, ProblemData, fit_param_map
-from lmfast._transform cimport ParamMap, chain_jacobian, gradient, to_external
+from lmfast._transform cimport ParamMap, chain_jacobian, fd_step, gradient, to_external
 
 cnp.import_array()
 
@@ -217,6 +217,8 @@ cdef class VectorBatch:
         cdef LMWork *ws
         cdef ParamMap pm
         cdef double xj
+        cdef double *steps
+        cdef double *grad = NULL
         cdef double *rows_f = <double *>cnp.PyArray_DATA(self.rows_f)
         cdef double *rows_j = <double *>cnp.PyArray_DATA(self.rows_j)
         cdef Py_ssize_t *fit_f = <Py_ssize_t *>cnp.PyArray_DATA(self.fit_f)
@@ -231,10 +233,19 @@ cdef class VectorBatch:
                     fit_f[n_f] = self.first + k
                     n_f += 1
                 elif self.requests[k] == LM_NEED_FD:
+                    steps = step_scratch(p, self.dwork + k * self.lwork)
+                    if p.mapped:
+                        grad = grad_scratch(p, self.dwork + k * self.lwork)
+                        gradient(&pm, ws.x, grad)
                     for j in range(nf):
                         r = n_f + j
+                        steps[j] = lm_fd_step(ws, j)
+                        if p.mapped:
+                            to_external(&pm, ws.x, rows_f + r * n)  # P(x), for fd_step
+                            steps[j] = fd_step(&pm, j, steps[j], rows_f + r * n, grad,
+                                               ws.epsfcn)
                         xj = ws.x[j]
-                        ws.x[j] = xj + lm_fd_step(ws, j)
+                        ws.x[j] = xj + steps[j]
                         _row(p, &pm, ws.x, rows_f + r * n)
                         ws.x[j] = xj
                         fit_f[r] = self.first + k
@@ -259,6 +270,7 @@ cdef class VectorBatch:
         cdef LMWork *ws
         cdef ParamMap pm
         cdef double *grad
+        cdef double *steps
         cdef const double *res = <const double *>_answers(residuals, self.last_f * m,
                                                           "residuals")
         cdef const double *jac = <const double *>_answers(jacobians, self.last_j * m * n,
@@ -273,8 +285,10 @@ cdef class VectorBatch:
                     memcpy(ws.req_f, res + n_f * m, m * sizeof(double))
                     n_f += 1
                 elif self.requests[k] == LM_NEED_FD:
+                    # the steps gather() took (with fd_step's guard when mapped)
+                    steps = step_scratch(p, self.dwork + k * self.lwork)
                     for j in range(nf):
-                        lm_fd_column(ws, j, lm_fd_step(ws, j), res + (n_f + j) * m)
+                        lm_fd_column(ws, j, steps[j], res + (n_f + j) * m)
                     n_f += nf
                 else:
                     if p.mapped:

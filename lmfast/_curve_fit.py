@@ -221,6 +221,9 @@ def curve_fit(
         p0 = np.ones(n) if lower is None else _validate.feasible_start(lower, upper)
     elif lower is not None:
         _validate.p0_within(_validate.real_array("p0", p0).ravel(), lower, upper, names)
+    if lower is not None:
+        _validate.bounds_resolvable(_validate.real_array("p0", p0).ravel(), lower, upper,
+                                    names)
     fixed = _validate.fixed_mask(fixed, n, names)
     n_free = n if fixed is None else n - int(fixed.sum())
     bounds = (lower, upper, fixed)

@@ -42,8 +42,9 @@ ctypedef struct FitOutputs:
 # Doubles of one fit's workspace, padded to 64 bytes: the engine's, then scratch for the
 # covariance and the change of variables, then (with_model) the model's p and Jacobian.
 cdef Py_ssize_t fit_work_doubles(const ProblemData *p, bint with_model) noexcept nogil
-# n_free doubles of scratch in a fit's workspace, free while the fit iterates.
+# n_free doubles of scratch each in a fit's workspace, free while the fit iterates.
 cdef double *grad_scratch(const ProblemData *p, double *fit_work) noexcept nogil
+cdef double *step_scratch(const ProblemData *p, double *fit_work) noexcept nogil
 
 # Point ws into dwork/iwork and start fit i from its p0 (and diag): 0, or -1 when p0 is
 # outside the fit's bounds (then ws.info is LM_INFO_P0_OUTSIDE: finish, do not run).

@@ -11,7 +11,9 @@ from lmfast._engine cimport (
     lm_fd_step, lm_init, lm_step, lm_work_doubles,
 )
 from lmfast._problem cimport fit_param_map
-from lmfast._transform cimport chain_jacobian, gradient, map_covariance, to_external, to_internal
+from lmfast._transform cimport (
+    chain_jacobian, fd_step, gradient, map_covariance, to_external, to_internal,
+)
 
 cnp.import_array()
 
@@ -39,6 +41,10 @@ cdef inline double *_cov_u(const ProblemData *p, double *fit_work) noexcept nogi
 
 cdef double *grad_scratch(const ProblemData *p, double *fit_work) noexcept nogil:
     return fit_work + _engine_doubles(p) + 2 * p.n_free * p.n_free
+
+
+cdef double *step_scratch(const ProblemData *p, double *fit_work) noexcept nogil:
+    return _cov_scratch(p, fit_work)
 
 
 cdef int start_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, double *dwork,
@@ -134,8 +140,15 @@ cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
         elif request == LM_NEED_J:
             _jacobian(d, ws.x, ws.fjac)
         else:
+            if d.mapped:
+                # P(x) and dp/du for fd_step; _residuals below changes one component
+                # of d.p at a time, and only the one already differenced.
+                to_external(&d.pm, ws.x, d.p)
+                gradient(&d.pm, ws.x, d.grad)
             for j in range(ws.n):
                 h = lm_fd_step(ws, j)
+                if d.mapped:
+                    h = fd_step(&d.pm, j, h, d.p, d.grad, ws.epsfcn)
                 xj = ws.x[j]
                 ws.x[j] = xj + h
                 _residuals(d, ws.x, ws.wa4)

@@ -19,7 +19,7 @@ from lmfast._model_fit cimport (
     run_model_fit, start_fit,
 )
 from lmfast._problem cimport Problem, fit_param_map
-from lmfast._transform cimport ParamMap, chain_jacobian, gradient, to_external
+from lmfast._transform cimport ParamMap, chain_jacobian, fd_step, gradient, to_external
 
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import MinpackError, NOT_FLOATS, CHANGED_SIZE
@@ -180,8 +180,14 @@ cdef int _run(LMWork *ws, const _Mapping *mapping, func, tuple args, Dfun, bint 
                 _store_residuals(_call(func, points, _parameters(mapping, ws.req_x), args),
                                  ws.req_f, m)
         elif request == LM_NEED_FD:
+            if mapping.mapped:
+                to_external(&mapping.pm, ws.x, mapping.p)
+                gradient(&mapping.pm, ws.x, mapping.grad)
             for j in range(n):
                 h = lm_fd_step(ws, j)
+                if mapping.mapped:
+                    # mapping.p is P(x) in every component not yet differenced
+                    h = fd_step(&mapping.pm, j, h, mapping.p, mapping.grad, ws.epsfcn)
                 xj = ws.x[j]
                 ws.x[j] = xj + h
                 try:

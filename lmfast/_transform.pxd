@@ -26,6 +26,12 @@ cdef int to_internal(const ParamMap *pm, const double *p, double *u) noexcept no
 cdef void to_external(const ParamMap *pm, const double *u, double *p) noexcept nogil
 # dp_free[a] / du_a at u for every internal variable (n_free values into grad).
 cdef void gradient(const ParamMap *pm, const double *u, double *grad) noexcept nogil
+# The forward-difference step for internal variable a: MINPACK's h, unless its two
+# bounds are very narrow and h moves p[free[a]] by less than 1e-6 of the step MINPACK
+# would take in p itself; then the step in u that moves p by that much.  p and grad
+# are P(u) and dp/du at the point.
+cdef double fd_step(const ParamMap *pm, Py_ssize_t a, double h, const double *p,
+                    const double *grad, double epsfcn) noexcept nogil
 # The engine's m-by-n_free Jacobian (row-major) from the model's m-by-n one: column a is
 # column free[a] times grad[a].  The model's Jacobian is read as jac[i*row + j*col].
 cdef void chain_jacobian(const ParamMap *pm, const double *grad, Py_ssize_t m,

@@ -261,7 +261,7 @@ def _checked_bounds(lb, ub):
         raise ValueError(f"Each lower bound must be strictly less than each upper bound: "
                          f"lb = {lb[tuple(where)]} and ub = {ub[tuple(where)]} for "
                          f"{'parameter' if lb.ndim == 1 else '(fit, parameter)'} "
-                         f"{where[0] if lb.ndim == 1 else tuple(where)}")
+                         f"{int(where[0]) if lb.ndim == 1 else tuple(int(k) for k in where)}")
     if np.isinf(lb).all() and np.isinf(ub).all() and (lb < 0).all() and (ub > 0).all():
         return None, None
     return lb, ub
@@ -287,6 +287,33 @@ def p0_within(p0, lb, ub, names=None):
         name = f" ({names[j]})" if names else ""
         raise ValueError(f"p0 is outside the bounds: parameter {j}{name} = {p0[j]} is not "
                          f"in [{lb[j]}, {ub[j]}]")
+
+
+def bounds_resolvable(p0, lb, ub, names=None):
+    """ValueError when a bound is too far from p0 for the change of variables to resolve
+    the parameter (lmfast._transform): one finite bound, or the nearest of two bounds
+    and their middle, more than WIDE_BOUNDS * max(|p0|, 1) away.  p0, lb, ub broadcast
+    ((n,) or (N, n))."""
+    from lmfast._transform import WIDE_BOUNDS
+
+    scale = WIDE_BOUNDS * np.maximum(np.abs(p0), 1.0)
+    low, high = np.isfinite(lb), np.isfinite(ub)
+    with np.errstate(invalid="ignore", over="ignore"):
+        nearest = np.where(low & high,
+                           np.minimum(np.minimum(np.abs(lb), np.abs(ub)),
+                                      np.abs(0.5 * lb + 0.5 * ub)),
+                           np.where(low, np.abs(lb), np.where(high, np.abs(ub), 0.0)))
+    bad = nearest > scale
+    if bad.any():
+        where = tuple(int(k) for k in np.argwhere(bad)[0])
+        j = where[-1]
+        name = f" ({names[j]})" if names else ""
+        raise ValueError(
+            f"the bounds of parameter {j}{name} ({np.broadcast_to(lb, bad.shape)[where]}, "
+            f"{np.broadcast_to(ub, bad.shape)[where]}) are more than {WIDE_BOUNDS:g} times "
+            f"max(|p0|, 1) away from p0 = {np.broadcast_to(p0, bad.shape)[where]}: the "
+            "change of variables cannot resolve the parameter there; use -np.inf or "
+            "np.inf for a side that cannot bind")
 
 
 def fixed_mask(fixed, n, names=None):
