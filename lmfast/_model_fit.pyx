@@ -113,9 +113,17 @@ cdef inline void _jacobian(const FitData *d, const double *u, double *jac) noexc
     cdef Py_ssize_t i, j, n = d.pm.n_free
     if d.mapped:
         to_external(&d.pm, u, d.p)
-        d.model.jac(d.p, d.n, d.x, d.xstride, d.m, d.jac, d.model.ctx)
         gradient(&d.pm, u, d.grad)
-        chain_jacobian(&d.pm, d.grad, d.m, d.jac, d.n, 1, jac)
+        if n == d.n:
+            # Every parameter free (bounds only): the columns scaled in place, the same
+            # products as chain_jacobian forms.
+            d.model.jac(d.p, d.n, d.x, d.xstride, d.m, jac, d.model.ctx)
+            for i in range(d.m):
+                for j in range(n):
+                    jac[i * n + j] = jac[i * n + j] * d.grad[j]
+        else:
+            d.model.jac(d.p, d.n, d.x, d.xstride, d.m, d.jac, d.model.ctx)
+            chain_jacobian(&d.pm, d.grad, d.m, d.jac, d.n, 1, jac)
     else:
         d.model.jac(u, n, d.x, d.xstride, d.m, jac, d.model.ctx)
     if d.w != NULL:
