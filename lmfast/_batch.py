@@ -14,10 +14,10 @@ import warnings
 
 import numpy as np
 
-from lmfast import _batch_core, _defaults, _validate, _weighting
+from lmfast import _batch_core, _defaults, _poisson, _validate, _weighting
 from lmfast._blas_threads import single_blas_thread
-from lmfast._outcomes import CODES_DOC, SUCCESS, message
-from lmfast._problem import Problem
+from lmfast._outcomes import CODES_DOC, NOT_COUNTS, SUCCESS, message
+from lmfast._problem import LEAST_SQUARES, POISSON, Problem
 from lmfast.models import Model
 
 __all__ = ["BatchResult", "curve_fit_batch"]
@@ -107,6 +107,7 @@ def curve_fit_batch(
     *,
     bounds=None,
     fixed=None,
+    estimator=None,
     x_dims=None,
     ftol=_defaults.FTOL,
     xtol=_defaults.XTOL,
@@ -154,6 +155,10 @@ def curve_fit_batch(
         Parameters held at their p0 (per fit): a boolean mask of length n, or parameter
         names of a model with names.  The fits iterate on the others; rows and columns
         of a fixed parameter in pcov are 0.
+    estimator : {None, 'least_squares', 'poisson'}
+        As for :func:`lmfast.curve_fit`: ``'poisson'`` fits each row of ydata as counts by
+        maximum likelihood (sigma must be None; pcov is the inverse Fisher information).
+        A row that is not counts (negative, non-integer or not finite) gets ier -5.
     x_dims : int or None
         Rows k of the independent variable of a Python model (a compiled model knows its
         own): needed only when a 2-D xdata's first length equals N.
@@ -211,6 +216,10 @@ def curve_fit_batch(
     xdata, x_per_fit, x_dims = _validate.batch_xdata(
         xdata, n_fits, m, model.x_dims if model is not None else x_dims)
     weights = _validate.batch_weights(sigma, n_fits, m)
+    poisson = _validate.estimator_kind(estimator) == POISSON
+    if poisson and sigma is not None:
+        raise ValueError("sigma must be None with estimator='poisson': the Poisson "
+                         "likelihood weights each point by its model value")
     lower, upper = _validate.batch_bounds(bounds, n_fits, n)
     if lower is not None:
         _validate.bounds_resolvable(p0, lower, upper, getattr(f, "param_names", None))
@@ -229,20 +238,41 @@ def curve_fit_batch(
     if n_fits == 0:
         threads = _validate.threads_for(threads, 1)
         return result
+    if poisson and (not_counts := _poisson.bad_counts(ydata)).any():
+        # Those fits get their own status; the others are fitted as a batch of their own.
+        good = np.flatnonzero(~not_counts)
+        result.popt[not_counts] = np.nan
+        result.pcov[not_counts] = np.nan
+        result.chisq[not_counts] = np.nan
+        result.ier[not_counts] = NOT_COUNTS
+        result.nfev[not_counts] = result.njev[not_counts] = 0
+        if good.size:
+            rows = curve_fit_batch(
+                f, xdata[good] if x_per_fit else xdata, ydata[good],
+                p0[good] if p0.ndim == 2 else p0, None, absolute_sigma, jac,
+                bounds=None if lower is None else (_fit_rows(lower, good),
+                                                   _fit_rows(upper, good)),
+                fixed=fixed, estimator=estimator, x_dims=x_dims, ftol=ftol, xtol=xtol,
+                gtol=gtol, maxfev=maxfev, epsfcn=epsfcn, factor=factor, threads=threads,
+                progress=progress, chunk_size=chunk_size)
+            for name in ("popt", "pcov", "chisq", "ier", "nfev", "njev"):
+                getattr(result, name)[good] = getattr(rows, name)
+        return result
 
     problem = Problem(
         m=m, n=n, n_fits=n_fits, p0=p0, tolerances=tol, epsfcn=settings["epsfcn"],
         factor=settings["factor"], use_fd=use_fd, ydata=ydata, weights=weights,
         absolute_sigma=bool(absolute_sigma), model=model._compiled if compiled else None,
         xdata=xdata if compiled else None, x_per_fit=x_per_fit, lower=lower, upper=upper,
-        fixed=fixed)
+        fixed=fixed, estimator=POISSON if poisson else LEAST_SQUARES)
     if compiled:
         block = min(chunk_size or _compiled_block(m, n), n_fits)
         threads = _validate.threads_for(threads, -(-n_fits // block))
     else:
         group = min(chunk_size or PYTHON_ROUND_DOUBLES // ((n_free + 1) * m) or 1, n_fits)
         threads = _validate.threads_for(threads, -(-n_fits // group))
-        python_model = _PythonModel(f, jac, n, m, _x_rows(xdata, x_per_fit), ydata, weights)
+        python_model = _PythonModel(f, jac, n, m, _x_rows(xdata, x_per_fit), ydata, weights,
+                                    poisson)
         python_model.probe(p0 if p0.ndim == 2 else p0[np.newaxis])
     bar = _progress_bar(progress, n_fits)
     try:
@@ -256,7 +286,32 @@ def curve_fit_batch(
     finally:
         if bar is not None:
             bar.close()
+    if poisson:
+        _poisson_pcov(result, f, jac, compiled, xdata, x_per_fit, fixed, settings["epsfcn"])
     return result
+
+
+def _fit_rows(a, idx):
+    """The rows idx of a per-fit (N, ...) array; a shared array as it is."""
+    return a[idx] if a.ndim == 2 else a
+
+
+def _poisson_pcov(result, f, jac, compiled, xdata, x_per_fit, fixed, epsfcn):
+    """Replace the converged fits' pcov by the inverse Fisher information at popt."""
+    done = np.flatnonzero(result.success)
+    if not done.size:
+        return
+    n = result.popt.shape[1]
+    free = np.flatnonzero(~fixed) if fixed is not None else np.arange(n)
+    if compiled:
+        m = xdata.shape[-1]
+        x = xdata.reshape(len(xdata), f.x_dims, m) if x_per_fit else xdata.reshape(1, f.x_dims, m)
+        x = np.ascontiguousarray(x[done] if x_per_fit else x)
+        evaluation = _poisson.compiled_evaluation(f, x, x_per_fit, epsfcn)
+    else:
+        x_rows = _x_rows(xdata, x_per_fit)
+        evaluation = _poisson.python_evaluation(f, jac, lambda idx: x_rows(done[idx]), epsfcn)
+    result.pcov[done] = _poisson.model_covariance(evaluation, result.popt[done], free)
 
 
 def _x_rows(x, per_fit):
@@ -397,7 +452,7 @@ def _run_compiled(batch, threads, n_fits, block, bar):
 class _PythonModel:
     """A vectorised Python model (and Jacobian) evaluated for many parameter rows."""
 
-    def __init__(self, f, jac, n, m, x_rows, ydata, weights):
+    def __init__(self, f, jac, n, m, x_rows, ydata, weights, poisson=False):
         self.f = f
         self.jac = jac
         self.n = n
@@ -405,6 +460,7 @@ class _PythonModel:
         self.x_rows = x_rows
         self.ydata = ydata
         self.weights = weights
+        self.poisson = poisson
 
     def _call(self, name, func, rows, idx, shape):
         """func(x, *columns) for the fits idx, checked: real values of ``shape``."""
@@ -422,12 +478,20 @@ class _PythonModel:
     def residuals(self, rows, idx):
         """The weighted residuals (len(idx), M) at rows, as C-contiguous float64."""
         values = self._call("f", self.f, rows, idx, (len(idx), self.m))
+        if self.poisson:
+            return np.ascontiguousarray(_poisson.deviance_residuals(values, self.ydata[idx]))
         res = _weighting.residuals(values, self.ydata[idx], self._fit_weights(idx))
         return np.ascontiguousarray(res, dtype=np.float64)
 
     def jacobians(self, rows, idx):
         """The weighted Jacobians (len(idx), M, n) at rows, as C-contiguous float64."""
         values = self._call("jac", self.jac, rows, idx, (len(idx), self.m, self.n))
+        if self.poisson:
+            # the model's rows scaled by dr/df, from its values at the same points
+            model = self._call("f", self.f, rows, idx, (len(idx), self.m))
+            y = self.ydata[idx]
+            slopes = _poisson.deviance_slopes(model, y, _poisson.deviance_residuals(model, y))
+            return np.ascontiguousarray(slopes[:, :, np.newaxis] * values)
         w = self._fit_weights(idx)
         if w is not None and w.ndim == 1:
             w = w[np.newaxis]

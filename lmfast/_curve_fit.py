@@ -25,9 +25,9 @@ import warnings
 
 import numpy as np
 
-from lmfast import _defaults, _leastsq, _single, _validate, _weighting
+from lmfast import _defaults, _leastsq, _poisson, _single, _validate, _weighting
 from lmfast._outcomes import NONFINITE_RESIDUALS, SUCCESS, OptimizeWarning, report
-from lmfast._problem import Problem
+from lmfast._problem import LEAST_SQUARES, POISSON, Problem
 
 __all__ = ["curve_fit"]
 
@@ -50,6 +50,7 @@ def curve_fit(
     full_output=False,
     nan_policy=None,
     fixed=None,
+    estimator=None,
     **kwargs,
 ):
     """Use non-linear least squares to fit a function, f, to data.
@@ -119,6 +120,14 @@ def curve_fit(
         names (for a model with ``param_names``, such as the :mod:`lmfast.models`).
         The fit iterates on the others only (they set the default `maxfev` and the
         degrees of freedom); the rows and columns of `pcov` of a fixed parameter are 0.
+    estimator : {None, 'least_squares', 'poisson'}, optional
+        What is minimised: None and ``'least_squares'``, the sum of squared (weighted)
+        residuals; ``'poisson'``, the Poisson deviance of `ydata` as counts (the maximum
+        likelihood estimate for Poisson data), by the same Levenberg-Marquardt engine on
+        deviance residuals.  With ``'poisson'``: `ydata` must hold non-negative integers,
+        `sigma` must be None, and `pcov` is the inverse Fisher information
+        ``(J^T diag(1/f) J)^-1`` at `popt` (not scaled); a trial point where the model
+        is <= 0 anywhere is a rejected step.
     nan_policy : {'raise', 'omit', None}, optional
         How to handle NaN in the input: ``'raise'`` raises ``ValueError``,
         ``'omit'`` drops the points where `xdata` or `ydata` is NaN (and the matching
@@ -242,6 +251,14 @@ def curve_fit(
         xdata, ydata, sigma = _apply_nan_policy(nan_policy, xdata, ydata, sigma)
         m = ydata.size
 
+    poisson = _validate.estimator_kind(estimator) == POISSON
+    if poisson:
+        if sigma is not None:
+            raise ValueError("sigma must be None with estimator='poisson': the Poisson "
+                             "likelihood weights each point by its model value")
+        if _poisson.bad_counts(ydata):
+            raise ValueError("ydata must hold counts (non-negative integers) with "
+                             "estimator='poisson'")
     weights, whiten = _validate.single_weights(sigma, m)
     if "args" in kwargs:
         # `f` receives the parameters only; extra arguments belong in a closure.
@@ -253,10 +270,11 @@ def curve_fit(
 
     if _validate.compiled_model(f, jac) is not None:
         fit, tol = _fit_compiled(f, jac is not None, xdata, ydata, weights, whiten, p0,
-                                 bounds, kwargs)
+                                 bounds, kwargs, poisson)
         source = f"{f.name}.jac" if jac is not None else "the forward differences of func"
     else:
-        fit, tol = _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs)
+        fit, tol = _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs,
+                               poisson)
         source = "Dfun" if callable(jac) else "the forward differences of func"
     if fit.info == NONFINITE_RESIDUALS:
         raise ValueError(_nonfinite_start(ydata, weights, p0))
@@ -265,20 +283,25 @@ def curve_fit(
     if ier not in SUCCESS:
         report(ier, "curve_fit", "Optimal parameters not found: " + mesg)
 
-    pcov = _scale_covariance(pcov, infodict["fvec"], popt.size, n_free, absolute_sigma)
+    if poisson:
+        pcov = _poisson_covariance(f, jac, xdata, popt, bounds[2], kwargs.get("epsfcn"))
+    else:
+        pcov = _scale_covariance(pcov, infodict["fvec"], popt.size, n_free, absolute_sigma)
     if full_output:
         return popt, pcov, infodict, mesg, ier
     return popt, pcov
 
 
-def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs):
-    """leastsq on the weighted residuals of a Python model; (fit, tolerances).
-
-    bounds is (lower, upper, fixed), each None or validated."""
-    fun = _weighting.residual_function(f, xdata, ydata, weights, whiten)
+def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs, poisson=False):
+    """leastsq on the weighted (or Poisson deviance) residuals of a Python model;
+    (fit, tolerances).  bounds is (lower, upper, fixed), each None or validated."""
+    if poisson:
+        fun, jac = _poisson_functions(f, jac, xdata, ydata)
+    else:
+        fun = _weighting.residual_function(f, xdata, ydata, weights, whiten)
     # A jac that is not callable (the bounded methods' '2-point', ...) goes to leastsq
     # as is and fails there as `Dfun`, with SciPy's TypeError.
-    if callable(jac):
+    if callable(jac) and not poisson:
         jac = _jacobian_function(jac, xdata, weights, whiten)
     if p0.dtype != np.float64:
         # leastsq starts from the value of its shape check when x0 is float64.  Otherwise
@@ -309,7 +332,8 @@ def _leastsq_options(**kwargs):
     return {**_LEASTSQ_OPTIONS, **kwargs}
 
 
-def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwargs):
+def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwargs,
+                  poisson=False):
     """One fit of a compiled model (lmfast.models), evaluated in C; (fit, tolerances).
 
     Every input a compiled model can take runs here; anything else is a clear error,
@@ -342,8 +366,48 @@ def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwa
         epsfcn=_defaults.default_epsfcn() if epsfcn is None else epsfcn,
         factor=options["factor"], use_fd=not use_jac, diag=diag, model=model._compiled,
         xdata=np.ascontiguousarray(xdata), ydata=np.ascontiguousarray(ydata),
-        weights=weights, whiten=whiten, lower=lower, upper=upper, fixed=fixed)
+        weights=weights, whiten=whiten, lower=lower, upper=upper, fixed=fixed,
+        estimator=POISSON if poisson else LEAST_SQUARES)
     return _single.fit_model(problem, True), tol
+
+
+def _poisson_functions(f, jac, xdata, ydata):
+    """The deviance residuals of a Python model, and their Jacobian (the model's rows
+    scaled by dr/df) when the model has a jac."""
+
+    def residuals(params):
+        return _poisson.deviance_residuals(f(xdata, *params), ydata)
+
+    if not callable(jac):
+        return residuals, jac
+
+    def jacobian(params):
+        values = np.asarray(f(xdata, *params), dtype=np.float64)
+        slopes = _poisson.deviance_slopes(values, ydata,
+                                          _poisson.deviance_residuals(values, ydata))
+        return slopes[:, np.newaxis] * np.asarray(jac(xdata, *params))
+
+    jacobian.__name__ = "_memoized_func"  # leastsq's shape messages quote SciPy's name
+    return residuals, jacobian
+
+
+def _poisson_covariance(f, jac, xdata, popt, fixed, epsfcn):
+    """The inverse Fisher information at popt (see lmfast._poisson); inf, with the
+    OptimizeWarning, where it is singular.  A compiled model is evaluated in C, as the
+    batch does, so both give the same pcov."""
+    free = np.flatnonzero(~fixed) if fixed is not None else np.arange(popt.size)
+    model = _validate.compiled_model(f, jac)
+    if model is not None:
+        x = np.ascontiguousarray(xdata, dtype=np.float64).reshape(1, model.x_dims, -1)
+        values_and_jacobian = _poisson.compiled_evaluation(model, x, False, epsfcn)
+    else:
+        values_and_jacobian = _poisson.python_evaluation(f, jac, lambda idx: xdata,
+                                                         epsfcn, single=True)
+    cov = _poisson.model_covariance(values_and_jacobian, popt[np.newaxis], free)[0]
+    if np.isinf(cov).any():
+        warnings.warn("Covariance of the parameters could not be estimated",
+                      category=OptimizeWarning, stacklevel=3)
+    return cov
 
 
 def _nonfinite_start(ydata, weights, p0):

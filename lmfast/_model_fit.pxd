@@ -24,6 +24,8 @@ ctypedef struct FitData:
     double *p              # scratch: n parameters
     double *jac            # scratch: the model's m-by-n Jacobian
     double *grad           # scratch: n dp/du
+    int poisson            # residuals are Poisson deviance residuals (w, whiten NULL)
+    double *f              # scratch: m model values (the Poisson Jacobian's row slopes)
     const double *x        # model.x_dims rows of m values, row r at x + r * xstride
     Py_ssize_t xstride
     const double *y        # m observations

@@ -10,7 +10,8 @@ from lmfast._engine cimport (
     LM_DONE, LM_INFO_P0_OUTSIDE, LM_NEED_F, LM_NEED_J, lm_covariance, lm_fd_column,
     lm_fd_step, lm_init, lm_step, lm_work_doubles,
 )
-from lmfast._problem cimport fit_param_map
+from lmfast._deviance cimport deviance_residual, deviance_slope
+from lmfast._problem cimport ESTIMATOR_POISSON, fit_param_map
 from lmfast._transform cimport (
     chain_jacobian, fd_step, gradient, map_covariance, to_external, to_internal,
 )
@@ -23,11 +24,11 @@ cdef inline Py_ssize_t _engine_doubles(const ProblemData *p) noexcept nogil:
 
 
 cdef Py_ssize_t fit_work_doubles(const ProblemData *p, bint with_model) noexcept nogil:
-    # engine | dtrtri scratch (nf^2) | cov of u (nf^2) | grad (nf) | [p (n) | jac (m n)]
+    # engine | dtrtri scratch (nf^2) | cov of u (nf^2) | grad (nf) | [p (n) | jac (m n) | f (m)]
     cdef Py_ssize_t nf = p.n_free
     cdef Py_ssize_t size = _engine_doubles(p) + 2 * nf * nf + nf
     if with_model:
-        size += p.n + p.m * p.n
+        size += p.n + p.m * p.n + p.m
     return (size + 7) // 8 * 8
 
 
@@ -80,6 +81,8 @@ cdef void fit_data(const ProblemData *p, Py_ssize_t i, double *fit_work,
     d.grad = scratch
     d.p = scratch + p.n_free
     d.jac = d.p + p.n
+    d.f = d.jac + p.m * p.n
+    d.poisson = p.estimator == ESTIMATOR_POISSON
 
 
 cdef inline void _whiten(const FitData *d, double *v, Py_ssize_t incv) noexcept nogil:
@@ -97,7 +100,10 @@ cdef inline void _residuals(const FitData *d, const double *u, double *out) noex
         to_external(&d.pm, u, d.p)
         p = d.p
     d.model.f(p, d.n, d.x, d.xstride, d.m, out, d.model.ctx)
-    if d.w != NULL:
+    if d.poisson:
+        for i in range(d.m):
+            out[i] = deviance_residual(out[i], d.y[i])
+    elif d.w != NULL:
         for i in range(d.m):
             out[i] = d.w[i] * (out[i] - d.y[i])
     else:
@@ -126,6 +132,9 @@ cdef inline void _jacobian(const FitData *d, const double *u, double *jac) noexc
             chain_jacobian(&d.pm, d.grad, d.m, d.jac, d.n, 1, jac)
     else:
         d.model.jac(u, n, d.x, d.xstride, d.m, jac, d.model.ctx)
+    if d.poisson:
+        _poisson_rows(d, u, jac)
+        return
     if d.w != NULL:
         for i in range(d.m):
             for j in range(n):
@@ -133,6 +142,22 @@ cdef inline void _jacobian(const FitData *d, const double *u, double *jac) noexc
     elif d.whiten != NULL and d.m:
         for j in range(n):
             _whiten(d, jac + j, n)
+
+
+cdef void _poisson_rows(const FitData *d, const double *u, double *jac) noexcept nogil:
+    """Scale row i of the model's Jacobian by d r_i / d f_i (chain rule of the deviance
+    residual), from the model values at the same point."""
+    cdef Py_ssize_t i, j, n = d.pm.n_free
+    cdef const double *p = u
+    cdef double r, slope
+    if d.mapped:
+        p = d.p  # P(u), formed by _jacobian
+    d.model.f(p, d.n, d.x, d.xstride, d.m, d.f, d.model.ctx)
+    for i in range(d.m):
+        r = deviance_residual(d.f[i], d.y[i])
+        slope = deviance_slope(d.f[i], d.y[i], r)
+        for j in range(n):
+            jac[i * n + j] = slope * jac[i * n + j]
 
 
 cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,

@@ -32,6 +32,7 @@ CHANGED_SIZE = "The array returned by a function changed size between calls"
 NONFINITE_RESIDUALS = -2
 NONFINITE_JACOBIAN = -3
 P0_OUTSIDE_BOUNDS = -4
+NOT_COUNTS = -5
 
 #: Codes for which a fit converged (1-4), and for which it stopped with its last iterate.
 SUCCESS = frozenset((1, 2, 3, 4))
@@ -85,6 +86,9 @@ OUTCOMES = {
     P0_OUTSIDE_BOUNDS: Outcome(
         "p0 is outside this fit's bounds (or NaN where bounded); the fit was not run.",
         ValueError, ValueError),
+    NOT_COUNTS: Outcome(
+        "estimator='poisson' needs counts, but this fit's ydata has negative, non-integer "
+        "or non-finite values; the fit was not run.", ValueError, ValueError),
 }
 
 #: The codes, with one line each, for documentation (BatchResult, README).
@@ -95,7 +99,8 @@ CODES_DOC = """\
  0    improper input (e.g. fewer data points than parameters)
 -2    residuals not finite at p0 (NaN data, zero sigma, NaN p0, model NaN there)
 -3    Jacobian not finite
--4    p0 outside this fit's bounds: the fit was not run"""
+-4    p0 outside this fit's bounds: the fit was not run
+-5    estimator='poisson' and this fit's ydata are not counts: the fit was not run"""
 
 
 def message(info, tolerances):

@@ -7,7 +7,7 @@ from lmfast._transform cimport ParamMap
 
 cdef enum EstimatorKind:
     ESTIMATOR_LEAST_SQUARES = 0
-    ESTIMATOR_POISSON = 1      # reserved: not implemented yet
+    ESTIMATOR_POISSON = 1      # Poisson deviance residuals (lmfast._deviance)
 
 ctypedef struct ProblemData:
     # n parameters per fit, of which n_free are iterated (the engine's n).

@@ -2,6 +2,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from lmfast._models import CompiledModel
+
+LEAST_SQUARES: int
+POISSON: int
 from typing_extensions import disjoint_base
 
 @disjoint_base

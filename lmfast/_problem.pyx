@@ -12,6 +12,10 @@ from lmfast._models cimport CompiledModel
 
 cnp.import_array()
 
+#: The estimator kinds, for the front ends (``Problem(estimator=...)``).
+LEAST_SQUARES = ESTIMATOR_LEAST_SQUARES
+POISSON = ESTIMATOR_POISSON
+
 
 cdef const double *_doubles(object arr, str name, tuple shape, Py_ssize_t n_fits,
                             Py_ssize_t *fit_stride) except? NULL:
@@ -76,7 +80,8 @@ cdef class Problem:
     fixed : ndarray of bool or None
         (n,): parameters held at their p0 (at least one must stay free).
     estimator : int
-        ``ESTIMATOR_LEAST_SQUARES`` (0); others are reserved.
+        ``ESTIMATOR_LEAST_SQUARES`` (0), or ``ESTIMATOR_POISSON`` (1): the compiled
+        drivers then form Poisson deviance residuals of ydata (counts).
     tolerances : lmfast._defaults.Tolerances
         ftol, xtol, gtol and limit (the maxfev the engine applies).
     epsfcn, factor : float
@@ -99,8 +104,10 @@ cdef class Problem:
         cdef Py_ssize_t stride = 0
         if m < 0 or n < 0 or n_fits < 0:
             raise ValueError("internal: negative Problem sizes")
-        if estimator != ESTIMATOR_LEAST_SQUARES:
-            raise NotImplementedError("only the least-squares estimator is implemented")
+        if estimator not in (ESTIMATOR_LEAST_SQUARES, ESTIMATOR_POISSON):
+            raise ValueError(f"internal: unknown estimator {estimator}")
+        if estimator == ESTIMATOR_POISSON and (weights is not None or whiten is not None):
+            raise ValueError("internal: Poisson fits take no weights")
         if (lower is None) != (upper is None):
             raise ValueError("internal: Problem needs both bounds or neither")
         d.n_fits, d.m, d.n = n_fits, m, n

@@ -377,6 +377,18 @@ def usable_cores():
         return max(1, os.cpu_count() or 1)
 
 
+def estimator_kind(estimator):
+    """The Problem's estimator kind: LEAST_SQUARES for None or 'least_squares', POISSON
+    for 'poisson'."""
+    from lmfast._problem import LEAST_SQUARES, POISSON
+
+    if estimator is None or estimator == "least_squares":
+        return LEAST_SQUARES
+    if estimator == "poisson":
+        return POISSON
+    raise ValueError(f"estimator must be None, 'least_squares' or 'poisson', not {estimator!r}")
+
+
 def integer(name, value, minimum):
     """value as an int >= minimum, else TypeError (not an integer; bool is not one) or
     ValueError naming it."""

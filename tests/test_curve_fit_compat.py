@@ -394,10 +394,13 @@ def test_model_exceptions_propagate():
 
 
 def test_signature_matches_scipy():
-    """SciPy's parameters, in SciPy's order, plus lmfast's keyword-only `fixed`."""
+    """SciPy's parameters, in SciPy's order, plus lmfast's keyword-only `fixed` and
+    `estimator`."""
     ours = inspect.signature(curve_fit).parameters
-    assert "fixed" in ours and ours["fixed"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert [p for name, p in ours.items() if name != "fixed"] == list(
+    extra = ("fixed", "estimator")
+    for name in extra:
+        assert ours[name].kind is inspect.Parameter.KEYWORD_ONLY
+    assert [p for name, p in ours.items() if name not in extra] == list(
         inspect.signature(SP).parameters.values())
 
 
