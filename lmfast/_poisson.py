@@ -76,7 +76,7 @@ def fisher_covariance(f, jac, free):
     free : ndarray of intp
         Indices of the free parameters.
     """
-    n_fits, m, n = jac.shape
+    n_fits, _m, n = jac.shape
     cov = np.zeros((n_fits, n, n))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         weighted = jac[:, :, free] / np.sqrt(f)[:, :, np.newaxis]
