@@ -64,6 +64,7 @@ extensions = [
     extension("_linalg", **blas_link),
     extension("_engine", **blas_link),
     extension("_models"),
+    extension("_lineshapes"),
     extension("_transform"),
     extension("_problem"),
     extension("_model_fit", **blas_link),

@@ -1,0 +1,66 @@
+# Compiled lineshapes with lmfit's parameters and normalisations (lmfit.lineshapes), as
+# plain C model functions with the signature of model_eval_t (lmfast/_models.pxd):
+#   f(p, n, x, xstride, m, out, ctx)   out[i] = f(x_i; p)
+#   jac(p, n, x, xstride, m, out, ctx) out[i * n + j] = d f(x_i; p) / d p_j  (row-major)
+# None of them reads ctx; each reads x[0..m-1] only (x_dims = 1).
+#
+# Parameter order (p[0], p[1], ...), as lmfit names them:
+#   gaussian, lorentzian              amplitude, center, sigma
+#   pseudo_voigt                      amplitude, center, sigma, fraction
+#   voigt, doniach,
+#   exponential_gaussian              amplitude, center, sigma, gamma
+#   pearson7                          amplitude, center, sigma, expon
+#   constant                          c
+#   linear                            slope, intercept
+#   exponential                       amplitude, decay
+
+# The Faddeeva function w(z) = exp(-z^2) erfc(-i z) at z = x + i y: re + i im; with
+# faddeeva_deriv also its derivative w'(z) = dre + i dim.  Any finite z (y < 0 by
+# w(z) = 2 exp(-z^2) - w(-z), which overflows where exp(-z^2) does); NaN in, NaN out.
+cdef void faddeeva(double x, double y, double *re, double *im) noexcept nogil
+cdef void faddeeva_deriv(double x, double y, double *re, double *im,
+                         double *dre, double *dim) noexcept nogil
+
+cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void lorentzian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                         Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                         Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
+                           Py_ssize_t xstride, Py_ssize_t m, double *out,
+                           void *ctx) noexcept nogil
+cdef void voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                  Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void voigt_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                    Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void pearson7_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void pearson7_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void doniach_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                    Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void doniach_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                      Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void exponential_gaussian_f(const double *p, Py_ssize_t n, const double *x,
+                                 Py_ssize_t xstride, Py_ssize_t m, double *out,
+                                 void *ctx) noexcept nogil
+cdef void exponential_gaussian_jac(const double *p, Py_ssize_t n, const double *x,
+                                   Py_ssize_t xstride, Py_ssize_t m, double *out,
+                                   void *ctx) noexcept nogil
+cdef void constant_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void constant_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void linear_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                   Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void linear_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                        Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                          Py_ssize_t m, double *out, void *ctx) noexcept nogil

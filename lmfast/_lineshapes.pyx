@@ -1,0 +1,670 @@
+"""Compiled lineshapes with lmfit's parameters and normalisations, and the Faddeeva function.
+
+Every lineshape is a pair of plain C functions with the model signature of
+``lmfast/_models.pxd`` (value, row-major Jacobian); the formulas are those documented for
+``lmfit.lineshapes`` and are listed, with the parameter order, in ``lmfast/lineshapes.py``
+(whose NumPy twins follow the same order of operations).  ``table()`` hands them to
+Python as PyCapsules for ``lmfast.models.from_cfunc``; ``_test_eval``, ``_evaluate`` and
+``_faddeeva`` expose the kernels to the tests and to the NumPy twins.
+
+The Faddeeva function w(z) = exp(-z^2) erfc(-iz), for Im z >= 0 and |z| < 30, is the
+trapezoidal rule applied to w(z) = (i/pi) int exp(-t^2) / (z - t) dt with step h = 1/2 on
+nodes t = x + (k + 1/2) h, placed half a step from Re z, plus the residue of the pole
+t = z (the pole correction of Chiarella & Reichel, Math. Comp. 22 (1968) 137-143, and
+Matta & Reichel, Math. Comp. 25 (1971) 339-344, which is also the starting point of
+Zaghloul & Ali, ACM TOMS 38 (2011), Algorithm 916):
+
+    w(z) ~ (i h / pi) sum_k exp(-(x + s_k)^2) / (i y - s_k)
+           + 2 exp(-z^2) / (exp(2 pi y / h) + 1),        s_k = (k + 1/2) h,  z = x + i y.
+
+Moving the contour of the error integral to Im s = +-pi/h bounds the error by about
+exp(-pi^2 / h^2) = 7e-18 times the size of w (the Gaussian factor is evaluated at the
+nodes near s = -x, so it holds for any x); the pole correction is added while y < pi/h and
+is negligible (< 1e-17 |w|) near that threshold.  With the nodes half a step from the
+pole, the pole correction never cancels a large node term, and Re w is a sum of positive
+terms plus exp(-x^2)-sized correction: relative accuracy in Re w even where Re w is far
+smaller than Im w (Voigt tails with gamma << sigma).  Nodes with |x + s_k| > 6.75
+(weight < 3e-20) are left out: 27 nodes.  For |z| >= 30 the asymptotic series
+w(z) = i / (sqrt(pi) z) sum_k (2k - 1)!! / (2 z^2)^k (8 terms, remainder < 3e-18) is used;
+for Im z < 0, w(z) = 2 exp(-z^2) - w(-z).
+"""
+import numpy as np
+
+cimport cython
+from cpython.pycapsule cimport PyCapsule_New
+from libc.math cimport NAN, atan, cos, erfc, exp, fabs, floor, log, log1p, pow, sin, tgamma
+
+from lmfast._models cimport model_eval_t
+
+from lmfast._models import MODEL_SIGNATURE as _MODEL_SIGNATURE
+
+cdef extern from "math.h" nogil:
+    double lgamma_r(double x, int *sign)  # the reentrant lgamma (glibc, _GNU_SOURCE)
+
+cdef double PI = 3.141592653589793
+cdef double SQRT2 = 1.4142135623730951
+cdef double SQRTPI = 1.7724538509055159
+cdef double SQRT2PI = 2.5066282746310002       # sqrt(2 pi)
+cdef double SQRT2LN2 = 1.1774100225154747      # sqrt(2 ln 2): lmfit's sigma / sigma_g
+cdef double INV_SQRTPI = 0.5641895835477563
+cdef double TWO_OVER_SQRTPI = 1.1283791670955126
+
+# The trapezoidal rule: step h = 1/2, nodes s_k = (k + 1/2)/2 for |k - k0| <= NODES.
+cdef double H_OVER_PI = 0.15915494309189535    # h / pi = 1 / (2 pi)
+cdef double TWO_PI_OVER_H = 12.566370614359172 # 2 pi / h = 4 pi
+cdef double POLE_Y = 6.283185307179586         # pi / h: below, add the pole correction
+cdef int NODES = 13
+cdef double ASYMPTOTIC_R2 = 900.0              # |z|^2 from which the series is used
+
+
+# --------------------------------------------------------------------------------------
+# Faddeeva function
+# --------------------------------------------------------------------------------------
+
+@cython.cdivision(True)
+cdef inline void _reciprocal(double x, double y, double *re, double *im) noexcept nogil:
+    """1 / (x + i y) by Smith's algorithm (no overflow of x^2 + y^2)."""
+    cdef double r, d
+    if fabs(x) >= fabs(y):
+        r = y / x
+        d = x + y * r
+        re[0] = 1.0 / d
+        im[0] = -r / d
+    else:
+        r = x / y
+        d = x * r + y
+        re[0] = r / d
+        im[0] = -1.0 / d
+
+
+@cython.cdivision(True)
+cdef void _w_asymptotic(double x, double y, double *re, double *im, double *dre, double *dim,
+                        bint deriv) noexcept nogil:
+    """w and w' for |z| >= 30:  w = i a S / sqrt(pi),  w' = -i a^2 T / sqrt(pi),
+    a = 1/z,  u = a^2 / 2,  T = sum_k (2k + 1)!! u^k,  S = 1 + u T (Horner, k <= 7)."""
+    cdef double ar, ai, ur, ui, tr, ti, sr, si, c, t
+    cdef int k
+    _reciprocal(x, y, &ar, &ai)
+    ur = 0.5 * (ar * ar - ai * ai)
+    ui = ar * ai
+    # T = 1 + 3u(1 + 5u(1 + ... (1 + 15u)))
+    tr = 1.0
+    ti = 0.0
+    for k in range(7, 0, -1):
+        c = 2.0 * k + 1.0
+        t = c * (ur * tr - ui * ti)
+        ti = c * (ur * ti + ui * tr)
+        tr = 1.0 + t
+    sr = 1.0 + (ur * tr - ui * ti)
+    si = ur * ti + ui * tr
+    # i a S = i (ar + i ai)(sr + i si) = -(ar si + ai sr) + i (ar sr - ai si)
+    re[0] = -(ar * si + ai * sr) * INV_SQRTPI
+    im[0] = (ar * sr - ai * si) * INV_SQRTPI
+    if deriv:
+        # a^2 = 2u;  -i (2u) T = 2 (u T)_i - 2 i (u T)_r
+        dre[0] = 2.0 * (ur * ti + ui * tr) * INV_SQRTPI
+        dim[0] = -2.0 * (ur * tr - ui * ti) * INV_SQRTPI
+
+
+@cython.cdivision(True)
+cdef void _w_upper(double x, double y, double *re, double *im, double *dre, double *dim,
+                   bint deriv) noexcept nogil:
+    """w(z) and (if deriv) w'(z) for y >= 0 (see the module docstring)."""
+    if x * x + y * y >= ASYMPTOTIC_R2:
+        _w_asymptotic(x, y, re, im, dre, dim, deriv)
+        return
+    cdef double k0 = floor(-2.0 * x)    # node s = (k0 + 1/2)/2 lies within 1/4 of -x
+    cdef double y2 = y * y, s, t, e, den, q
+    cdef double sum_q = 0.0, sum_qs = 0.0, sum_r2 = 0.0, sum_rs = 0.0
+    cdef double E, a, b, pm, pr, pi_, cr, ci
+    cdef int j
+    for j in range(-NODES, NODES + 1):
+        s = (k0 + j + 0.5) * 0.5        # exact; x + s is exact for |x| >= 13.5 (Sterbenz)
+        t = x + s
+        e = exp(-(t * t))
+        den = s * s + y2
+        q = e / den
+        sum_q += q                      # Re: (h/pi) y sum e / den
+        sum_qs += q * s                 # Im: -(h/pi) sum e s / den
+        if deriv:
+            q = q / den
+            sum_rs += q * s             # Re w': (h/pi) 2 y sum e s / den^2
+            sum_r2 += q * ((y - s) * (y + s))  # Im w': (h/pi) sum e (y^2 - s^2) / den^2
+    re[0] = H_OVER_PI * (y * sum_q)
+    im[0] = -(H_OVER_PI * sum_qs)
+    if deriv:
+        dre[0] = H_OVER_PI * (2.0 * y * sum_rs)
+        dim[0] = H_OVER_PI * sum_r2
+    if y < POLE_Y:
+        # + 2 exp(-z^2) E / (1 + E),  E = exp(-2 pi y / h);  exp(-z^2) = P (cos 2xy - i sin 2xy)
+        E = exp(-(TWO_PI_OVER_H * y))
+        a = E / (1.0 + E)
+        pm = exp((y - x) * (y + x))
+        pr = pm * cos(2.0 * x * y)
+        pi_ = -(pm * sin(2.0 * x * y))
+        re[0] += 2.0 * a * pr
+        im[0] += 2.0 * a * pi_
+        if deriv:
+            # d/dz: -4 a z exp(-z^2) + 2 i (2 pi / h) b exp(-z^2),  b = E / (1 + E)^2
+            b = a / (1.0 + E)
+            cr = x * pr - y * pi_       # z exp(-z^2)
+            ci = x * pi_ + y * pr
+            dre[0] += -4.0 * a * cr - 2.0 * TWO_PI_OVER_H * b * pi_
+            dim[0] += -4.0 * a * ci + 2.0 * TWO_PI_OVER_H * b * pr
+
+
+cdef void _w(double x, double y, double *re, double *im, double *dre, double *dim,
+             bint deriv) noexcept nogil:
+    """w(z), and w'(z) if deriv, for any z; Im z < 0 by w(z) = 2 exp(-z^2) - w(-z)."""
+    cdef double pm, pr, pi_
+    if y >= 0.0 or y != y:
+        _w_upper(x, y, re, im, dre, dim, deriv)
+        return
+    _w_upper(-x, -y, re, im, dre, dim, deriv)
+    pm = exp((y - x) * (y + x))
+    pr = pm * cos(2.0 * x * y)
+    pi_ = -(pm * sin(2.0 * x * y))
+    re[0] = 2.0 * pr - re[0]
+    im[0] = 2.0 * pi_ - im[0]
+    if deriv:
+        # d/dz [2 exp(-z^2) - w(-z)] = -4 z exp(-z^2) + w'(-z)
+        dre[0] = dre[0] - 4.0 * (x * pr - y * pi_)
+        dim[0] = dim[0] - 4.0 * (x * pi_ + y * pr)
+
+
+cdef void faddeeva(double x, double y, double *re, double *im) noexcept nogil:
+    cdef double unused
+    _w(x, y, re, im, &unused, &unused, False)
+
+
+cdef void faddeeva_deriv(double x, double y, double *re, double *im,
+                         double *dre, double *dim) noexcept nogil:
+    _w(x, y, re, im, dre, dim, True)
+
+
+@cython.cdivision(True)
+cdef double _erfcx(double v) noexcept nogil:
+    """exp(v^2) erfc(v) = w(i v), for v > 0."""
+    cdef double re, im
+    faddeeva(0.0, v, &re, &im)
+    return re
+
+
+@cython.cdivision(True)
+cdef double _digamma(double v) noexcept nogil:
+    """psi(v) for v > 0 (NaN otherwise): recurrence up to v >= 10, then the asymptotic
+    series ln v - 1/(2v) - sum B_2k / (2k v^2k), k <= 6 (error < 1e-15)."""
+    cdef double r = 0.0, f
+    if not v > 0.0:
+        return NAN
+    while v < 10.0:
+        r -= 1.0 / v
+        v += 1.0
+    f = 1.0 / (v * v)
+    return r + log(v) - 0.5 / v - f * (1.0 / 12.0 - f * (1.0 / 120.0 - f * (
+        1.0 / 252.0 - f * (1.0 / 240.0 - f * (1.0 / 132.0 - f * (691.0 / 32760.0))))))
+
+
+@cython.cdivision(True)
+cdef double _inv_beta(double m) noexcept nogil:
+    """1 / B(m - 1/2, 1/2) = Gamma(m) / (sqrt(pi) Gamma(m - 1/2))."""
+    cdef int sign
+    if m < 170.0:
+        return tgamma(m) / (SQRTPI * tgamma(m - 0.5))
+    return exp(lgamma_r(m, &sign) - lgamma_r(m - 0.5, &sign)) / SQRTPI
+
+
+# --------------------------------------------------------------------------------------
+# gaussian(amplitude, center, sigma) = amplitude / (sqrt(2 pi) sigma) exp(-d^2 / (2 sigma^2))
+# --------------------------------------------------------------------------------------
+
+@cython.cdivision(True)
+cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double a = p[0], c = p[1], s = p[2]
+    cdef double norm = a / (SQRT2PI * s), two_s2 = 2.0 * (s * s), d
+    cdef Py_ssize_t i
+    for i in range(m):
+        d = x[i] - c
+        out[i] = norm * exp(-(d * d) / two_s2)
+
+
+@cython.cdivision(True)
+cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    """df/da = g,  df/dc = f d / s^2,  df/ds = f (d^2 / s^2 - 1) / s."""
+    cdef double a = p[0], c = p[1], s = p[2]
+    cdef double k = 1.0 / (SQRT2PI * s), s2 = s * s, two_s2 = 2.0 * s2, d, g, f
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        d = x[i] - c
+        g = k * exp(-(d * d) / two_s2)
+        f = a * g
+        row = out + i * n
+        row[0] = g
+        row[1] = f * d / s2
+        row[2] = f * ((d * d) / s2 - 1.0) / s
+
+
+# --------------------------------------------------------------------------------------
+# lorentzian(amplitude, center, sigma) = (amplitude / (1 + u^2)) / (pi sigma),  u = d / sigma
+# --------------------------------------------------------------------------------------
+
+@cython.cdivision(True)
+cdef void lorentzian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double a = p[0], c = p[1], s = p[2], ps = PI * s, u
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / s
+        out[i] = (a / (1.0 + u * u)) / ps
+
+
+@cython.cdivision(True)
+cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                         Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    """df/da = L / (pi s),  df/dc = 2 u L f / s,  df/ds = (2 u^2 L - 1) f / s;
+    L = 1 / (1 + u^2)."""
+    cdef double a = p[0], c = p[1], s = p[2], ps = PI * s, u, L, g, f
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / s
+        L = 1.0 / (1.0 + u * u)
+        g = L / ps
+        f = a * g
+        row = out + i * n
+        row[0] = g
+        row[1] = 2.0 * u * L * f / s
+        row[2] = (2.0 * (u * u) * L - 1.0) * f / s
+
+
+# --------------------------------------------------------------------------------------
+# pseudo_voigt(amplitude, center, sigma, fraction)
+#     = (1 - fraction) gaussian(amplitude, center, sigma_g) + fraction lorentzian(amplitude,
+#       center, sigma),  sigma_g = sigma / sqrt(2 ln 2)
+# --------------------------------------------------------------------------------------
+
+@cython.cdivision(True)
+cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                         Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double a = p[0], c = p[1], s = p[2], fr = p[3]
+    cdef double sg = s / SQRT2LN2, gnorm = a / (SQRT2PI * sg), two_sg2 = 2.0 * (sg * sg)
+    cdef double ps = PI * s, d, u
+    cdef Py_ssize_t i
+    for i in range(m):
+        d = x[i] - c
+        u = d / s
+        out[i] = ((1.0 - fr) * (gnorm * exp(-(d * d) / two_sg2))
+                  + fr * ((a / (1.0 + u * u)) / ps))
+
+
+@cython.cdivision(True)
+cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
+                           Py_ssize_t xstride, Py_ssize_t m, double *out,
+                           void *ctx) noexcept nogil:
+    """g, l: the unit-amplitude Gaussian (sigma_g) and Lorentzian (sigma);
+    df/da = (1-fr) g + fr l,  df/dc = a ((1-fr) g d / sg^2 + fr l 2 u L / s),
+    df/ds = a ((1-fr) g (d^2 / sg^2 - 1) + fr l (2 u^2 L - 1)) / s,  df/dfr = a (l - g)."""
+    cdef double a = p[0], c = p[1], s = p[2], fr = p[3]
+    cdef double sg = s / SQRT2LN2, k = 1.0 / (SQRT2PI * sg), sg2 = sg * sg
+    cdef double two_sg2 = 2.0 * sg2, ps = PI * s, cfr = 1.0 - fr, d, u, L, g, l
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        d = x[i] - c
+        u = d / s
+        L = 1.0 / (1.0 + u * u)
+        g = k * exp(-(d * d) / two_sg2)
+        l = L / ps
+        row = out + i * n
+        row[0] = cfr * g + fr * l
+        row[1] = a * (cfr * g * d / sg2 + fr * l * 2.0 * u * L / s)
+        row[2] = a * (cfr * g * ((d * d) / sg2 - 1.0) + fr * l * (2.0 * (u * u) * L - 1.0)) / s
+        row[3] = a * (l - g)
+
+
+# --------------------------------------------------------------------------------------
+# voigt(amplitude, center, sigma, gamma) = amplitude Re w(z) / (sigma sqrt(2 pi)),
+#     z = (x - center + i gamma) / (sigma sqrt 2)
+# --------------------------------------------------------------------------------------
+
+@cython.cdivision(True)
+cdef void voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                  Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double a = p[0], c = p[1], s = p[2], g = p[3]
+    cdef double s2 = s * SQRT2, den = s * SQRT2PI, zy = g / s2, wr, wi
+    cdef Py_ssize_t i
+    for i in range(m):
+        faddeeva((x[i] - c) / s2, zy, &wr, &wi)
+        out[i] = a * wr / den
+
+
+@cython.cdivision(True)
+cdef void voigt_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                    Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    """With w = U + iV, w' = U' + iV' at z = zx + i zy, k = 1 / (s sqrt(2 pi)):
+    df/da = k U,  df/dc = -a k U' / (s sqrt 2),  df/dgamma = -a k V' / (s sqrt 2),
+    df/ds = -a k (U + U' zx - V' zy) / s  (dz/ds = -z/s)."""
+    cdef double a = p[0], c = p[1], s = p[2], g = p[3]
+    cdef double s2 = s * SQRT2, k = 1.0 / (s * SQRT2PI), zy = g / s2, zx
+    cdef double wr, wi, dr, di, ak = a * k
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        zx = (x[i] - c) / s2
+        faddeeva_deriv(zx, zy, &wr, &wi, &dr, &di)
+        row = out + i * n
+        row[0] = k * wr
+        row[1] = -(ak * dr / s2)
+        row[2] = -(ak * (wr + dr * zx - di * zy) / s)
+        row[3] = -(ak * di / s2)
+
+
+# --------------------------------------------------------------------------------------
+# pearson7(amplitude, center, sigma, expon)
+#     = amplitude (1 + u^2)^(-expon) / (sigma B(expon - 1/2, 1/2)),  u = d / sigma
+# --------------------------------------------------------------------------------------
+
+@cython.cdivision(True)
+cdef void pearson7_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double a = p[0], c = p[1], s = p[2], e = p[3]
+    cdef double scale = a * _inv_beta(e), u
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / s
+        out[i] = scale * pow(1.0 + u * u, -e) / s
+
+
+@cython.cdivision(True)
+cdef void pearson7_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    """df/da = f / a,  df/dc = 2 e u f / (s q),  df/ds = (2 e u^2 / q - 1) f / s,
+    df/de = f (psi(e) - psi(e - 1/2) - log1p(u^2));  q = 1 + u^2."""
+    cdef double a = p[0], c = p[1], s = p[2], e = p[3]
+    cdef double ib = _inv_beta(e), dpsi = _digamma(e) - _digamma(e - 0.5), u, q, g, f
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / s
+        q = 1.0 + u * u
+        g = ib * pow(q, -e) / s
+        f = a * g
+        row = out + i * n
+        row[0] = g
+        row[1] = 2.0 * e * u * f / (s * q)
+        row[2] = (2.0 * e * (u * u) / q - 1.0) * f / s
+        row[3] = f * (dpsi - log1p(u * u))
+
+
+# --------------------------------------------------------------------------------------
+# doniach(amplitude, center, sigma, gamma)
+#     = amplitude / sigma^(1-gamma) cos(pi gamma / 2 + (1-gamma) atan(u))
+#       / (1 + u^2)^((1-gamma)/2),  u = d / sigma
+# --------------------------------------------------------------------------------------
+
+@cython.cdivision(True)
+cdef void doniach_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                    Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double a = p[0], c = p[1], s = p[2], g = p[3]
+    cdef double g1 = 1.0 - g, scale = a / pow(s, g1), phase = PI * g / 2.0, half = g1 / 2.0, u
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / s
+        out[i] = scale * cos(phase + g1 * atan(u)) / pow(1.0 + u * u, half)
+
+
+@cython.cdivision(True)
+cdef void doniach_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                      Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    """theta = pi g/2 + g1 atan(u), D = (1 + u^2)^(g1/2), S = a / s^g1, g1 = 1 - g:
+    df/da = f / a,  df/du = -S g1 (sin theta + u cos theta) / (q D),
+    df/dc = -(df/du) / s,  df/ds = -(g1 f + u df/du) / s,
+    df/dg = f (ln s + ln(q) / 2) - S sin(theta) (pi/2 - atan u) / D;  q = 1 + u^2."""
+    cdef double a = p[0], c = p[1], s = p[2], g = p[3]
+    cdef double g1 = 1.0 - g, inv_sg1 = 1.0 / pow(s, g1), phase = PI * g / 2.0
+    cdef double half = g1 / 2.0, log_s = log(s), u, at, th, cth, sth, q, D, base, f, dfdu
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / s
+        at = atan(u)
+        th = phase + g1 * at
+        cth = cos(th)
+        sth = sin(th)
+        q = 1.0 + u * u
+        D = pow(q, half)
+        base = inv_sg1 * cth / D
+        f = a * base
+        dfdu = -(a * inv_sg1 * g1 * (sth + u * cth) / (q * D))
+        row = out + i * n
+        row[0] = base
+        row[1] = -dfdu / s
+        row[2] = -(g1 * f + u * dfdu) / s
+        row[3] = f * (log_s + 0.5 * log1p(u * u)) - a * inv_sg1 * sth * (PI / 2.0 - at) / D
+
+
+# --------------------------------------------------------------------------------------
+# exponential_gaussian(amplitude, center, sigma, gamma)
+#     = amplitude gamma/2 exp(a1) erfc(a2),  a1 = gamma (center + gamma sigma^2/2 - x),
+#       a2 = (center + gamma sigma^2 - x) / (sqrt 2 sigma)
+# where exp(a1) would overflow or erfc(a2) underflow (a1 > 700 or a2 > 25), the same value
+# as exp(-(x - center)^2 / (2 sigma^2)) erfcx(a2)  (a1 - a2^2 = -(x - center)^2 / (2 sigma^2)).
+# --------------------------------------------------------------------------------------
+
+@cython.cdivision(True)
+cdef inline double _expgauss_core(double d, double a1, double a2, double two_s2) noexcept nogil:
+    """exp(a1) erfc(a2), scaled where either factor leaves the double range."""
+    if (a1 > 700.0 or a2 > 25.0) and a2 > 0.0:
+        return exp(-(d * d) / two_s2) * _erfcx(a2)
+    return exp(a1) * erfc(a2)
+
+
+@cython.cdivision(True)
+cdef void exponential_gaussian_f(const double *p, Py_ssize_t n, const double *x,
+                                 Py_ssize_t xstride, Py_ssize_t m, double *out,
+                                 void *ctx) noexcept nogil:
+    cdef double a = p[0], c = p[1], s = p[2], g = p[3]
+    cdef double gss = g * s * s, scale = a * (g / 2.0), s2 = SQRT2 * s, two_s2 = 2.0 * (s * s)
+    cdef double a1, a2
+    cdef Py_ssize_t i
+    for i in range(m):
+        a1 = g * (c + gss / 2.0 - x[i])
+        a2 = (c + gss - x[i]) / s2
+        out[i] = scale * _expgauss_core(x[i] - c, a1, a2, two_s2)
+
+
+@cython.cdivision(True)
+cdef void exponential_gaussian_jac(const double *p, Py_ssize_t n, const double *x,
+                                   Py_ssize_t xstride, Py_ssize_t m, double *out,
+                                   void *ctx) noexcept nogil:
+    """E = exp(a1) erfc(a2),  G = 2/sqrt(pi) exp(a1 - a2^2) = 2/sqrt(pi) exp(-d^2/(2 s^2)):
+    df/da = g/2 E,  df/dc = a g/2 (g E - G / (sqrt2 s)),
+    df/ds = a g/2 (g^2 s E - G (g / sqrt2 + d / (sqrt2 s^2))),
+    df/dg = a/2 E + a g/2 ((c + g s^2 - x) E - G s / sqrt2);  d = x - c."""
+    cdef double a = p[0], c = p[1], s = p[2], g = p[3]
+    cdef double gss = g * s * s, hg = g / 2.0, s2 = SQRT2 * s, two_s2 = 2.0 * (s * s)
+    cdef double d, a1, a2, E, G
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        d = x[i] - c
+        a1 = g * (c + gss / 2.0 - x[i])
+        a2 = (c + gss - x[i]) / s2
+        E = _expgauss_core(d, a1, a2, two_s2)
+        G = TWO_OVER_SQRTPI * exp(-(d * d) / two_s2)
+        row = out + i * n
+        row[0] = hg * E
+        row[1] = a * hg * (g * E - G / s2)
+        row[2] = a * hg * (g * g * s * E - G * (g / SQRT2 + d / (s2 * s)))
+        row[3] = a / 2.0 * E + a * hg * ((c + gss - x[i]) * E - G * s / SQRT2)
+
+
+# --------------------------------------------------------------------------------------
+# Baselines: constant(c) = c,  linear(slope, intercept) = slope x + intercept,
+# exponential(amplitude, decay) = amplitude exp(-x / decay)
+# --------------------------------------------------------------------------------------
+
+cdef void constant_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(m):
+        out[i] = p[0]
+
+
+cdef void constant_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(m):
+        out[i * n] = 1.0
+
+
+cdef void linear_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                   Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double k = p[0], b = p[1]
+    cdef Py_ssize_t i
+    for i in range(m):
+        out[i] = k * x[i] + b
+
+
+cdef void linear_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(m):
+        out[i * n] = x[i]
+        out[i * n + 1] = 1.0
+
+
+@cython.cdivision(True)
+cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                        Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double a = p[0], tau = p[1]
+    cdef Py_ssize_t i
+    for i in range(m):
+        out[i] = a * exp(-x[i] / tau)
+
+
+@cython.cdivision(True)
+cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                          Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    """df/da = e,  df/dtau = a e x / tau^2;  e = exp(-x / tau)."""
+    cdef double a = p[0], tau = p[1], e
+    cdef Py_ssize_t i
+    for i in range(m):
+        e = exp(-x[i] / tau)
+        out[i * n] = e
+        out[i * n + 1] = a * e * x[i] / (tau * tau)
+
+
+# --------------------------------------------------------------------------------------
+# Table and shims
+# --------------------------------------------------------------------------------------
+
+# name: parameter names, in the order of p (lmfit's names and order).
+PARAMS = {
+    "gaussian": ("amplitude", "center", "sigma"),
+    "lorentzian": ("amplitude", "center", "sigma"),
+    "pseudo_voigt": ("amplitude", "center", "sigma", "fraction"),
+    "voigt": ("amplitude", "center", "sigma", "gamma"),
+    "pearson7": ("amplitude", "center", "sigma", "expon"),
+    "doniach": ("amplitude", "center", "sigma", "gamma"),
+    "exponential_gaussian": ("amplitude", "center", "sigma", "gamma"),
+    "constant": ("c",),
+    "linear": ("slope", "intercept"),
+    "exponential": ("amplitude", "decay"),
+}
+
+# The capsule name must outlive every capsule: a module-level bytes object.
+cdef bytes _SIGNATURE_BYTES = _MODEL_SIGNATURE
+cdef const char *_SIGNATURE = _SIGNATURE_BYTES
+
+
+cdef int _lookup(str name, model_eval_t *f, model_eval_t *jac) except -1:
+    """The value and Jacobian functions of a lineshape; KeyError for an unknown name."""
+    if name == "gaussian":
+        f[0], jac[0] = gaussian_f, gaussian_jac
+    elif name == "lorentzian":
+        f[0], jac[0] = lorentzian_f, lorentzian_jac
+    elif name == "pseudo_voigt":
+        f[0], jac[0] = pseudo_voigt_f, pseudo_voigt_jac
+    elif name == "voigt":
+        f[0], jac[0] = voigt_f, voigt_jac
+    elif name == "pearson7":
+        f[0], jac[0] = pearson7_f, pearson7_jac
+    elif name == "doniach":
+        f[0], jac[0] = doniach_f, doniach_jac
+    elif name == "exponential_gaussian":
+        f[0], jac[0] = exponential_gaussian_f, exponential_gaussian_jac
+    elif name == "constant":
+        f[0], jac[0] = constant_f, constant_jac
+    elif name == "linear":
+        f[0], jac[0] = linear_f, linear_jac
+    elif name == "exponential":
+        f[0], jac[0] = exponential_f, exponential_jac
+    else:
+        raise KeyError(f"unknown lineshape {name!r}; known: {', '.join(PARAMS)}")
+    return 0
+
+
+def table():
+    """{name: (param_names, f, jac)}: every lineshape's C functions as PyCapsules named
+    ``lmfast._models.MODEL_SIGNATURE`` (for ``lmfast.models.from_cfunc``)."""
+    cdef model_eval_t f, jac
+    out = {}
+    for name, names in PARAMS.items():
+        _lookup(name, &f, &jac)
+        out[name] = (names, PyCapsule_New(<void *>f, _SIGNATURE, NULL),
+                     PyCapsule_New(<void *>jac, _SIGNATURE, NULL))
+    return out
+
+
+def _evaluate(str name, const double[:, ::1] p not None, const double[:, ::1] x not None,
+              bint jacobian):
+    """Run a lineshape for each row of ``p`` (K, n) on ``x`` (1, m) shared or (K, m).
+
+    Returns (K, m) values, or the (K, m, n) Jacobians when ``jacobian``.
+    """
+    cdef model_eval_t f, jac, func
+    _lookup(name, &f, &jac)
+    func = jac if jacobian else f
+    cdef Py_ssize_t k, rows = p.shape[0], n = p.shape[1], m = x.shape[1]
+    cdef Py_ssize_t xstep = 0 if x.shape[0] == 1 else 1
+    if n != len(PARAMS[name]):
+        raise ValueError(f"{name} takes {len(PARAMS[name])} parameters, got {n}")
+    if xstep and x.shape[0] != rows:
+        raise ValueError(f"x has {x.shape[0]} rows for {rows} parameter rows")
+    cdef Py_ssize_t width = m * n if jacobian else m
+    out = np.zeros((rows, m, n if jacobian else 1))
+    cdef double[::1] ov = out.reshape(-1)
+    if rows > 0 and m > 0:
+        with nogil:
+            for k in range(rows):
+                func(&p[k, 0], n, &x[k * xstep, 0], m, m, &ov[k * width], NULL)
+    return out if jacobian else out[:, :, 0]
+
+
+def _test_eval(str name, const double[::1] p not None, x, bint with_jac):
+    """One lineshape at ``p`` (n,) on ``x`` (m,) (test shim): f, or (f, jac (m, n))."""
+    xa = np.ascontiguousarray(x, dtype=np.float64).reshape(1, -1)
+    f = _evaluate(name, np.asarray(p).reshape(1, -1), xa, False)[0]
+    if not with_jac:
+        return f
+    return f, _evaluate(name, np.asarray(p).reshape(1, -1), xa, True)[0]
+
+
+def _faddeeva(x, y):
+    """w(z) and w'(z) at z = x + i y (arrays, broadcast): (re, im, dre, dim) (test shim)."""
+    xb, yb = np.broadcast_arrays(np.asarray(x, dtype=np.float64),
+                                 np.asarray(y, dtype=np.float64))
+    xa = np.ascontiguousarray(xb).reshape(-1)
+    ya = np.ascontiguousarray(yb).reshape(-1)
+    res = np.empty((4, xa.size))
+    cdef const double[::1] xv = xa, yv = ya
+    cdef double[:, ::1] rv = res
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(xv.shape[0]):
+            faddeeva_deriv(xv[i], yv[i], &rv[0, i], &rv[1, i], &rv[2, i], &rv[3, i])
+    return tuple(r.reshape(xb.shape) for r in res)

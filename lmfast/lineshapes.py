@@ -1,0 +1,368 @@
+"""Lineshapes as spectroscopists use them: lmfit's parameters and normalisations, compiled.
+
+Every lineshape exists twice, with the same formula evaluated in the same order: a C
+kernel in ``lmfast/_lineshapes.pyx`` (value and analytic Jacobian, with the model
+signature of ``lmfast.models.from_cfunc``, GIL released) and the NumPy twin below.  The
+parameters, their names and their order are those of ``lmfit.lineshapes`` (peaks are
+area-normalised: ``amplitude`` is the area; none has an offset, add a baseline):
+
+=====================  ==============================  =================================
+name                   parameters (in order)           formula,  d = x - center
+=====================  ==============================  =================================
+gaussian               amplitude, center, sigma        amplitude/(sqrt(2 pi) sigma)
+                                                       * exp(-d**2/(2 sigma**2))
+lorentzian             amplitude, center, sigma        (amplitude/(1 + (d/sigma)**2))
+                                                       / (pi sigma)
+pseudo_voigt           amplitude, center, sigma,       (1-fraction) gaussian(amplitude,
+                       fraction                        center, sigma_g) + fraction
+                                                       lorentzian(amplitude, center,
+                                                       sigma), sigma_g = sigma/sqrt(2 ln 2)
+voigt                  amplitude, center, sigma,       amplitude Re[w(z)]/(sigma sqrt(2pi)),
+                       gamma                           z = (d + i gamma)/(sigma sqrt 2)
+pearson7               amplitude, center, sigma,       amplitude (1 + (d/sigma)**2)**-expon
+                       expon                           / (sigma B(expon - 1/2, 1/2))
+doniach                amplitude, center, sigma,       amplitude/sigma**(1-gamma)
+                       gamma                           * cos(pi gamma/2 + (1-gamma)
+                                                       atan(d/sigma))
+                                                       / (1 + (d/sigma)**2)**((1-gamma)/2)
+exponential_gaussian   amplitude, center, sigma,       amplitude gamma/2 exp(a1) erfc(a2),
+                       gamma                           a1 = gamma (center + gamma
+                                                       sigma**2/2 - x), a2 = (center +
+                                                       gamma sigma**2 - x)/(sqrt 2 sigma)
+constant               c                               c
+linear                 slope, intercept                slope x + intercept
+exponential            amplitude, decay                amplitude exp(-x/decay)
+=====================  ==============================  =================================
+
+``pseudo_voigt`` is lmfit's ``pvoigt`` and ``exponential_gaussian`` its ``expgaussian``.
+lmfit guards its denominators with ``max(tiny, sigma)``; these functions do not (a
+``sigma`` <= 0 gives inf or NaN, which a batch fit reports per fit).  w is the Faddeeva
+function w(z) = exp(-z**2) erfc(-iz), computed in C (see ``lmfast/_lineshapes.pyx``; about
+1e-15 relative in Re w), so the ``voigt`` twin calls its C kernel; so does
+``exponential_gaussian`` (NumPy has no erfc, and where exp(a1) would overflow or erfc(a2)
+underflow the kernel switches to exp(-d**2/(2 sigma**2)) erfcx(a2), the same value).
+
+Each function takes ``x`` and the parameters (scalars for one curve, columns of shape (K, 1)
+for K curves) and returns the values; ``f.jac`` (also ``JACOBIANS[name]``) takes the same
+arguments and returns d f / d parameters with the parameter as last axis, shape (m, n)
+or (K, m, n).  :func:`model` gives the compiled lineshape as an ``lmfast.models.Model``
+for ``lmfast.curve_fit_batch``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from lmfast import lineshapes
+>>> x = np.linspace(-5.0, 5.0, 11)
+>>> round(float(lineshapes.gaussian(x, 1.0, 0.0, 1.0)[5]), 6)  # 1/sqrt(2 pi)
+0.398942
+>>> lineshapes.voigt.jac(x, 1.0, 0.0, 1.0, 0.5).shape
+(11, 4)
+>>> voigt = lineshapes.model("voigt")  # for lmfast.curve_fit_batch
+>>> voigt.param_names
+('amplitude', 'center', 'sigma', 'gamma')
+"""
+import functools
+import math
+
+import numpy as np
+
+from lmfast import _lineshapes
+
+__all__ = [
+    "JACOBIANS",
+    "PARAMS",
+    "constant",
+    "doniach",
+    "exponential",
+    "exponential_gaussian",
+    "gaussian",
+    "linear",
+    "lorentzian",
+    "model",
+    "pearson7",
+    "pseudo_voigt",
+    "voigt",
+]
+
+#: {name: parameter names in order}, as the compiled table has them.
+PARAMS = dict(_lineshapes.PARAMS)
+
+# The constants of the C kernels, to the last bit.
+_PI = 3.141592653589793
+_SQRT2 = 1.4142135623730951
+_SQRTPI = 1.7724538509055159
+_SQRT2PI = 2.5066282746310002
+_SQRT2LN2 = 1.1774100225154747
+_TWO_OVER_SQRTPI = 1.1283791670955126
+
+
+def _stack(x, params, columns):
+    """Jacobian columns broadcast to the value's shape, parameter as the last axis."""
+    shape = np.broadcast_shapes(np.shape(x), *(np.shape(p) for p in params))
+    return np.stack([np.broadcast_to(c, shape) for c in columns], axis=-1)
+
+
+def _via_c(name, x, params, jacobian):
+    """Evaluate the C kernel of ``name`` with NumPy broadcasting of x and the parameters."""
+    x = np.asarray(x, dtype=np.float64)
+    shape = np.broadcast_shapes(x.shape, *(np.shape(p) for p in params))
+    if not shape:
+        shape = (1,)
+    lead, m = shape[:-1], shape[-1]
+    rows = math.prod(lead)
+    p = np.empty((rows, len(params)))
+    for j, value in enumerate(params):
+        p[:, j] = np.broadcast_to(np.asarray(value, dtype=np.float64), lead + (1,)).reshape(rows)
+    xs = np.ascontiguousarray(np.broadcast_to(x, shape).reshape(rows, m))
+    out = _lineshapes._evaluate(name, p, xs, jacobian)
+    full = np.broadcast_shapes(x.shape, *(np.shape(q) for q in params))
+    return out.reshape(full + ((len(params),) if jacobian else ()))
+
+
+# --------------------------------------------------------------------------------------
+# Peaks
+# --------------------------------------------------------------------------------------
+
+def gaussian(x, amplitude, center, sigma):
+    """amplitude/(sqrt(2 pi) sigma) * exp(-(x - center)**2 / (2 sigma**2))."""
+    norm = amplitude / (_SQRT2PI * sigma)
+    two_s2 = 2.0 * (sigma * sigma)
+    d = x - center
+    return norm * np.exp(-(d * d) / two_s2)
+
+
+def _gaussian_jac(x, amplitude, center, sigma):
+    k = 1.0 / (_SQRT2PI * sigma)
+    s2 = sigma * sigma
+    d = x - center
+    g = k * np.exp(-(d * d) / (2.0 * s2))
+    f = amplitude * g
+    return _stack(x, (amplitude, center, sigma),
+                  (g, f * d / s2, f * ((d * d) / s2 - 1.0) / sigma))
+
+
+def lorentzian(x, amplitude, center, sigma):
+    """(amplitude / (1 + ((x - center)/sigma)**2)) / (pi sigma)."""
+    u = (x - center) / sigma
+    return (amplitude / (1.0 + u * u)) / (_PI * sigma)
+
+
+def _lorentzian_jac(x, amplitude, center, sigma):
+    u = (x - center) / sigma
+    lor = 1.0 / (1.0 + u * u)
+    g = lor / (_PI * sigma)
+    f = amplitude * g
+    return _stack(x, (amplitude, center, sigma),
+                  (g, 2.0 * u * lor * f / sigma, (2.0 * (u * u) * lor - 1.0) * f / sigma))
+
+
+def pseudo_voigt(x, amplitude, center, sigma, fraction):
+    """(1 - fraction) gaussian(x, amplitude, center, sigma_g)
+    + fraction lorentzian(x, amplitude, center, sigma),  sigma_g = sigma / sqrt(2 ln 2)."""
+    sg = sigma / _SQRT2LN2
+    gnorm = amplitude / (_SQRT2PI * sg)
+    two_sg2 = 2.0 * (sg * sg)
+    d = x - center
+    u = d / sigma
+    return ((1.0 - fraction) * (gnorm * np.exp(-(d * d) / two_sg2))
+            + fraction * ((amplitude / (1.0 + u * u)) / (_PI * sigma)))
+
+
+def _pseudo_voigt_jac(x, amplitude, center, sigma, fraction):
+    sg = sigma / _SQRT2LN2
+    k = 1.0 / (_SQRT2PI * sg)
+    sg2 = sg * sg
+    cfr = 1.0 - fraction
+    d = x - center
+    u = d / sigma
+    lor = 1.0 / (1.0 + u * u)
+    g = k * np.exp(-(d * d) / (2.0 * sg2))
+    ll = lor / (_PI * sigma)
+    a = amplitude
+    return _stack(x, (amplitude, center, sigma, fraction), (
+        cfr * g + fraction * ll,
+        a * (cfr * g * d / sg2 + fraction * ll * 2.0 * u * lor / sigma),
+        a * (cfr * g * ((d * d) / sg2 - 1.0) + fraction * ll * (2.0 * (u * u) * lor - 1.0))
+        / sigma,
+        a * (ll - g),
+    ))
+
+
+def voigt(x, amplitude, center, sigma, gamma):
+    """amplitude Re[w(z)] / (sigma sqrt(2 pi)),  z = (x - center + i gamma)/(sigma sqrt 2).
+
+    Evaluated by the C kernel (w, the Faddeeva function, is not in NumPy).
+    """
+    return _via_c("voigt", x, (amplitude, center, sigma, gamma), False)
+
+
+def _voigt_jac(x, amplitude, center, sigma, gamma):
+    return _via_c("voigt", x, (amplitude, center, sigma, gamma), True)
+
+
+def _inv_beta(m):
+    """1 / B(m - 1/2, 1/2) = Gamma(m) / (sqrt(pi) Gamma(m - 1/2)), elementwise."""
+    def one(v):
+        if v < 170.0:
+            return math.gamma(v) / (_SQRTPI * math.gamma(v - 0.5))
+        return math.exp(math.lgamma(v) - math.lgamma(v - 0.5)) / _SQRTPI
+    return np.vectorize(one, otypes=[np.float64])(m)
+
+
+def _digamma(v):
+    """psi(v) for v > 0, NaN otherwise: the series of the C kernel, elementwise."""
+    v = np.array(v, dtype=np.float64)
+    bad = ~(v > 0.0)
+    v = np.where(bad, 10.0, v)
+    r = np.zeros_like(v)
+    while True:
+        low = v < 10.0
+        if not low.any():
+            break
+        r = np.where(low, r - 1.0 / v, r)
+        v = np.where(low, v + 1.0, v)
+    f = 1.0 / (v * v)
+    out = r + np.log(v) - 0.5 / v - f * (1.0 / 12.0 - f * (1.0 / 120.0 - f * (
+        1.0 / 252.0 - f * (1.0 / 240.0 - f * (1.0 / 132.0 - f * (691.0 / 32760.0))))))
+    return np.where(bad, np.nan, out)
+
+
+def pearson7(x, amplitude, center, sigma, expon):
+    """amplitude (1 + ((x - center)/sigma)**2)**(-expon) / (sigma B(expon - 1/2, 1/2))."""
+    scale = amplitude * _inv_beta(expon)
+    u = (x - center) / sigma
+    return scale * np.power(1.0 + u * u, -expon) / sigma
+
+
+def _pearson7_jac(x, amplitude, center, sigma, expon):
+    ib = _inv_beta(expon)
+    dpsi = _digamma(expon) - _digamma(expon - 0.5)
+    u = (x - center) / sigma
+    q = 1.0 + u * u
+    g = ib * np.power(q, -expon) / sigma
+    f = amplitude * g
+    return _stack(x, (amplitude, center, sigma, expon), (
+        g,
+        2.0 * expon * u * f / (sigma * q),
+        (2.0 * expon * (u * u) / q - 1.0) * f / sigma,
+        f * (dpsi - np.log1p(u * u)),
+    ))
+
+
+def doniach(x, amplitude, center, sigma, gamma):
+    """amplitude/sigma**(1-gamma) * cos(pi gamma/2 + (1-gamma) atan(u))
+    / (1 + u**2)**((1-gamma)/2),  u = (x - center)/sigma (Doniach-Sunjic)."""
+    g1 = 1.0 - gamma
+    scale = amplitude / np.power(sigma, g1)
+    u = (x - center) / sigma
+    return scale * np.cos(_PI * gamma / 2.0 + g1 * np.arctan(u)) / np.power(1.0 + u * u, g1 / 2.0)
+
+
+def _doniach_jac(x, amplitude, center, sigma, gamma):
+    g1 = 1.0 - gamma
+    inv_sg1 = 1.0 / np.power(sigma, g1)
+    u = (x - center) / sigma
+    at = np.arctan(u)
+    th = _PI * gamma / 2.0 + g1 * at
+    cth = np.cos(th)
+    sth = np.sin(th)
+    q = 1.0 + u * u
+    dd = np.power(q, g1 / 2.0)
+    base = inv_sg1 * cth / dd
+    f = amplitude * base
+    dfdu = -(amplitude * inv_sg1 * g1 * (sth + u * cth) / (q * dd))
+    return _stack(x, (amplitude, center, sigma, gamma), (
+        base,
+        -dfdu / sigma,
+        -(g1 * f + u * dfdu) / sigma,
+        f * (np.log(sigma) + 0.5 * np.log1p(u * u))
+        - amplitude * inv_sg1 * sth * (_PI / 2.0 - at) / dd,
+    ))
+
+
+def exponential_gaussian(x, amplitude, center, sigma, gamma):
+    """amplitude gamma/2 exp(a1) erfc(a2),  a1 = gamma (center + gamma sigma**2/2 - x),
+    a2 = (center + gamma sigma**2 - x)/(sqrt 2 sigma).  Evaluated by the C kernel."""
+    return _via_c("exponential_gaussian", x, (amplitude, center, sigma, gamma), False)
+
+
+def _exponential_gaussian_jac(x, amplitude, center, sigma, gamma):
+    return _via_c("exponential_gaussian", x, (amplitude, center, sigma, gamma), True)
+
+
+# --------------------------------------------------------------------------------------
+# Baselines
+# --------------------------------------------------------------------------------------
+
+def constant(x, c):
+    """c, broadcast to the shape of x (and of c)."""
+    return np.zeros(np.broadcast_shapes(np.shape(x), np.shape(c))) + c
+
+
+def _constant_jac(x, c):
+    return _stack(x, (c,), (1.0,))
+
+
+def linear(x, slope, intercept):
+    """slope x + intercept."""
+    return slope * np.asarray(x, dtype=np.float64) + intercept
+
+
+def _linear_jac(x, slope, intercept):
+    return _stack(x, (slope, intercept), (np.asarray(x, dtype=np.float64), 1.0))
+
+
+def exponential(x, amplitude, decay):
+    """amplitude exp(-x / decay)."""
+    return amplitude * np.exp(-np.asarray(x, dtype=np.float64) / decay)
+
+
+def _exponential_jac(x, amplitude, decay):
+    x = np.asarray(x, dtype=np.float64)
+    e = np.exp(-x / decay)
+    return _stack(x, (amplitude, decay), (e, amplitude * e * x / (decay * decay)))
+
+
+#: {name: Jacobian function}; also each lineshape's ``.jac``.
+JACOBIANS = {
+    "gaussian": _gaussian_jac,
+    "lorentzian": _lorentzian_jac,
+    "pseudo_voigt": _pseudo_voigt_jac,
+    "voigt": _voigt_jac,
+    "pearson7": _pearson7_jac,
+    "doniach": _doniach_jac,
+    "exponential_gaussian": _exponential_gaussian_jac,
+    "constant": _constant_jac,
+    "linear": _linear_jac,
+    "exponential": _exponential_jac,
+}
+
+for _name, _jac in JACOBIANS.items():
+    _jac.__doc__ = (f"Jacobian of {_name}: d f / d ({', '.join(PARAMS[_name])}), "
+                    f"parameter as the last axis.")
+    globals()[_name].jac = _jac
+del _name, _jac
+
+
+@functools.cache
+def model(name):
+    """The compiled lineshape ``name`` as an ``lmfast.models.Model`` (via ``from_cfunc``).
+
+    Parameters
+    ----------
+    name : str
+        One of ``PARAMS``.
+
+    Returns
+    -------
+    lmfast.models.Model
+        Value and analytic Jacobian in C, parameters in ``PARAMS[name]`` order; the same
+        object for the same name.
+    """
+    from lmfast import models
+
+    table = _lineshapes.table()
+    if name not in table:
+        raise KeyError(f"unknown lineshape {name!r}; known: {', '.join(table)}")
+    names, f, jac = table[name]
+    return models.from_cfunc(name, names, f, jac)
