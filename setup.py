@@ -65,6 +65,7 @@ extensions = [
     extension("_engine", **blas_link),
     extension("_models"),
     extension("_lineshapes"),
+    extension("_composite"),
     extension("_transform"),
     extension("_problem"),
     extension("_model_fit", **blas_link),

@@ -344,21 +344,32 @@ for _name, _jac in JACOBIANS.items():
 del _name, _jac
 
 
-@functools.cache
-def model(name):
+def model(name, prefix=""):
     """The compiled lineshape ``name`` as an ``lmfast.models.Model`` (via ``from_cfunc``).
+
+    Models add up into composite models, assembled in C::
+
+        spectrum = sum((model("pseudo_voigt", prefix=f"p{k}_") for k in range(3)),
+                       model("linear"))
 
     Parameters
     ----------
     name : str
         One of ``PARAMS``.
+    prefix : str
+        Put before every parameter name (lmfit's convention for composite models).
 
     Returns
     -------
     lmfast.models.Model
-        Value and analytic Jacobian in C, parameters in ``PARAMS[name]`` order; the same
-        object for the same name.
+        Value and analytic Jacobian in C, parameters in ``PARAMS[name]`` order.
     """
+    plain = _plain_model(name)
+    return plain.prefixed(prefix) if prefix else plain
+
+
+@functools.cache
+def _plain_model(name):
     from lmfast import models
 
     table = _lineshapes.table()

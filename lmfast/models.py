@@ -97,6 +97,8 @@ class Model:
         self._jac = jac
         # The C functions, their user data and the objects behind them, for the drivers.
         self._compiled = compiled
+        # A composite's components, in order (see __add__); a plain model is its own.
+        self._components = (self,)
         x_dims = self.x_dims
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
         x_name = "x" if x_dims == 1 else "xy"
@@ -114,6 +116,39 @@ class Model:
 
     def __repr__(self):
         return f"<lmfast.models.Model {self.name}{self.__signature__}>"
+
+    def prefixed(self, prefix):
+        """The same model with ``prefix`` before every parameter name (as lmfit names the
+        parameters of composite models), e.g. ``lineshapes.model("voigt").prefixed("p1_")``.
+
+        Parameters
+        ----------
+        prefix : str
+
+        Returns
+        -------
+        Model
+            The same compiled functions and NumPy twin under the new names.
+        """
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a string, not {type(prefix).__name__}")
+        if len(self._components) > 1:
+            return _composite([c.prefixed(prefix) for c in self._components])
+        model = Model(prefix + self.name, [prefix + p for p in self.param_names],
+                      self._func, self._jac, compiled=self._compiled, degree=self.degree)
+        model.__doc__ = self.__doc__
+        return model
+
+    def __add__(self, other):
+        """The composite model ``self + other``: the sum of both, its parameters those of
+        ``self`` then those of ``other``, value and Jacobian assembled in C (through the
+        composite's ``ctx``) from the components', NumPy twin the sum of the twins.
+
+        Parameter names must stay unique: give components a prefix (:meth:`prefixed`).
+        """
+        if not isinstance(other, Model):
+            return NotImplemented
+        return _composite([*self._components, *other._components])
 
     def __reduce__(self):
         # Models are singletons: unpickling gives back the module's instance.
@@ -189,6 +224,50 @@ class Model:
                                  f"got {x.shape}")
             coords = (x[0], x[1])
         return coords, args[1:]
+
+
+def _composite(components):
+    """The Model summing ``components`` (plain models, in order)."""
+    from lmfast import _composite as composite_c
+
+    names = [p for c in components for p in c.param_names]
+    repeated = sorted({p for p in names if names.count(p) > 1})
+    if repeated:
+        raise ValueError(f"composite model: parameter names {repeated} repeat; give the "
+                         "components a prefix, e.g. model.prefixed('p1_')")
+    x_dims = {c.x_dims for c in components}
+    if len(x_dims) != 1:
+        raise ValueError("composite model: the components read different numbers of rows "
+                         "of x (x_dims)")
+    (x_dims,) = x_dims
+    table = composite_c.CompositeTable([(c._compiled, c.n_params) for c in components])
+    f_address, jac_address = composite_c.functions()
+    compiled = _models.CompiledModel(
+        0, f_address=f_address, jac_address=jac_address if table.has_jacobian else 0,
+        x_dims=x_dims, ctx_address=table.address, owners=(table, tuple(components)))
+    spans = []
+    offset = 0
+    for c in components:
+        spans.append((c, offset, offset + c.n_params))
+        offset += c.n_params
+
+    def value(*args):
+        coords, params = args[:x_dims], args[x_dims:]
+        total = None
+        for c, start, stop in spans:  # summed in the order the C kernel sums
+            part = c._func(*coords, *params[start:stop])
+            total = part if total is None else total + part
+        return total
+
+    def jacobian(*args):
+        coords, params = args[:x_dims], args[x_dims:]
+        return [column for c, start, stop in spans
+                for column in c._jac(*coords, *params[start:stop])]
+
+    model = Model(" + ".join(c.name for c in components), names, value,
+                  jacobian if table.has_jacobian else None, compiled=compiled)
+    model._components = tuple(components)
+    return model
 
 
 def _broadcast_shape(coords, params):
