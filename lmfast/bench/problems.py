@@ -313,3 +313,63 @@ def gaussian_2d_batch(n_fits, size=5, seed=20):
         pb[:, 3] = 1.0
         pb[:, 4] = zmin
     return BatchData(xy, y, p0)
+
+
+#: The bench's Raman spectra: baseline (slope, intercept), then three pseudo-Voigt peaks
+#: (area, centre, sigma, Lorentzian fraction) at these nominal centres.
+RAMAN_CENTERS = (350.0, 520.0, 800.0)
+RAMAN_BOUNDS = (
+    np.array([-1.0, -100.0] + [v for c in RAMAN_CENTERS for v in (0.0, c - 30, 1.0, 0.0)]),
+    np.array([1.0, 1000.0] + [v for c in RAMAN_CENTERS for v in (1e6, c + 30, 40.0, 1.0)]),
+)
+
+
+def raman_spectrum(x, slope, intercept, p0_amplitude, p0_center, p0_sigma, p0_fraction,
+                   p1_amplitude, p1_center, p1_sigma, p1_fraction, p2_amplitude, p2_center,
+                   p2_sigma, p2_fraction):
+    """Three pseudo-Voigt peaks (lmfit's pvoigt) on a linear baseline, in NumPy (named
+    parameters, as lmfit's Model needs them)."""
+    peaks = (p0_amplitude, p0_center, p0_sigma, p0_fraction, p1_amplitude, p1_center,
+             p1_sigma, p1_fraction, p2_amplitude, p2_center, p2_sigma, p2_fraction)
+    total = slope * x + intercept
+    for k in range(3):
+        amplitude, center, sigma, fraction = peaks[4 * k : 4 * k + 4]
+        sigma_g = sigma / np.sqrt(2 * np.log(2))
+        d = x - center
+        gauss = amplitude / (np.sqrt(2 * np.pi) * sigma_g) * np.exp(-(d * d) / (2 * sigma_g**2))
+        lorentz = amplitude / (np.pi * sigma) / (1 + (d / sigma) ** 2)
+        total = total + (1 - fraction) * gauss + fraction * lorentz
+    return total
+
+
+def raman_batch(n_fits, m=1024, seed=30):
+    """Raman-like spectra: three pseudo-Voigt peaks drifting in position, width and area
+    on a sloped background, Poisson counts; starts from the nominal peaks.
+
+    Returns
+    -------
+    BatchData
+        ``x`` (m,) in cm^-1, ``y`` (N, m) counts, ``p0`` (N, 14).
+    """
+    rng = np.random.default_rng(seed)
+    x = np.linspace(100.0, 1100.0, m)
+    truth = np.empty((n_fits, 14))
+    truth[:, 0] = rng.uniform(-0.01, 0.01, n_fits)
+    truth[:, 1] = rng.uniform(20, 40, n_fits)
+    for k, (sigma, area) in enumerate(((8.0, 4e3), (4.0, 8e3), (12.0, 6e3))):
+        col = 2 + 4 * k
+        truth[:, col] = area * rng.uniform(0.6, 1.4, n_fits)
+        truth[:, col + 1] = RAMAN_CENTERS[k] + rng.normal(0, 3.0, n_fits)
+        truth[:, col + 2] = sigma * rng.uniform(0.8, 1.2, n_fits)
+        truth[:, col + 3] = rng.uniform(0.1, 0.9, n_fits)
+    y = np.empty((n_fits, m))
+    for start in range(0, n_fits, BLOCK_ROWS // 8):
+        rows = slice(start, min(start + BLOCK_ROWS // 8, n_fits))
+        y[rows] = rng.poisson(raman_spectrum(x, *truth[rows].T[:, :, np.newaxis]))
+    # starts near the truth: areas and widths within 10%, centres within about 1 cm^-1
+    # (a narrow peak started 25 cm^-1 away has nothing to climb: any local method loses it)
+    p0 = truth * rng.uniform(0.9, 1.1, truth.shape)
+    p0[:, 0] = 0.0
+    for k in range(3):
+        p0[:, 3 + 4 * k] = truth[:, 3 + 4 * k] + rng.normal(0, 1.0, n_fits)
+    return BatchData(x, y, np.clip(p0, RAMAN_BOUNDS[0] + 1e-9, RAMAN_BOUNDS[1] - 1e-9))

@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from lmfast.bench.checks import FitOutcome, batch_agreement, compare
-from lmfast.bench.environment import import_problem, usable_cpus
+from lmfast.bench.environment import import_problem, installed, usable_cpus
 from lmfast.bench.results import BatchFitResult, PeerFitResult, SingleFitResult
 from lmfast.bench.tables import TABLES, format_us, micro
 from lmfast.bench.timing import (
@@ -164,6 +164,24 @@ def _time_single_fit(calls, first, config, res):
     res.note = _join_notes(res.note, noise_note(res.spread, res.round_ratios))
 
 
+def lmfit_fit_loop(f, data, count, bounds):
+    """Fit the first ``count`` rows with lmfit's ``Model.fit(method='leastsq')``, the same
+    bounds as min/max; returns the fitted parameters (count, n)."""
+    import lmfit
+
+    model = lmfit.Model(f)
+    names = model.param_names
+    popt = np.full((count, len(names)), np.nan)
+    for i in range(count):
+        params = model.make_params()
+        for j, name in enumerate(names):
+            params[name].set(value=data.p0[i, j], min=bounds[0][j], max=bounds[1][j])
+        result = model.fit(data.y[i], params, method="leastsq",
+                           **{model.independent_vars[0]: data.x})
+        popt[i] = [result.params[name].value for name in names]
+    return popt
+
+
 def scipy_fit_loop(curve_fit, f, data, count, **options):
     """Fit the first ``count`` rows of ``data`` one by one with SciPy's ``curve_fit``.
 
@@ -205,6 +223,8 @@ def _batch_inputs(workload, modules):
     if batch is None:
         return "lmfast.curve_fit_batch not available yet"
     model = workload.model
+    if getattr(workload, "make_model", None) is not None:
+        return batch, workload.make_model()
     if isinstance(model, str):
         if missing := import_problem("lmfast.models"):
             return missing
@@ -263,7 +283,7 @@ def run_batch_fit(workload, modules, config):
     threads = config.threads or usable_cpus()
     inputs = _batch_inputs(workload, modules)
     n_fits = config.n_fits(workload)
-    subset = config.subset(n_fits)
+    subset = min(config.subset(n_fits), workload.scipy_subset or n_fits)
     res = BatchFitResult(
         workload.name, workload.m, workload.n, n_fits, subset, threads, target=workload.target
     )
@@ -278,12 +298,15 @@ def run_batch_fit(workload, modules, config):
     if workload.compiled and threads > 1:
         calls["lmfast_1t"] = lambda: batch(model, data.x, data.y, data.p0, threads=1,
                                            **options)
-    if workload.bounds is not None:
+    if workload.bounds is not None and workload.make_model is None:
         calls["lmfast_unbounded"] = lambda: batch(model, data.x, data.y, data.p0,
                                                   threads=config.threads)
     curve_fit = modules["scipy"].curve_fit
-    calls["scipy"] = lambda: scipy_fit_loop(curve_fit, model, data, subset, **options)
-    if workload.compiled and workload.plain is not None:
+    scipy_model = workload.plain if workload.make_model is not None else model
+    calls["scipy"] = lambda: scipy_fit_loop(curve_fit, scipy_model, data, subset, **options)
+    if workload.make_model is not None and installed("lmfit"):
+        calls["lmfit"] = lambda: lmfit_fit_loop(workload.plain, data, subset, workload.bounds)
+    if workload.compiled and workload.plain is not None and workload.make_model is None:
         calls["scipy_plain"] = lambda: scipy_fit_loop(curve_fit, workload.plain, data, subset,
                                                       **options)
     try:
@@ -294,6 +317,7 @@ def run_batch_fit(workload, modules, config):
     lm, (sp_popt, sp_ier) = outs.pop("lmfast"), outs.pop("scipy")
     outs.pop("scipy_plain", None)
     outs.pop("lmfast_unbounded", None)
+    outs.pop("lmfit", None)
     notes = []
     if "lmfast_1t" in outs:
         one = outs.pop("lmfast_1t")
@@ -308,7 +332,8 @@ def run_batch_fit(workload, modules, config):
     )
     res.agreement["success_all_lmfast"] = float(np.mean(lm.success))
     del lm  # free the warm-up result before timing
-    counts = {impl: subset if impl.startswith("scipy") else n_fits for impl in calls}
+    counts = {impl: subset if impl.startswith(("scipy", "lmfit")) else n_fits
+              for impl in calls}
     notes += _time_batch(calls, counts, config, res, "scipy")
     if res.ratio_plain is not None:
         notes.append(
@@ -318,7 +343,14 @@ def run_batch_fit(workload, modules, config):
         )
     if workload.target is not None and res.ratio < workload.target:
         notes.append(f"ratio below target {workload.target:g}x")
-    if workload.bounds is not None:
+    if "lmfit" in res.seconds:
+        ratio = res.seconds["lmfit"] / res.seconds["lmfast"]
+        res.agreement["ratio_lmfit"] = ratio
+        notes.append(f"lmfit Model.fit (leastsq, same bounds): "
+                     f"{format_us(res.seconds['lmfit'])} {micro()}s/fit, ratio {ratio:.1f}"
+                     + (f" (below target {workload.target:g}x)"
+                        if workload.target and ratio < workload.target else ""))
+    if "lmfast_unbounded" in res.seconds:
         bounded = res.seconds["lmfast_unbounded"] / res.seconds["lmfast"]
         res.agreement["bounded_vs_unbounded"] = bounded
         notes.append(f"bounded fits/s = {bounded:.2f}x the unbounded batch's on the same data"

@@ -24,6 +24,7 @@ from lmfast.bench.peers import cminpack_numba_solver, lumafit_solver
 from lmfast.bench.problems import (
     BATCH_GAUSS_BOUNDS,
     GAUSS_BOUNDS,
+    RAMAN_BOUNDS,
     BatchData,
     gauss1d,
     gauss1d_jac,
@@ -35,6 +36,8 @@ from lmfast.bench.problems import (
     peaks_problem,
     peaks_residual,
     peaks_residual_jacobian,
+    raman_batch,
+    raman_spectrum,
     trivial_problem,
     trivial_residual,
 )
@@ -218,9 +221,15 @@ class BatchFit:
         JSON), since the models' NumPy twins cost more per call than a plain function.
     bounds : tuple, optional
         ``(lb, ub)`` for every fit (SciPy then runs ``'trf'``). The same batch without
-        bounds is timed too: a note gives the bounded batch's fits/s against it.
+        bounds is timed too (unless ``make_model`` is given): a note gives the bounded
+        batch's fits/s against it.
     unbounded_target : float, optional
         Expected bounded/unbounded fits/s; lower gets a note.
+    make_model : callable, optional
+        Builds the compiled lmfast model (a composite, say) when the row runs; SciPy then
+        fits ``plain`` only, and lmfit too when it is installed.
+    scipy_subset : int, optional
+        At most this many fits in the SciPy (and lmfit) loop, for slow reference fits.
     """
 
     kind: ClassVar[str] = "batch"
@@ -237,11 +246,13 @@ class BatchFit:
     plain: Callable | None = field(default=None, repr=False)
     bounds: tuple | None = field(default=None, repr=False)
     unbounded_target: float | None = None
+    make_model: Callable | None = field(default=None, repr=False)
+    scipy_subset: int | None = None
 
     @property
     def compiled(self):
-        """True for a ``lmfast.models`` model (its thread scaling is measured too)."""
-        return isinstance(self.model, str)
+        """True for a compiled lmfast model (its thread scaling is measured too)."""
+        return isinstance(self.model, str) or self.make_model is not None
 
 
 @dataclass(frozen=True)
@@ -360,6 +371,14 @@ def default_workloads():
     ) + batch_workloads()  # fmt: skip
 
 
+def _raman_model():
+    """The compiled composite of the Raman row (built when the row runs)."""
+    from lmfast import lineshapes
+
+    return sum((lineshapes.model("pseudo_voigt", prefix=f"p{k}_") for k in range(3)),
+               lineshapes.model("linear"))
+
+
 def batch_workloads():
     """The batch rows, then the peer rows of the peers that are installed."""
     rows = (
@@ -377,6 +396,12 @@ def batch_workloads():
             "batch-gauss128-bounded", "gaussian", 128, 4, 100_000, 5_000,
             "curve_fit_batch(models.gaussian, bounds=...) vs SciPy curve_fit loop (trf)",
             gaussian_batch, plain=gauss1d, bounds=BATCH_GAUSS_BOUNDS, unbounded_target=0.85,
+        ),
+        BatchFit(
+            "batch-raman-3peaks", "raman", 1024, 14, 1_000, 100,
+            "3 pseudo-Voigts on a linear baseline (composite model), bounded, 1024 channels",
+            raman_batch, target=20.0, plain=raman_spectrum, bounds=RAMAN_BOUNDS,
+            make_model=_raman_model, scipy_subset=10,
         ),
         BatchFit(
             "batch-py-gauss128", gauss1d, 128, 4, 10_000, 2_000,
