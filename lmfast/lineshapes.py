@@ -362,7 +362,8 @@ def model(name, prefix=""):
     Returns
     -------
     lmfast.models.Model
-        Value and analytic Jacobian in C, parameters in ``PARAMS[name]`` order.
+        Value and analytic Jacobian in C for the fits, the NumPy function of this module
+        as its twin; parameters in ``PARAMS[name]`` order.
     """
     plain = _plain_model(name)
     return plain.prefixed(prefix) if prefix else plain
@@ -370,10 +371,23 @@ def model(name, prefix=""):
 
 @functools.cache
 def _plain_model(name):
-    from lmfast import models
+    """The Model of a lineshape: its C kernels for the fits, this module's NumPy function
+    as its twin (called from Python), like every built-in model."""
+    from lmfast import _models, models
 
     table = _lineshapes.table()
     if name not in table:
         raise KeyError(f"unknown lineshape {name!r}; known: {', '.join(table)}")
     names, f, jac = table[name]
-    return models.from_cfunc(name, names, f, jac)
+    compiled = _models.CompiledModel(0, f_address=_models._capsule_address(f),
+                                     jac_address=_models._capsule_address(jac),
+                                     owners=(f, jac))
+    twin, twin_jac = globals()[name], JACOBIANS[name]
+
+    def columns(*args):
+        values = twin_jac(*args)
+        return [values[..., j] for j in range(values.shape[-1])]
+
+    model = models.Model(name, names, twin, columns, compiled=compiled)
+    model.__doc__ = twin.__doc__
+    return model

@@ -41,21 +41,31 @@ def test_names_are_prefixed_and_in_order():
     assert spec.n_params == 14 and spec.has_jacobian
 
 
+def _c(model, p, jacobian):
+    """The model's own C kernel at p (value (m,) or Jacobian (m, n))."""
+    out = model._compiled.evaluate(np.ascontiguousarray(p)[np.newaxis], X.reshape(1, 1, -1),
+                                   jacobian)
+    return out.reshape(X.size, -1) if jacobian else out[0]
+
+
 def test_value_and_jacobian_are_the_components_bit_for_bit():
+    """In C: the composite's value is the components' summed in order, its Jacobian their
+    columns; in NumPy (the twins) alike; and the two agree to rounding."""
     spec = spectrum_model()
     parts = [lineshapes.model("linear")] + [lineshapes.model("pseudo_voigt")] * 3
     spans = [(0, 2), (2, 6), (6, 10), (10, 14)]
-    total = None
-    for part, (a, b) in zip(parts, spans):
-        value = part(X, *TRUTH[a:b])
-        total = value if total is None else total + value
-    np.testing.assert_array_equal(spec(X, *TRUTH), total)
-    jac = np.concatenate([part.jac(X, *TRUTH[a:b]) for part, (a, b) in zip(parts, spans)],
-                         axis=-1)
-    np.testing.assert_array_equal(spec.jac(X, *TRUTH), jac)
-    # the C kernels of the composite itself, not only its twin
-    raw = spec._compiled.evaluate(TRUTH[np.newaxis], X.reshape(1, 1, -1), True)
-    np.testing.assert_array_equal(raw.reshape(X.size, 14), jac)
+    for kernel in (_c, lambda m, p, jac: m.jac(X, *p) if jac else m(X, *p)):
+        total = None
+        for part, (a, b) in zip(parts, spans):
+            value = kernel(part, TRUTH[a:b], False)
+            total = value if total is None else total + value
+        np.testing.assert_array_equal(kernel(spec, TRUTH, False), total)
+        jac = np.concatenate([kernel(part, TRUTH[a:b], True) for part, (a, b)
+                              in zip(parts, spans)], axis=-1)
+        np.testing.assert_array_equal(kernel(spec, TRUTH, True), jac)
+    np.testing.assert_allclose(_c(spec, TRUTH, False), spec(X, *TRUTH), rtol=1e-13)
+    np.testing.assert_allclose(_c(spec, TRUTH, True), spec.jac(X, *TRUTH), rtol=1e-12,
+                               atol=1e-12 * np.abs(spec.jac(X, *TRUTH)).max())
 
 
 def test_fit_agrees_with_scipy_on_the_numpy_formula():
