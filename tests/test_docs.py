@@ -48,3 +48,12 @@ def test_readme_bounds_example_runs():
     popt, pcov = namespace["popt"], namespace["pcov"]
     np.testing.assert_allclose(popt, namespace["truth"][0], atol=0.05)
     assert popt[3] == 0.5 and not pcov[3].any() and not pcov[:, 3].any()
+
+
+def test_readme_composite_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    code = next(b for b in blocks if 'lineshapes.model("pseudo_voigt"' in b)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README example
+    names = namespace["spectrum"].param_names
+    assert names[:3] == ("slope", "intercept", "p0_amplitude") and len(names) == 14
