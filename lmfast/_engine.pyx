@@ -15,7 +15,7 @@ from lmfast._constants cimport DBL_EPSILON, LM_P1, LM_P5, LM_P25, LM_P75, LM_P00
 from lmfast._linalg cimport enorm, qrfac, lmpar
 
 # Problems with at least this many Jacobian entries (and m >= 4n) factor J by TSQR.
-cdef Py_ssize_t TSQR_MIN_ENTRIES = 16384
+cdef Py_ssize_t TSQR_MIN_ENTRIES = 8192
 # Rows of J per LAPACK block factorization in the TSQR pass (W stays in L2).
 cdef Py_ssize_t TSQR_BLOCK_ROWS = 2048
 # LAPACK workspace per column of W.
