@@ -231,6 +231,9 @@ def curve_fit_batch(
     settings = _validate.batch_settings(ftol, xtol, gtol, factor, epsfcn)
     chunk_size = _validate.positive_int("chunk_size", chunk_size)
     # A compiled model's own Jacobian is used unless it has none (forward differences).
+    if poisson and jac is None and not compiled:
+        # differences of the model, not of its deviance residuals (see _poisson)
+        jac = _poisson.difference_jacobian(f, epsfcn)
     use_fd = jac is None and not (compiled and model.has_jacobian)
     tol = _defaults.tolerances(settings["ftol"], settings["xtol"], settings["gtol"],
                                maxfev, n_free, use_fd)

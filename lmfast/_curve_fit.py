@@ -296,7 +296,7 @@ def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs, poiss
     """leastsq on the weighted (or Poisson deviance) residuals of a Python model;
     (fit, tolerances).  bounds is (lower, upper, fixed), each None or validated."""
     if poisson:
-        fun, jac = _poisson_functions(f, jac, xdata, ydata)
+        fun, jac = _poisson_functions(f, jac, xdata, ydata, kwargs.get("epsfcn"))
     else:
         fun = _weighting.residual_function(f, xdata, ydata, weights, whiten)
     # A jac that is not callable (the bounded methods' '2-point', ...) goes to leastsq
@@ -371,13 +371,16 @@ def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwa
     return _single.fit_model(problem, True), tol
 
 
-def _poisson_functions(f, jac, xdata, ydata):
-    """The deviance residuals of a Python model, and their Jacobian (the model's rows
-    scaled by dr/df) when the model has a jac."""
+def _poisson_functions(f, jac, xdata, ydata, epsfcn):
+    """The deviance residuals of a Python model and their Jacobian: the model's rows
+    scaled by dr/df, the model's own jac or, without one, forward differences of the
+    model (a deviance residual is infinite where a step makes the model <= 0)."""
 
     def residuals(params):
         return _poisson.deviance_residuals(f(xdata, *params), ydata)
 
+    if jac is None:
+        jac = _poisson.difference_jacobian(f, epsfcn)
     if not callable(jac):
         return residuals, jac
 

@@ -160,6 +160,39 @@ cdef void _poisson_rows(const FitData *d, const double *u, double *jac) noexcept
             jac[i * n + j] = slope * jac[i * n + j]
 
 
+cdef void _model_values(const FitData *d, const double *u, double *out) noexcept nogil:
+    """The model's values at P(u) (no residual formed)."""
+    cdef const double *p = u
+    if d.mapped:
+        to_external(&d.pm, u, d.p)
+        p = d.p
+    d.model.f(p, d.n, d.x, d.xstride, d.m, out, d.model.ctx)
+
+
+cdef void _poisson_differences(const FitData *d, LMWork *ws) noexcept nogil:
+    """The Poisson Jacobian by forward differences of the model (not of the deviance
+    residuals, infinite wherever a step makes the model <= 0), rows scaled by dr/df: each
+    column is handed to the engine as residuals fvec + slope * (f(x + h e_j) - f(x))."""
+    cdef Py_ssize_t i, j
+    cdef double h, xj
+    _model_values(d, ws.x, d.f)  # f(x); ws.fvec holds the deviance residuals there
+    if d.mapped:
+        gradient(&d.pm, ws.x, d.grad)
+    for j in range(ws.n):
+        h = lm_fd_step(ws, j)
+        if d.mapped:
+            to_external(&d.pm, ws.x, d.p)
+            h = fd_step(&d.pm, j, h, d.p, d.grad, ws.epsfcn)
+        xj = ws.x[j]
+        ws.x[j] = xj + h
+        _model_values(d, ws.x, ws.wa4)
+        ws.x[j] = xj
+        for i in range(d.m):
+            ws.wa4[i] = ws.fvec[i] + deviance_slope(d.f[i], d.y[i], ws.fvec[i]) * (
+                ws.wa4[i] - d.f[i])
+        lm_fd_column(ws, j, h, ws.wa4)
+
+
 cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
                              const Py_ssize_t *cancel) noexcept nogil:
     cdef LMRequest request = lm_step(ws)
@@ -178,15 +211,18 @@ cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
                 # of d.p at a time, and only the one already differenced.
                 to_external(&d.pm, ws.x, d.p)
                 gradient(&d.pm, ws.x, d.grad)
-            for j in range(ws.n):
-                h = lm_fd_step(ws, j)
-                if d.mapped:
-                    h = fd_step(&d.pm, j, h, d.p, d.grad, ws.epsfcn)
-                xj = ws.x[j]
-                ws.x[j] = xj + h
-                _residuals(d, ws.x, ws.wa4)
-                ws.x[j] = xj
-                lm_fd_column(ws, j, h, ws.wa4)
+            if d.poisson:
+                _poisson_differences(d, ws)
+            else:
+                for j in range(ws.n):
+                    h = lm_fd_step(ws, j)
+                    if d.mapped:
+                        h = fd_step(&d.pm, j, h, d.p, d.grad, ws.epsfcn)
+                    xj = ws.x[j]
+                    ws.x[j] = xj + h
+                    _residuals(d, ws.x, ws.wa4)
+                    ws.x[j] = xj
+                    lm_fd_column(ws, j, h, ws.wa4)
         request = lm_step(ws)
     return request
 

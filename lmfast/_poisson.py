@@ -165,3 +165,28 @@ def python_evaluation(f, jac, x_rows, epsfcn, single=False):
         return forward_jacobian(lambda r: call(f, r, idx), rows, epsfcn)
 
     return values_and_jacobian
+
+
+def difference_jacobian(f, epsfcn=None):
+    """``jac(x, *params)``: forward differences of the model f itself (not of its
+    deviance residuals, which are infinite wherever a step makes the model <= 0), with
+    MINPACK's steps.  Parameters are scalars (one fit, returns (m, n)) or (K, 1) columns
+    (a batch, returns (K, m, n))."""
+
+    def jacobian(x, *params):
+        columns = [np.asarray(p, dtype=np.float64) for p in params]
+        single = all(c.ndim == 0 for c in columns)
+        rows = np.column_stack([np.broadcast_to(c, np.broadcast_shapes(*(c.shape for c in
+                                                                          columns))).reshape(-1)
+                                for c in columns])
+
+        def evaluate(r):
+            if single:
+                return np.asarray(f(x, *r[0]), dtype=np.float64)[np.newaxis]
+            return np.asarray(f(x, *[r[:, j:j + 1] for j in range(r.shape[1])]),
+                              dtype=np.float64)
+
+        _, jac = forward_jacobian(evaluate, rows, epsfcn)
+        return jac[0] if single else jac
+
+    return jacobian
