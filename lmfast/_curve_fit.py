@@ -231,7 +231,7 @@ def curve_fit(
     elif lower is not None:
         _validate.p0_within(_validate.real_array("p0", p0).ravel(), lower, upper, names)
     if lower is not None:
-        _validate.bounds_resolvable(_validate.real_array("p0", p0).ravel(), lower, upper,
+        _validate.bounds_resolvable(np.asarray(p0, dtype=np.float64).ravel(), lower, upper,
                                     names)
     fixed = _validate.fixed_mask(fixed, n, names)
     n_free = n if fixed is None else n - int(fixed.sum())

@@ -111,7 +111,11 @@ cdef class Problem:
         if (lower is None) != (upper is None):
             raise ValueError("internal: Problem needs both bounds or neither")
         d.n_fits, d.m, d.n = n_fits, m, n
-        free = np.arange(n, dtype=np.intp)
+        # The free parameters' indices, needed only when the drivers map (bounds or
+        # fixed parameters); a plain problem skips the allocation.
+        free = None
+        d.n_free = n
+        d.free = NULL
         if fixed is not None:
             if (not isinstance(fixed, np.ndarray) or fixed.dtype != np.bool_
                     or fixed.shape != (n,)):
@@ -119,8 +123,11 @@ cdef class Problem:
             free = np.flatnonzero(~fixed).astype(np.intp)
             if free.size == 0:
                 raise ValueError("internal: Problem needs at least one free parameter")
-        d.n_free = free.shape[0]
-        d.free = <const Py_ssize_t *>cnp.PyArray_DATA(free)
+        elif lower is not None:
+            free = np.arange(n, dtype=np.intp)
+        if free is not None:
+            d.n_free = free.shape[0]
+            d.free = <const Py_ssize_t *>cnp.PyArray_DATA(free)
         d.settings.ftol = tolerances.ftol
         d.settings.xtol = tolerances.xtol
         d.settings.gtol = tolerances.gtol

@@ -237,8 +237,11 @@ def fit(Problem problem not None, func, tuple args, Dfun, bint col_deriv, f0, J0
     work = _start(problem, &ws)
     mapping.mapped = problem.data.mapped
     fit_param_map(&problem.data, 0, &mapping.pm)
-    p_buffer = np.empty(max(problem.data.n, 1))
-    mapping.p = <double *>cnp.PyArray_DATA(p_buffer)
+    p_buffer = None
+    mapping.p = NULL
+    if mapping.mapped:  # the parameters the callbacks see: P(u), formed here
+        p_buffer = np.empty(max(problem.data.n, 1))
+        mapping.p = <double *>cnp.PyArray_DATA(p_buffer)
     mapping.grad = grad_scratch(&problem.data, <double *>cnp.PyArray_DATA(work[0]))
     if mapping.mapped:
         f0 = J0 = None
@@ -301,8 +304,10 @@ cdef SingleFit _result(Problem problem, const LMWork *ws, tuple work, bint full_
     cdef cnp.ndarray fjac, iwork = work[1], cov
     cdef double *out
     cdef SingleFit fit = SingleFit.__new__(SingleFit)
-    fit.x = np.empty(problem.data.n)
-    fit_parameters(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(fit.x))
+    cdef cnp.npy_intp n_params = problem.data.n
+    x = cnp.PyArray_SimpleNew(1, &n_params, cnp.NPY_DOUBLE)
+    fit_parameters(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(x))
+    fit.x = x
     fit.fvec = _vector(ws.fvec, m)
     fit.info = ws.info
     fit.nfev = ws.nfev

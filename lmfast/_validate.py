@@ -15,6 +15,7 @@ import os
 import numpy as np
 
 from lmfast import _defaults
+from lmfast._problem import LEAST_SQUARES, POISSON
 
 _REAL_KINDS = "biuf"
 
@@ -380,8 +381,6 @@ def usable_cores():
 def estimator_kind(estimator):
     """The Problem's estimator kind: LEAST_SQUARES for None or 'least_squares', POISSON
     for 'poisson'."""
-    from lmfast._problem import LEAST_SQUARES, POISSON
-
     if estimator is None or estimator == "least_squares":
         return LEAST_SQUARES
     if estimator == "poisson":
