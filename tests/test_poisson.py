@@ -226,3 +226,37 @@ def test_mle_is_unbiased_where_least_squares_is_not():
     assert mle.success.mean() > 0.99 and lsq.success.mean() > 0.99
     assert abs(bias_mle) < 0.01
     assert bias_lsq < -0.03
+
+
+def _low_background_problems():
+    """Peaks on backgrounds of 0.05-0.3 counts: most off-peak points are zero counts."""
+    rng = np.random.default_rng(11)
+    problems = []
+    for _ in range(20):
+        truth = (rng.uniform(3, 200), rng.uniform(-1, 1), rng.uniform(0.6, 1.6),
+                 rng.choice([0.05, 0.3]))
+        y = rng.poisson(np_gaussian(X, *truth)).astype(float)
+        problems.append((y, np.array(truth) * rng.uniform(0.85, 1.15, 4)))
+    return problems
+
+
+@pytest.mark.parametrize("index", range(20))
+def test_low_backgrounds_with_a_physical_bound_reach_the_constrained_maximum(index):
+    """Where nearly every count is 0, an unconstrained model's likelihood maximum can sit
+    where the model touches 0 (a slightly negative offset): there the deviance residual
+    sqrt(2 f) has an unbounded slope and LM stops short (documented).  With the
+    background bounded at 0, as it physically is, the fit reaches the constrained
+    maximum that L-BFGS-B finds independently."""
+    y, p0 = _low_background_problems()[index]
+    lower, upper = [0.0, -5.0, 0.05, 0.0], [np.inf, 5.0, 10.0, np.inf]
+
+    def nll(p):
+        values = np.maximum(np_gaussian(X, *p), 1e-300)
+        return np.sum(values - y * np.log(values))
+
+    ref = scipy.optimize.minimize(nll, p0, method="L-BFGS-B", bounds=list(zip(lower, upper)),
+                                  options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000})
+    for f in (np_gaussian, models.gaussian):
+        popt, _ = curve_fit(f, X, y, p0, estimator="poisson", bounds=(lower, upper),
+                            ftol=1e-14, xtol=1e-14)
+        assert nll(popt) <= ref.fun + 1e-6 * abs(ref.fun)
