@@ -92,14 +92,20 @@ cdef inline void _whiten(const FitData *d, double *v, Py_ssize_t incv) noexcept 
     dtrmv(b"U", b"T", b"N", &mm, d.whiten, &mm, v, &inc, 1, 1, 1)
 
 
-cdef inline void _residuals(const FitData *d, const double *u, double *out) noexcept nogil:
-    """out = w * (model(x, P(u)) - y): curve_fit's residual, in its order of operations."""
-    cdef Py_ssize_t i
+cdef inline void _model_values(const FitData *d, const double *u,
+                               double *out) noexcept nogil:
+    """The model's values at P(u) (no residual formed)."""
     cdef const double *p = u
     if d.mapped:
         to_external(&d.pm, u, d.p)
         p = d.p
     d.model.f(p, d.n, d.x, d.xstride, d.m, out, d.model.ctx)
+
+
+cdef inline void _residuals(const FitData *d, const double *u, double *out) noexcept nogil:
+    """out = w * (model(x, P(u)) - y): curve_fit's residual, in its order of operations."""
+    cdef Py_ssize_t i
+    _model_values(d, u, out)
     if d.poisson:
         for i in range(d.m):
             out[i] = deviance_residual(out[i], d.y[i])
@@ -148,25 +154,13 @@ cdef void _poisson_rows(const FitData *d, const double *u, double *jac) noexcept
     """Scale row i of the model's Jacobian by d r_i / d f_i (chain rule of the deviance
     residual), from the model values at the same point."""
     cdef Py_ssize_t i, j, n = d.pm.n_free
-    cdef const double *p = u
     cdef double r, slope
-    if d.mapped:
-        p = d.p  # P(u), formed by _jacobian
-    d.model.f(p, d.n, d.x, d.xstride, d.m, d.f, d.model.ctx)
+    _model_values(d, u, d.f)
     for i in range(d.m):
         r = deviance_residual(d.f[i], d.y[i])
         slope = deviance_slope(d.f[i], d.y[i], r)
         for j in range(n):
             jac[i * n + j] = slope * jac[i * n + j]
-
-
-cdef void _model_values(const FitData *d, const double *u, double *out) noexcept nogil:
-    """The model's values at P(u) (no residual formed)."""
-    cdef const double *p = u
-    if d.mapped:
-        to_external(&d.pm, u, d.p)
-        p = d.p
-    d.model.f(p, d.n, d.x, d.xstride, d.m, out, d.model.ctx)
 
 
 cdef void _poisson_differences(const FitData *d, LMWork *ws) noexcept nogil:

@@ -159,10 +159,10 @@ def python_evaluation(f, jac, x_rows, epsfcn, single=False):
         return np.asarray(func(x_rows(idx), *[rows[:, j:j + 1] for j in range(rows.shape[1])]),
                           dtype=np.float64)
 
+    jacobian = jac if callable(jac) else difference_jacobian(f, epsfcn)
+
     def values_and_jacobian(rows, idx):
-        if callable(jac):
-            return call(f, rows, idx), call(jac, rows, idx)
-        return forward_jacobian(lambda r: call(f, r, idx), rows, epsfcn)
+        return call(f, rows, idx), call(jacobian, rows, idx)
 
     return values_and_jacobian
 

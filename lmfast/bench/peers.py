@@ -1,10 +1,28 @@
-"""Peer batch fitters (cminpack-numba, lumafit), compared with ``curve_fit_batch``.
+"""Peer fitters (cminpack-numba, lumafit, lmfit), compared with lmfast.
 
 Peers are optional: each solver factory imports its library (and numba) when its row
 runs, and a peer that is missing or fails gives a skipped row.
 """
 
 import numpy as np
+
+
+def lmfit_bounded(f, p0, bounds, model=None):
+    """(lmfit ``Model`` of f, its parameters set to p0 with bounds as min/max); pass
+    ``model`` to reuse one.  Fit with :func:`lmfit_fit`."""
+    import lmfit
+
+    model = lmfit.Model(f) if model is None else model
+    params = model.make_params()
+    for name, value, low, high in zip(model.param_names, p0, *bounds, strict=True):
+        params[name].set(value=value, min=low, max=high)
+    return model, params
+
+
+def lmfit_fit(model, params, x, y):
+    """lmfit's ``Model.fit(method='leastsq')``: (result, popt in the model's order)."""
+    result = model.fit(y, params, method="leastsq", **{model.independent_vars[0]: x})
+    return result, np.array([result.params[name].value for name in model.param_names])
 
 
 def _numba_threads(numba, threads):

@@ -16,6 +16,7 @@ import numpy as np
 
 from lmfast.bench.checks import FitOutcome, batch_agreement, compare
 from lmfast.bench.environment import import_problem, installed, usable_cpus
+from lmfast.bench.peers import lmfit_bounded, lmfit_fit
 from lmfast.bench.results import BatchFitResult, PeerFitResult, SingleFitResult
 from lmfast.bench.tables import TABLES, format_us, micro
 from lmfast.bench.timing import (
@@ -167,18 +168,11 @@ def _time_single_fit(calls, first, config, res):
 def lmfit_fit_loop(f, data, count, bounds):
     """Fit the first ``count`` rows with lmfit's ``Model.fit(method='leastsq')``, the same
     bounds as min/max; returns the fitted parameters (count, n)."""
-    import lmfit
-
-    model = lmfit.Model(f)
-    names = model.param_names
-    popt = np.full((count, len(names)), np.nan)
+    popt = np.full((count, data.p0.shape[1]), np.nan)
+    model = None
     for i in range(count):
-        params = model.make_params()
-        for j, name in enumerate(names):
-            params[name].set(value=data.p0[i, j], min=bounds[0][j], max=bounds[1][j])
-        result = model.fit(data.y[i], params, method="leastsq",
-                           **{model.independent_vars[0]: data.x})
-        popt[i] = [result.params[name].value for name in names]
+        model, params = lmfit_bounded(f, data.p0[i], bounds, model)
+        popt[i] = lmfit_fit(model, params, data.x, data.y[i])[1]
     return popt
 
 

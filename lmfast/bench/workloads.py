@@ -17,10 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import numpy as np
-
 from lmfast.bench.environment import installed
-from lmfast.bench.peers import cminpack_numba_solver, lumafit_solver
+from lmfast.bench.peers import cminpack_numba_solver, lmfit_bounded, lmfit_fit, lumafit_solver
 from lmfast.bench.problems import (
     BATCH_GAUSS_BOUNDS,
     GAUSS_BOUNDS,
@@ -136,19 +134,11 @@ def _lmfit_call(problem, f, bounds):
     """
 
     def make_call():
-        import lmfit
-
         xdata, ydata, p0 = problem()
-        model = lmfit.Model(f)
-        params = model.make_params()
-        for name, value, low, high in zip(model.param_names, p0, *bounds, strict=True):
-            params[name].set(value=value, min=low, max=high)
-
-        independent = {model.independent_vars[0]: xdata}
+        model, params = lmfit_bounded(f, p0, bounds)
 
         def fit():
-            result = model.fit(ydata, params, method="leastsq", **independent)
-            popt = np.array([result.params[name].value for name in model.param_names])
+            result, popt = lmfit_fit(model, params, xdata, ydata)
             return popt, result.covar, {"nfev": result.nfev}, result.message, int(result.success)
 
         return fit
