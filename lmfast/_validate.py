@@ -15,7 +15,9 @@ import os
 import numpy as np
 
 from lmfast import _defaults
+from lmfast._linalg import invert_upper
 from lmfast._problem import LEAST_SQUARES, POISSON
+from lmfast._transform import WIDE_BOUNDS
 
 _REAL_KINDS = "biuf"
 
@@ -82,8 +84,6 @@ def single_weights(sigma, m):
 
 def whitening(covariance):
     """inv(L) for a covariance matrix ``L @ L.T`` (ValueError if not positive definite)."""
-    from lmfast._linalg import invert_upper
-
     check_finite(covariance)
     try:
         lower = np.linalg.cholesky(covariance)  # reads the lower triangle only, as SciPy's
@@ -295,8 +295,6 @@ def bounds_resolvable(p0, lb, ub, names=None):
     the parameter (lmfast._transform): one finite bound, or the nearest of two bounds
     and their middle, more than WIDE_BOUNDS * max(|p0|, 1) away.  p0, lb, ub broadcast
     ((n,) or (N, n))."""
-    from lmfast._transform import WIDE_BOUNDS
-
     scale = WIDE_BOUNDS * np.maximum(np.abs(p0), 1.0)
     low, high = np.isfinite(lb), np.isfinite(ub)
     with np.errstate(invalid="ignore", over="ignore"):
