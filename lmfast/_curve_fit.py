@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from lmfast import _defaults, _leastsq, _poisson, _single, _validate, _weighting
+from lmfast import _defaults, _leastsq, _poisson, _scipy, _single, _validate, _weighting
 from lmfast._outcomes import NONFINITE_RESIDUALS, SUCCESS, OptimizeWarning, report
 from lmfast._problem import LEAST_SQUARES, POISSON, Problem
 
@@ -453,12 +453,7 @@ def _scipy_curve_fit(f, xdata, ydata, p0, sigma, absolute_sigma, check_finite, b
     if fixed is not None:
         raise ValueError(f"fixed= is lmfast's and runs with method='lm' (the default); "
                          f"SciPy's {method!r} has no fixed parameters")
-    try:
-        from scipy.optimize import curve_fit as scipy_curve_fit
-    except ImportError:
-        raise ValueError(f"method={method!r} is SciPy's: lmfast itself runs 'lm' (bounded or "
-                         f"not, the default); install SciPy (pip install scipy) to use "
-                         f"{method!r}") from None
+    scipy_curve_fit = _scipy.require("curve_fit", f"method={method!r}")
     return scipy_curve_fit(f, xdata, ydata, p0=p0, sigma=sigma,
                            absolute_sigma=absolute_sigma, check_finite=check_finite,
                            bounds=bounds, method=method, jac=jac, full_output=full_output,
