@@ -15,6 +15,7 @@ from lmfast._batch import BatchResult, curve_fit_batch
 from lmfast._curve_fit import curve_fit
 from lmfast._leastsq import leastsq
 from lmfast._outcomes import exception_class as _exception_class
+from lmfast._patching import patch, patch_calls, patched, patched_names, unpatch
 
 __version__ = "0.2.0"
 __all__ = [
@@ -25,6 +26,11 @@ __all__ = [
     "models",
     "MinpackError",
     "OptimizeWarning",
+    "patch",
+    "unpatch",
+    "patched",
+    "patched_names",
+    "patch_calls",
 ]
 
 
