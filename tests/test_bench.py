@@ -10,10 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import lmfast
 from lmfast.bench import (
+    TABLES,
     BatchFitResult,
     BenchConfig,
     PeerFitResult,
@@ -23,6 +25,9 @@ from lmfast.bench import (
     select_workloads,
 )
 from lmfast.bench.__main__ import main
+from lmfast.bench.checks import PATCHED_X_RTOL
+from lmfast.bench.packages import PackageFit, SolverClock
+from lmfast.bench.patched import PatchedFit, patched_workloads, run_patched_fit
 from lmfast.bench.plot import bar_positions, plot_groups, plot_results, plot_title
 
 
@@ -128,3 +133,116 @@ def test_quick_run_of_one_cheap_workload_prints_its_row_and_writes_json(tmp_path
     assert (rec["kind"], rec["name"], rec["status"]) == ("single", "trivial", "ok")
     assert rec["same"] is True
     assert [len(rec["times"][impl]) for impl in ("lmfast", "scipy")] == [3, 3]
+
+
+# The package rows (lmfit, astropy with and without lmfast.patch()), in a tiny configuration.
+
+TINY = BenchConfig(rounds=2, min_time=1e-4)
+
+
+def run_package_row(workload):
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    return run_patched_fit(workload, {"lmfast": lmfast, "scipy": scipy_optimize}, TINY)
+
+
+def package_workload(name):
+    return next(w for w in patched_workloads() if w.name == name)
+
+
+def test_package_rows_are_in_the_default_run_and_selected_by_package():
+    names = [w.name for w in default_workloads() if w.kind == "patch"]
+    assert names == [
+        "lmfit-gauss128",
+        "lmfit-gauss128-bounded",
+        "astropy-gauss128-leastsq",
+        "astropy-gauss128-least-squares",
+    ]
+    assert [w.name for w in select_workloads(default_workloads(), "lmfit-gauss128")] == names[:2]
+    assert [w.name for w in select_workloads(default_workloads(), "astropy")] == names[2:]
+
+
+@pytest.mark.parametrize("name", [w.name for w in patched_workloads()])
+def test_package_row_times_both_sides_and_checks_the_patch(name):
+    workload = package_workload(name)
+    pytest.importorskip(workload.package)
+    res = run_package_row(workload)
+    assert lmfast.patched_names() == ()  # the row leaves nothing patched
+    table = TABLES["patch"](name_width=len(name))
+    if not hasattr(lmfast, workload.function):
+        assert res.status == "skipped"
+        assert f"lmfast.{workload.function} not available yet" in res.note
+        assert table.row(res).split()[-1] == "skipped"
+        return
+    assert res.status == "ok", res.note
+    assert res.calls_per_fit == 1
+    assert res.same and res.xdiff <= PATCHED_X_RTOL
+    assert np.allclose(res.x["patched"], res.x["unpatched"], rtol=PATCHED_X_RTOL, atol=0)
+    for side in ("unpatched", "patched"):
+        assert len(res.times[side]) == TINY.rounds
+        assert res.seconds[side] > 0
+        assert set(res.split[side]) == {"outside", "callbacks", "solver"}
+        assert min(res.split[side].values()) >= 0
+        assert sum(res.share(side, part) for part in res.split[side]) == pytest.approx(1)
+    # lmfast skips SciPy's extra shape-check evaluations (README, differences from SciPy).
+    assert res.callbacks_per_fit["patched"] < res.callbacks_per_fit["unpatched"]
+    cells = table.row(res).split()
+    assert cells[0] == name
+    assert cells[3] == workload.function
+    assert cells[7] == "1"  # calls/fit
+    assert cells[-2] == "yes"
+    assert float(cells[6]) == pytest.approx(res.ratio, abs=0.01)
+    notes = table.notes([res])
+    assert notes[0].startswith(f"note: {name}: a patched fit ")
+    assert f"% {workload.package} around the call" in notes[0]
+    assert notes[-1].startswith("note: entering and leaving lmfast.patched() takes")
+    rec = json.loads(json.dumps(res.to_json()))
+    assert (rec["kind"], rec["status"], rec["calls_per_fit"]) == ("patch", "ok", 1)
+    assert rec["ratio"] == pytest.approx(res.seconds["unpatched"] / res.seconds["patched"])
+
+
+def test_package_row_is_skipped_with_the_reason_when_something_is_missing():
+    absent = PatchedFit("absent", "no_such_package_for_lmfast", "leastsq", "fit", 8, 2, "",
+                        make_fit=None)  # fmt: skip
+    res = run_package_row(absent)
+    assert res.status == "skipped" and "no_such_package_for_lmfast" in res.note
+    no_function = PatchedFit("no-fn", "numpy", "no_such_solver", "fit", 8, 2, "", make_fit=None)
+    res = run_package_row(no_function)
+    assert res.status == "skipped" and "lmfast.no_such_solver not available yet" in res.note
+
+
+def test_package_row_fails_when_patched_fits_do_not_reach_lmfast():
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    leastsq = scipy_optimize.leastsq  # held in a closure, where the patch cannot rebind it
+
+    def make_fit():
+        def fit():
+            x, _ = leastsq(lambda p: p - np.array([1.0, 2.0]), np.zeros(2))
+            return x, 0
+
+        return PackageFit(fit, scipy_optimize, "leastsq")
+
+    bypass = PatchedFit("bypass", "numpy", "leastsq", "fit", 2, 2, "", make_fit)
+    res = run_package_row(bypass)
+    assert res.status == "error"
+    assert res.note == "patched fit: 0 leastsq calls from numpy reached lmfast"
+
+
+def test_solver_clock_times_the_call_and_its_callbacks_and_restores_the_binding():
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    original = scipy_optimize.leastsq
+    calls = []
+
+    def fit():
+        def residual(p):
+            calls.append(p)
+            return p - np.array([1.0, 2.0])
+
+        return scipy_optimize.leastsq(residual, np.zeros(2), Dfun=lambda p: np.eye(2))
+
+    with SolverClock(PackageFit(fit, scipy_optimize, "leastsq")) as clock:
+        x, ier = fit()
+    assert scipy_optimize.leastsq is original
+    assert np.allclose(x, [1, 2]) and ier in (1, 2, 3, 4)
+    assert clock.solver_calls == 1
+    assert clock.callback_calls > len(calls)  # residual calls, and the Jacobian calls
+    assert 0 < clock.callback_seconds < clock.solver_seconds

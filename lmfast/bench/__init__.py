@@ -5,7 +5,8 @@ implementations run in the same process, interleaved: each round times lmfast th
 and the next round SciPy then lmfast. Single-fit rows report the median time per fit and
 the ratio SciPy / lmfast; batch rows time one ``curve_fit_batch`` call against a loop of
 ``scipy.optimize.curve_fit`` and report fits per second; peer rows time other batch
-fitters (cminpack-numba, lumafit) when they are installed.
+fitters (cminpack-numba, lumafit) when they are installed; package rows time lmfit's and
+astropy's own fits with and without ``lmfast.patch()``.
 
 Modules
 -------
@@ -13,6 +14,8 @@ config       settings of a run (rounds, timing length, batch sizes; default and 
 problems     NumPy problems and batch data generators
 workloads    the rows: SingleFit, BatchFit, PeerFit, the default list, ``--only``
 peers        the cminpack-numba and lumafit batch solvers
+packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
+patched      the package rows: PatchedFit, patched_workloads, run_patched_fit
 timing       timing harness: repeat counts, interleaved rounds, noise and load checks
 checks       agreement of two implementations (single fits and batches)
 results      result records of each kind of row, JSON output
@@ -23,7 +26,7 @@ plot         the ``--plot`` figure
 __main__     command line
 
 Importing this package imports only NumPy, the standard library and lmfast; SciPy is
-imported by the command line, matplotlib and the peers only when used.
+imported by the command line, matplotlib, the peers, lmfit and astropy only when used.
 """
 
 from lmfast.bench.checks import batch_agreement, compare, relative_difference
@@ -43,6 +46,7 @@ from lmfast.bench.environment import (
     run_record,
     versions,
 )
+from lmfast.bench.patched import PatchedFit, patched_workloads, run_patched_fit
 from lmfast.bench.problems import (
     BLOCK_ROWS,
     BatchData,
@@ -52,7 +56,12 @@ from lmfast.bench.problems import (
     peaks_residual,
     peaks_residual_jacobian,
 )
-from lmfast.bench.results import BatchFitResult, PeerFitResult, SingleFitResult
+from lmfast.bench.results import (
+    BatchFitResult,
+    PatchedFitResult,
+    PeerFitResult,
+    SingleFitResult,
+)
 from lmfast.bench.runners import RUNNERS, run_all, scipy_fit_loop
 from lmfast.bench.tables import TABLES, format_header, format_rate
 from lmfast.bench.timing import BUSY_CPUS, relative_spread, timed_rounds
@@ -81,6 +90,8 @@ __all__ = [
     "BatchFit",
     "BatchFitResult",
     "BenchConfig",
+    "PatchedFit",
+    "PatchedFitResult",
     "PeerFit",
     "PeerFitResult",
     "SingleFit",
@@ -94,6 +105,7 @@ __all__ = [
     "gaussian_2d_batch",
     "gaussian_batch",
     "import_implementations",
+    "patched_workloads",
     "peaks_problem",
     "peaks_residual",
     "peaks_residual_jacobian",
@@ -101,6 +113,7 @@ __all__ = [
     "relative_spread",
     "require_implementations",
     "run_all",
+    "run_patched_fit",
     "run_record",
     "scipy_fit_loop",
     "select_workloads",

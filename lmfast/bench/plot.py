@@ -26,7 +26,9 @@ def plot_groups(results):
             groups.setdefault(r.base, {})[r.library] = 1.0 / r.seconds["peer"]
             continue
         bars = groups.setdefault(r.name, {})
-        if r.kind == "batch":
+        if r.kind == "patch":
+            bars.update(_patched_bars(r))
+        elif r.kind == "batch":
             bars[f"lmfast ({r.threads} threads)"] = 1.0 / r.seconds["lmfast"]
             if "lmfast_1t" in r.seconds:
                 bars["lmfast (1 thread)"] = 1.0 / r.seconds["lmfast_1t"]
@@ -37,6 +39,14 @@ def plot_groups(results):
             bars["lmfast (single fit)"] = 1.0 / r.seconds["lmfast"]
             bars["SciPy"] = 1.0 / r.seconds["scipy"]
     return groups
+
+
+def _patched_bars(r):
+    """Bars of a package row: its fits per second on lmfast (patched) and on SciPy."""
+    return {
+        "lmfast (single fit)": 1.0 / r.seconds["patched"],
+        "SciPy": 1.0 / r.seconds["unpatched"],
+    }
 
 
 def bar_positions(groups):

@@ -147,6 +147,61 @@ class PeerFitResult(_BatchTimings):
         return self.per_lmfast("peer")
 
 
+@dataclass
+class PatchedFitResult:
+    """Measurements of one :class:`~lmfast.bench.patched.PatchedFit` workload.
+
+    ``seconds``, ``times``, ``number``, ``spread``, ``nfev`` and ``x`` are keyed by
+    ``"unpatched"`` and ``"patched"``; ``split`` gives per side the seconds per fit
+    ``"outside"`` the solver call (the package's own work), in its ``"callbacks"`` and in
+    the ``"solver"`` itself.
+    """
+
+    kind: ClassVar[str] = "patch"
+    name: str
+    package: str
+    function: str
+    m: int
+    n: int
+    status: str = "ok"  # "ok", "skipped" or "error"
+    note: str = ""
+    seconds: dict = field(default_factory=dict)  # median seconds per fit
+    times: dict = field(default_factory=dict)  # seconds per fit of every round
+    number: dict = field(default_factory=dict)  # inner repeat count
+    spread: dict = field(default_factory=dict)  # MAD / median of the round times
+    round_ratios: list = field(default_factory=list)  # unpatched / patched, per round
+    nfev: dict = field(default_factory=dict)  # the package's own count
+    x: dict = field(default_factory=dict)
+    xdiff: float | None = None  # relative difference of the patched and unpatched x
+    same: bool | None = None
+    calls_per_fit: float | None = None  # calls that reached lmfast per patched fit
+    callbacks_per_fit: dict = field(default_factory=dict)
+    split: dict = field(default_factory=dict)
+    patch_seconds: float | None = None  # one enter and exit of lmfast.patched()
+    warnings: list = field(default_factory=list)
+
+    @property
+    def ratio(self):
+        """Unpatched time / patched time (what a user gains), or ``None``."""
+        if self.status != "ok":
+            return None
+        return self.seconds["unpatched"] / self.seconds["patched"]
+
+    def share(self, side, part):
+        """Fraction of a fit's time (``side``) spent in ``part`` of :attr:`split`."""
+        parts = self.split[side]
+        return parts[part] / sum(parts.values())
+
+    def to_json(self):
+        """JSON-serialisable record."""
+        rec = dataclasses.asdict(self)
+        rec["kind"] = self.kind
+        rec["ratio"] = self.ratio
+        if rec["xdiff"] is not None and not math.isfinite(rec["xdiff"]):
+            rec["xdiff"] = None
+        return rec
+
+
 def write_json(path, info, config, results):
     """Write header facts, settings and results to ``path``."""
     doc = {

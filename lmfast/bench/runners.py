@@ -16,6 +16,7 @@ import numpy as np
 
 from lmfast.bench.checks import FitOutcome, batch_agreement, compare
 from lmfast.bench.environment import import_problem, installed, usable_cpus
+from lmfast.bench.patched import run_patched_fit
 from lmfast.bench.peers import lmfit_bounded, lmfit_fit
 from lmfast.bench.results import BatchFitResult, PeerFitResult, SingleFitResult
 from lmfast.bench.tables import TABLES, format_us, micro
@@ -413,6 +414,7 @@ def run_peer_fit(workload, modules, config):
 
 #: kind -> function(workload, modules, config) returning a result object.
 RUNNERS = {"single": run_single_fit, "batch": run_batch_fit, "peer": run_peer_fit}
+RUNNERS["patch"] = run_patched_fit
 
 
 def run_all(workloads, modules, config, out=None):

@@ -7,7 +7,7 @@ A table class has ``header()``, ``row(result)`` (printed as each row finishes),
 import math
 import sys
 
-from lmfast.bench.checks import BATCH_SUCCESS_MATCH, BATCH_X_RTOL
+from lmfast.bench.checks import BATCH_SUCCESS_MATCH, BATCH_X_RTOL, PATCHED_X_RTOL
 
 
 def micro():
@@ -278,5 +278,100 @@ class PeerFitTable(_FixedWidthTable):
     )
 
 
+class PatchedFitTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.results.PatchedFitResult` rows."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        mu = micro()
+        return [
+            ("m", 4, ">"),
+            ("n", 2, ">"),
+            ("SciPy call", 13, "<"),
+            (f"unpatched {mu}s/fit", 16, ">"),
+            (f"patched {mu}s/fit", 14, ">"),
+            ("ratio", 6, ">"),
+            ("calls/fit", 9, ">"),
+            ("nfev unp/pat", 12, ">"),
+            ("solver% unp/pat", 15, ">"),
+            ("same", 10, "<"),
+        ]
+
+    def row(self, r):
+        """One line for a result (skipped and failed rows show their status)."""
+        if r.status != "ok":
+            return self._line([r.name, r.m, r.n, r.function, r.status] + [""] * 6)
+        return self._line(
+            [
+                r.name,
+                r.m,
+                r.n,
+                r.function,
+                format_us(r.seconds["unpatched"]),
+                format_us(r.seconds["patched"]),
+                f"{r.ratio:.2f}",
+                f"{r.calls_per_fit:g}",
+                f"{r.nfev['unpatched']}/{r.nfev['patched']}",
+                "/".join(
+                    f"{100 * r.share(side, 'solver'):.0f}" for side in ("unpatched", "patched")
+                ),
+                ("yes" if r.same else "NO") + f" {r.xdiff:.0e}",
+            ]
+        )
+
+    @staticmethod
+    def notes(results):
+        """Where each measured row's time goes, then skips, failures and warnings."""
+        lines = []
+        for r in results:
+            if r.status == "ok":
+                lines.append(_split_note(r))
+            lines += _row_notes(r)
+        toggles = [r.patch_seconds for r in results if r.patch_seconds is not None]
+        if toggles:
+            lines.append(
+                f"note: entering and leaving lmfast.patched() takes "
+                f"{1e3 * min(toggles):.2g} ms (it rebinds SciPy's functions in every "
+                "module); not timed above"
+            )
+        return lines
+
+    footer = (
+        "The package's own fit, unchanged, timed without and with lmfast.patch() in force\n"
+        "(with lmfast.patched(): around each patched timing), interleaved in this process.\n"
+        "ratio = unpatched time / patched time: what a user of the package gains.\n"
+        "calls/fit = calls of the SciPy function that reached lmfast per patched fit\n"
+        "(lmfast.patch_calls(); unpatched fits must add none). nfev = the package's count.\n"
+        "solver% = share of a fit's time inside the SciPy (unpatched) or lmfast (patched)\n"
+        "solver call, callbacks into the package excluded; the notes split a fit's time\n"
+        "(rounds timed again with a clock on that call) into the package's work around\n"
+        "the call, its callbacks (its residual/Jacobian wrappers and the model) and the solver.\n"
+        f"same = patched and unpatched parameters within {PATCHED_X_RTOL:g} relative; the "
+        "number is the\nlargest relative difference."
+    )
+
+
+def _split_note(r):
+    """One note line: where a patched and an unpatched fit of ``r`` spend their time."""
+    mu = micro()
+
+    def side(name, solver, label):
+        return (
+            f"{label}{format_us(sum(r.split[name].values()))} {mu}s "
+            f"= {100 * r.share(name, 'outside'):.0f}% {r.package} around the call "
+            f"+ {100 * r.share(name, 'callbacks'):.0f}% its callbacks "
+            f"({r.callbacks_per_fit[name]:g} calls) + {100 * r.share(name, 'solver'):.0f}% {solver}"
+        )
+
+    return (
+        f"note: {r.name}: a patched fit "
+        + side("patched", "lmfast", "")
+        + "; unpatched "
+        + side("unpatched", "SciPy", "")
+    )
+
+
 #: kind -> table class printing results of that kind.
 TABLES = {"single": SingleFitTable, "batch": BatchFitTable, "peer": PeerFitTable}
+TABLES["patch"] = PatchedFitTable

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from lmfast.bench.environment import installed
+from lmfast.bench.patched import patched_workloads
 from lmfast.bench.peers import cminpack_numba_solver, lmfit_bounded, lmfit_fit, lumafit_solver
 from lmfast.bench.problems import (
     BATCH_GAUSS_BOUNDS,
@@ -358,7 +359,7 @@ def default_workloads():
             _model_curve_fit_call(gauss128_problem, "gaussian", use_jac=True),
             requires="lmfast.models", target=5.0,
         ),
-    ) + batch_workloads()  # fmt: skip
+    ) + batch_workloads() + patched_workloads()  # fmt: skip
 
 
 def _raman_model():
