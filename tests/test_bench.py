@@ -183,8 +183,10 @@ def test_package_row_times_both_sides_and_checks_the_patch(name):
         assert set(res.split[side]) == {"outside", "callbacks", "solver"}
         assert min(res.split[side].values()) >= 0
         assert sum(res.share(side, part) for part in res.split[side]) == pytest.approx(1)
-    # lmfast skips SciPy's extra shape-check evaluations (README, differences from SciPy).
-    assert res.callbacks_per_fit["patched"] < res.callbacks_per_fit["unpatched"]
+    # lmfast skips leastsq's extra shape-check evaluations (README, differences from SciPy);
+    # least_squares('lm') evaluates where SciPy does.
+    patched, unpatched = res.callbacks_per_fit["patched"], res.callbacks_per_fit["unpatched"]
+    assert patched < unpatched if workload.function == "leastsq" else patched == unpatched
     cells = table.row(res).split()
     assert cells[0] == name
     assert cells[3] == workload.function
