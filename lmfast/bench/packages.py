@@ -119,7 +119,8 @@ class SolverClock:
     ``lmfast.patched()`` is in force) and puts it back on exit. The wrapper also wraps
     the residual function (first argument) and a callable ``Dfun``/``jac`` keyword.
     Enter it inside a ``patched()`` block, never around one: the patch replaces SciPy's
-    functions only where it finds them.
+    functions only where it finds them. ``lmfast.patch_calls()`` counts the calls made
+    through the wrapper as coming from ``lmfast``, not from the package.
 
     Attributes
     ----------

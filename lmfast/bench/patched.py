@@ -5,10 +5,13 @@ repetitions differs. Both sides run in this process in interleaved rounds (order
 alternating), the patched ones inside one ``patched()`` block per timing, so the cost of
 entering the patch is not timed. Each row checks that the patched fits reached lmfast
 (``lmfast.patch_calls()`` grows by one call per fit, the unpatched ones do not add to it)
-and gave the unpatched parameters, then splits a fit's time into the package's own work
-around the solver call, its callbacks, and the solver (:class:`SolverClock`).
+and gave the unpatched parameters. Each round also times as many fits again under a
+:class:`~lmfast.bench.packages.SolverClock`, which splits a fit's time into the package's
+own work around the solver call, its callbacks and the solver.
 """
 
+import contextlib
+import gc
 import statistics
 import time
 import warnings
@@ -20,7 +23,13 @@ from lmfast.bench.checks import PATCHED_X_RTOL, relative_difference
 from lmfast.bench.environment import import_problem
 from lmfast.bench.packages import SolverClock, astropy_gauss128, lmfit_gauss128
 from lmfast.bench.results import PatchedFitResult
-from lmfast.bench.timing import calibrate, noise_note, relative_spread, time_calls
+from lmfast.bench.timing import (
+    calibrate,
+    freeze_heap,
+    noise_note,
+    relative_spread,
+    time_calls,
+)
 
 SIDES = ("unpatched", "patched")
 
@@ -147,46 +156,38 @@ def _warm_up(lmfast, workload, fit, res):
     return "", first
 
 
-def _time_sides(lmfast, workload, fit, first, config, res):
-    """Calibrate and time both sides in interleaved rounds; count the patched calls."""
+def _time_sides(lmfast, workload, package_fit, first, config, res):
+    """Calibrate, then time both sides in interleaved rounds and count the patched calls.
+
+    In each round a side runs inside one ``patched()`` block (or none): first the timing
+    reported, then the same number of fits under a :class:`SolverClock`, whose totals
+    over the rounds give ``res.split``.
+    """
+    fit = package_fit.fit
+    clocked = {side: dict.fromkeys(("elapsed", "solver", "callbacks", "calls"), 0.0)
+               for side in SIDES}  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the warning machinery must not be timed
         for side in SIDES:
             with _Patch(lmfast, side):
                 res.number[side] = calibrate(fit, config.min_time, first[side])
         res.times = {side: [] for side in SIDES}
-        before, patched_fits = _lmfast_calls(lmfast, workload), 0
+        before = _lmfast_calls(lmfast, workload)
         for r in range(config.rounds):
             for side in SIDES if r % 2 == 0 else SIDES[::-1]:
+                number = res.number[side]
                 with _Patch(lmfast, side):
-                    seconds = time_calls(fit, res.number[side])
-                res.times[side].append(seconds / res.number[side])
-                patched_fits += res.number[side] if side == "patched" else 0
-        res.calls_per_fit = (_lmfast_calls(lmfast, workload) - before) / patched_fits
+                    res.times[side].append(time_calls(fit, number) / number)
+                    with SolverClock(package_fit) as clock:  # its calls count as lmfast's
+                        elapsed = time_calls(fit, number)
+                _add_clock(clocked[side], elapsed, clock)
+        calls = _lmfast_calls(lmfast, workload) - before
+        res.calls_per_fit = calls / (config.rounds * res.number["patched"])
     res.seconds = {side: statistics.median(t) for side, t in res.times.items()}
     res.spread = {side: relative_spread(t) for side, t in res.times.items()}
     pairs = zip(res.times["patched"], res.times["unpatched"], strict=True)
     res.round_ratios = [unp / pat for pat, unp in pairs]
-
-
-def _time_split(lmfast, package_fit, config, res):
-    """Interleaved rounds again, each timing under a :class:`SolverClock`: seconds per fit
-    outside the solver call, in the callbacks and in the solver itself, per side."""
-    totals = {
-        side: dict.fromkeys(("elapsed", "solver", "callbacks", "calls"), 0.0) for side in SIDES
-    }
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for r in range(config.rounds):
-            for side in SIDES if r % 2 == 0 else SIDES[::-1]:
-                with _Patch(lmfast, side), SolverClock(package_fit) as clock:
-                    elapsed = time_calls(package_fit.fit, res.number[side])
-                t = totals[side]
-                t["elapsed"] += elapsed
-                t["solver"] += clock.solver_seconds
-                t["callbacks"] += clock.callback_seconds
-                t["calls"] += clock.callback_calls
-    for side, t in totals.items():
+    for side, t in clocked.items():
         fits = config.rounds * res.number[side]
         res.split[side] = {
             "outside": (t["elapsed"] - t["solver"]) / fits,
@@ -194,6 +195,32 @@ def _time_split(lmfast, package_fit, config, res):
             "solver": (t["solver"] - t["callbacks"]) / fits,
         }
         res.callbacks_per_fit[side] = t["calls"] / fits
+
+
+def _add_clock(totals, elapsed, clock):
+    """Add one clocked timing (``elapsed`` seconds, the clock's figures) to ``totals``."""
+    totals["elapsed"] += elapsed
+    totals["solver"] += clock.solver_seconds
+    totals["callbacks"] += clock.callback_seconds
+    totals["calls"] += clock.callback_calls
+
+
+@contextlib.contextmanager
+def _frozen_heap():
+    """Objects alive now left out of garbage collections while the block runs.
+
+    Every timing starts with a full collection (:func:`~lmfast.bench.timing.time_calls`);
+    with lmfit or astropy imported one takes about 80 ms, longer than the timing itself.
+    As in ``--quick`` (:func:`~lmfast.bench.timing.freeze_heap`), objects alive now are
+    frozen; they are unfrozen afterwards unless something was frozen before.
+    """
+    was_frozen = gc.get_freeze_count() > 0
+    freeze_heap()
+    try:
+        yield
+    finally:
+        if not was_frozen:
+            gc.unfreeze()
 
 
 def _time_patch_toggle(lmfast):
@@ -239,8 +266,8 @@ def run_patched_fit(workload, modules, config):
     if error:
         res.status, res.note = "error", error
         return res
-    _time_sides(lmfast, workload, package_fit.fit, first, config, res)
-    _time_split(lmfast, package_fit, config, res)
+    with _frozen_heap():
+        _time_sides(lmfast, workload, package_fit, first, config, res)
     res.patch_seconds = _time_patch_toggle(lmfast)
     notes = []
     if not res.same:
