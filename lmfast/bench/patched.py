@@ -24,9 +24,12 @@ from lmfast.bench.environment import import_problem
 from lmfast.bench.packages import SolverClock, astropy_gauss128, lmfit_gauss128
 from lmfast.bench.results import PatchedFitResult
 from lmfast.bench.timing import (
+    BUSY_CPUS,
+    busy_seconds,
     calibrate,
     freeze_heap,
     noise_note,
+    other_load,
     relative_spread,
     time_calls,
 )
@@ -173,6 +176,7 @@ def _time_sides(lmfast, workload, package_fit, first, config, res):
                 res.number[side] = calibrate(fit, config.min_time, first[side])
         res.times = {side: [] for side in SIDES}
         before = _lmfast_calls(lmfast, workload)
+        busy_before, start = busy_seconds(), time.perf_counter()
         for r in range(config.rounds):
             for side in SIDES if r % 2 == 0 else SIDES[::-1]:
                 number = res.number[side]
@@ -181,6 +185,7 @@ def _time_sides(lmfast, workload, package_fit, first, config, res):
                     with SolverClock(package_fit) as clock:  # its calls count as lmfast's
                         elapsed = time_calls(fit, number)
                 _add_clock(clocked[side], elapsed, clock)
+        res.other_load = other_load(busy_before, busy_seconds(), time.perf_counter() - start)
         calls = _lmfast_calls(lmfast, workload) - before
         res.calls_per_fit = calls / (config.rounds * res.number["patched"])
     res.seconds = {side: statistics.median(t) for side, t in res.times.items()}
@@ -277,5 +282,7 @@ def run_patched_fit(workload, modules, config):
     if res.calls_per_fit != 1:
         notes.append(f"{res.calls_per_fit:g} calls reached lmfast per patched fit (expected 1)")
     notes.append(noise_note(res.spread, res.round_ratios))
+    if res.other_load is not None and res.other_load >= BUSY_CPUS:
+        notes.append(f"other processes used {res.other_load:.1f} CPUs during the timings")
     res.note = "; ".join(filter(None, notes))
     return res

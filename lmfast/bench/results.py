@@ -178,6 +178,7 @@ class PatchedFitResult:
     callbacks_per_fit: dict = field(default_factory=dict)
     split: dict = field(default_factory=dict)
     patch_seconds: float | None = None  # one enter and exit of lmfast.patched()
+    other_load: float | None = None  # CPUs used by other processes during the rounds
     warnings: list = field(default_factory=list)
 
     @property
