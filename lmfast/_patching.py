@@ -72,9 +72,12 @@ def _finite(bounds):
     """Whether curve_fit's `bounds` has a finite value (SciPy then defaults to 'trf')."""
     if bounds is None:
         return False
-    lower, upper = (bounds.lb, bounds.ub) if hasattr(bounds, "lb") else bounds
-    return bool(np.isfinite(np.asarray(lower, dtype=float)).any()
-                or np.isfinite(np.asarray(upper, dtype=float)).any())
+    try:
+        lower, upper = (bounds.lb, bounds.ub) if hasattr(bounds, "lb") else bounds
+        return bool(np.isfinite(np.asarray(lower, dtype=float)).any()
+                    or np.isfinite(np.asarray(upper, dtype=float)).any())
+    except (TypeError, ValueError):
+        return True  # malformed: SciPy's own function reports it
 
 
 _STAND_INS = {"leastsq": _leastsq, "curve_fit": _curve_fit, "least_squares": _least_squares}
