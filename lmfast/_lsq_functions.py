@@ -39,14 +39,18 @@ def relative_step(f_dtype, scheme):
 
 def absolute_steps(x, f_dtype, scheme, diff_step):
     """The steps h (shape (n,)) of ``scheme`` at the float64 point ``x``."""
-    sign = np.where(x >= 0, 1.0, -1.0)
-    default = relative_step(f_dtype, scheme) * sign * np.maximum(1.0, np.abs(x))
+    negative = ~(x >= 0)  # s_j = -1 (NaN included)
+    # r * s_j * max(1, |x_j|): multiplying by s_j = +-1 only sets the sign, exactly.
+    default = relative_step(f_dtype, scheme) * np.maximum(1.0, np.abs(x))
     if diff_step is None:
-        h = default
-    else:
-        h = diff_step * sign * np.abs(x)
-        # A step lost to rounding (diff_step 0, x_j 0, or x_j huge) falls back to the default.
-        h = np.where((x + h) - x == 0, default, h)
+        if scheme != "3-point":
+            np.negative(default, out=default, where=negative)
+        return default
+    np.negative(default, out=default, where=negative)
+    sign = np.where(negative, -1.0, 1.0)
+    h = diff_step * sign * np.abs(x)
+    # A step lost to rounding (diff_step 0, x_j 0, or x_j huge) falls back to the default.
+    h = np.where((x + h) - x == 0, default, h)
     if scheme == "3-point":
         h = np.abs(h)
     return h
@@ -54,7 +58,9 @@ def absolute_steps(x, f_dtype, scheme, diff_step):
 
 def _residuals_at(fun, x):
     """fun(x) as a 1-D array, as SciPy's differencing checks it."""
-    f = np.atleast_1d(fun(x))
+    f = fun(x)
+    if type(f) is not np.ndarray or f.ndim == 0:
+        f = np.atleast_1d(f)
     if f.ndim > 1:
         raise RuntimeError("`fun` return value has more than 1 dimension.")
     return f
@@ -63,7 +69,18 @@ def _residuals_at(fun, x):
 def _all_plain(values, m, dtype):
     """Whether every array of ``values`` has shape (m,) and exactly ``dtype``."""
     shape = (m,)
-    return all(v.dtype == dtype and v.shape == shape for v in values)
+    for v in values:
+        if v.dtype != dtype or v.shape != shape:
+            return False
+    return True
+
+
+def _points(x, n, diagonal):
+    """n copies of x as rows, with row j's entry j replaced by diagonal[j]."""
+    points = np.empty((n, n), dtype=x.dtype)
+    points[...] = x
+    points.flat[:: n + 1] = diagonal
+    return points
 
 
 def difference_jacobian(fun, x, f0, scheme, diff_step):
@@ -91,13 +108,12 @@ def difference_jacobian(fun, x, f0, scheme, diff_step):
         raise ValueError("`f0` passed has more than 1 dimension.")
     n, m = x.size, f0.size
     h = absolute_steps(x, f0.dtype, scheme, diff_step)
-    diagonal = np.arange(n)
     rows = np.empty((n, m))
     if n == 0:
         return rows.T
     if scheme == "cs":
-        points = np.tile(x.astype(complex), (n, 1))
-        points[diagonal, diagonal] += h * 1j
+        xc = x.astype(complex)
+        points = _points(xc, n, xc + h * 1j)
         values = [_residuals_at(fun, p) for p in points]
         if _all_plain(values, m, _COMPLEX128):
             rows[...] = np.array(values).imag
@@ -107,17 +123,14 @@ def difference_jacobian(fun, x, f0, scheme, diff_step):
                 rows[j] = v.imag / h[j]
         return rows.T
     if scheme == "2-point":
-        points = np.tile(x, (n, 1))
-        points[diagonal, diagonal] = x + h
-        dx = (x + h) - x
-        upper = [_residuals_at(fun, p) for p in points]
+        x_plus = x + h
+        dx = x_plus - x
+        upper = [_residuals_at(fun, p) for p in _points(x, n, x_plus)]
         lower = None
     else:
-        below = np.tile(x, (n, 1))
-        above = np.tile(x, (n, 1))
-        below[diagonal, diagonal] = x - h
-        above[diagonal, diagonal] = x + h
-        dx = (x + h) - (x - h)
+        x_minus, x_plus = x - h, x + h
+        below, above = _points(x, n, x_minus), _points(x, n, x_plus)
+        dx = x_plus - x_minus
         upper, lower = [], []
         for j in range(n):  # SciPy's order: x - h_j e_j, then x + h_j e_j
             lower.append(_residuals_at(fun, below[j]))
@@ -159,6 +172,9 @@ class Evaluations:
         self._diff_step = diff_step
         self._analytic = callable(jac)
         self.x = x0.copy()
+        # x as a list: list equality is array_equal's for 1-D floats (NaN unequal, -0 == 0)
+        # at a fraction of its cost.
+        self._x_list = self.x.tolist()
         self.f = None
         self.J = None
         #: Set once the starting point has been checked and the fit runs.
@@ -169,9 +185,10 @@ class Evaluations:
 
     def _move(self, x):
         """Make x the current point (forgetting f and J) unless it equals it."""
-        current = self.x
-        if x.shape != current.shape or not (x == current).all():
+        values = x.tolist()
+        if values != self._x_list:
             self.x = np.array(x, dtype=np.float64)
+            self._x_list = values
             self.f = None
             self.J = None
 
@@ -179,7 +196,8 @@ class Evaluations:
         """The residuals at x (1-D, in the dtype fun returns)."""
         self._move(x)
         if self.f is None:
-            self.f = np.atleast_1d(self._call_fun(self.x.copy()))
+            f = self._call_fun(self.x.copy())
+            self.f = f if type(f) is np.ndarray and f.ndim else np.atleast_1d(f)
         return self.f
 
     def jac(self, x):
@@ -190,7 +208,8 @@ class Evaluations:
                 J = self._jac(self.x.copy(), *self._args, **self._kwargs)
                 self.J = J if type(J) is np.ndarray and J.ndim == 2 else self._array(J)
             else:
-                self.fun(self.x)
+                if self.f is None:
+                    self.fun(self.x)
                 self.J = difference_jacobian(self._call_fun, self.x, self.f,
                                              self._jac, self._diff_step)
         return self.J
