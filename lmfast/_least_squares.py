@@ -7,6 +7,7 @@ the same functions, so the iterates, counts and results are SciPy's.  Everything
 ``Bounds`` objects, and fits lmfast's engine stops for its own reasons) is SciPy's own
 function's work.
 """
+import sys
 import warnings
 
 import numpy as np
@@ -18,7 +19,7 @@ from lmfast._optimize_result import optimize_result
 from lmfast._outcomes import message
 from lmfast._problem import Problem
 
-EPS = float(np.finfo(float).eps)
+EPS = sys.float_info.epsilon  # np.finfo(float).eps
 
 #: SciPy's status for each MINPACK info code (6-8 cannot occur: tolerances are >= EPS).
 STATUS_OF_INFO = {0: -1, 1: 2, 2: 3, 3: 4, 4: 1, 5: 0}
