@@ -24,13 +24,15 @@ _replaced = []
 _explicit = False   # patch() called and not undone by unpatch()
 _blocks = 0         # patched() blocks open, in any thread
 _calls = collections.Counter()
+_calls_lock = threading.Lock()
 _this_module = sys.modules[__name__]
 
 
 def _count(name):
     """Count a call of a stand-in by the top-level package of its caller."""
     caller = sys._getframe(2).f_globals.get("__name__") or "?"
-    _calls[(caller.partition(".")[0], name)] += 1
+    with _calls_lock:
+        _calls[(caller.partition(".")[0], name)] += 1
 
 
 # The stand-ins.  A reference to one kept after unpatch() (in a closure, say) calls
@@ -70,9 +72,12 @@ def _finite(bounds):
     """Whether curve_fit's `bounds` has a finite value (SciPy then defaults to 'trf')."""
     if bounds is None:
         return False
-    lower, upper = (bounds.lb, bounds.ub) if hasattr(bounds, "lb") else bounds
-    return bool(np.isfinite(np.asarray(lower, dtype=float)).any()
-                or np.isfinite(np.asarray(upper, dtype=float)).any())
+    try:
+        lower, upper = (bounds.lb, bounds.ub) if hasattr(bounds, "lb") else bounds
+        return bool(np.isfinite(np.asarray(lower, dtype=float)).any()
+                    or np.isfinite(np.asarray(upper, dtype=float)).any())
+    except (TypeError, ValueError):
+        return True  # malformed: SciPy's own function reports it
 
 
 _STAND_INS = {"leastsq": _leastsq, "curve_fit": _curve_fit, "least_squares": _least_squares}
@@ -212,4 +217,5 @@ def patch_calls():
         module that called SciPy's function (e.g. ``"lmfit"``), `function` one of
         ``"leastsq"``, ``"curve_fit"``, ``"least_squares"``.  Counted since import.
     """
-    return dict(_calls)
+    with _calls_lock:
+        return dict(_calls)
