@@ -180,7 +180,7 @@ def test_package_row_times_both_sides_and_checks_the_patch(name):
     for side in ("unpatched", "patched"):
         assert len(res.times[side]) == TINY.rounds
         assert res.seconds[side] > 0
-        assert set(res.split[side]) == {"outside", "callbacks", "solver"}
+        assert set(res.split[side]) == {"outside", "callbacks", "model", "solver"}
         assert min(res.split[side].values()) >= 0
         assert sum(res.share(side, part) for part in res.split[side]) == pytest.approx(1)
     # lmfast skips leastsq's extra shape-check evaluations (README, differences from SciPy);
@@ -193,8 +193,15 @@ def test_package_row_times_both_sides_and_checks_the_patch(name):
     assert cells[7] == "1"  # calls/fit
     assert cells[-2] == "yes"
     assert float(cells[6]) == pytest.approx(res.ratio, abs=0.01)
+    own = res.share("patched", "outside") + res.share("patched", "callbacks")
+    assert res.own_share == pytest.approx(own)
+    assert 0 < res.own_share < 1
+    assert cells[10] == f"{100 * res.own_share:.0f}"
+    assert res.model_seconds["function"] > 0
     notes = table.notes([res])
-    assert notes[0].startswith(f"note: {name}: a patched fit ")
+    assert notes[0].startswith(
+        f"note: {name}: {workload.package}'s own code is {100 * res.own_share:.0f}% of a patched"
+    )
     assert f"% {workload.package} around the call" in notes[0]
     assert notes[-1].startswith("note: entering and leaving lmfast.patched() takes")
     rec = json.loads(json.dumps(res.to_json()))
@@ -221,7 +228,7 @@ def test_package_row_fails_when_patched_fits_do_not_reach_lmfast():
             x, _ = leastsq(lambda p: p - np.array([1.0, 2.0]), np.zeros(2))
             return x, 0
 
-        return PackageFit(fit, scipy_optimize, "leastsq")
+        return PackageFit(fit, scipy_optimize, "leastsq", model=lambda: None)
 
     bypass = PatchedFit("bypass", "numpy", "leastsq", "fit", 2, 2, "", make_fit)
     res = run_package_row(bypass)
@@ -241,10 +248,11 @@ def test_solver_clock_times_the_call_and_its_callbacks_and_restores_the_binding(
 
         return scipy_optimize.leastsq(residual, np.zeros(2), Dfun=lambda p: np.eye(2))
 
-    with SolverClock(PackageFit(fit, scipy_optimize, "leastsq")) as clock:
+    with SolverClock(PackageFit(fit, scipy_optimize, "leastsq", model=lambda: None)) as clock:
         x, ier = fit()
     assert scipy_optimize.leastsq is original
     assert np.allclose(x, [1, 2]) and ier in (1, 2, 3, 4)
     assert clock.solver_calls == 1
-    assert clock.callback_calls > len(calls)  # residual calls, and the Jacobian calls
+    assert clock.callback_calls == len(calls) + clock.jacobian_calls
+    assert clock.jacobian_calls >= 1
     assert 0 < clock.callback_seconds < clock.solver_seconds

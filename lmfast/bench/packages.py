@@ -33,11 +33,19 @@ class PackageFit:
         Module whose attribute the package calls (``lmfit.minimizer``, ``scipy.optimize``).
     solver_name : str
         That attribute (``"scipy_leastsq"``, ``"leastsq"``, ``"least_squares"``).
+    model : callable
+        ``model()`` evaluates the model once on the data's abscissae, bare, as the
+        package's residual callback does: its cost per callback.
+    model_jacobian : callable, optional
+        ``model_jacobian()`` evaluates the model's analytic Jacobian once, as the
+        package's Jacobian callback does (``None`` when the solver takes differences).
     """
 
     fit: Callable[[], tuple]
     solver_home: ModuleType
     solver_name: str
+    model: Callable[[], object]
+    model_jacobian: Callable[[], object] | None = None
 
 
 def gaussian1d_problem(seed=1):
@@ -70,12 +78,14 @@ def lmfit_gauss128(bounded):
     t, y, p0 = gauss128_problem()
     bounds = GAUSS_BOUNDS if bounded else ([-np.inf] * p0.size, [np.inf] * p0.size)
     model, params = lmfit_bounded(gauss1d, p0, bounds)
+    keywords = dict(zip(model.param_names, p0, strict=True))  # lmfit passes keywords
 
     def fit():
         result, popt = lmfit_fit(model, params, t, y)
         return popt, result.nfev
 
-    return PackageFit(fit, importlib.import_module("lmfit.minimizer"), "scipy_leastsq")
+    minimizer = importlib.import_module("lmfit.minimizer")
+    return PackageFit(fit, minimizer, "scipy_leastsq", lambda: gauss1d(t, **keywords))
 
 
 def astropy_gauss128(fitter_name):
@@ -108,7 +118,12 @@ def astropy_gauss128(fitter_name):
         return np.array(fitted.parameters), int(nfev)
 
     name = "leastsq" if fitter_name == "LevMarLSQFitter" else "least_squares"
-    return PackageFit(fit, importlib.import_module("scipy.optimize"), name)
+    gaussian = models.Gaussian1D
+    return PackageFit(
+        fit, importlib.import_module("scipy.optimize"), name,
+        model=lambda: gaussian.evaluate(t, *GAUSSIAN1D_P0),
+        model_jacobian=lambda: gaussian.fit_deriv(t, *GAUSSIAN1D_P0),
+    )  # fmt: skip
 
 
 class SolverClock:
@@ -131,6 +146,8 @@ class SolverClock:
         wrappers, which evaluate the model).
     solver_calls, callback_calls : int
         Number of calls of each.
+    jacobian_calls : int
+        Of the callback calls, those of the Jacobian callback.
     """
 
     def __init__(self, package_fit):
@@ -138,7 +155,7 @@ class SolverClock:
         self._name = package_fit.solver_name
         self._solver = None
         self.solver_seconds = self.callback_seconds = 0.0
-        self.solver_calls = self.callback_calls = 0
+        self.solver_calls = self.callback_calls = self.jacobian_calls = 0
 
     def __enter__(self):
         self._solver = getattr(self._home, self._name)
@@ -152,7 +169,7 @@ class SolverClock:
     def _timed_solver(self, func, *args, **kwargs):
         for key in ("Dfun", "jac"):
             if callable(kwargs.get(key)):
-                kwargs[key] = self._timed_callback(kwargs[key])
+                kwargs[key] = self._timed_callback(kwargs[key], jacobian=True)
         self.solver_calls += 1
         start = time.perf_counter()
         try:
@@ -160,9 +177,10 @@ class SolverClock:
         finally:
             self.solver_seconds += time.perf_counter() - start
 
-    def _timed_callback(self, callback):
+    def _timed_callback(self, callback, jacobian=False):
         def timed(*args, **kwargs):
             self.callback_calls += 1
+            self.jacobian_calls += jacobian
             start = time.perf_counter()
             try:
                 return callback(*args, **kwargs)

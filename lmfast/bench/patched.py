@@ -7,7 +7,8 @@ entering the patch is not timed. Each row checks that the patched fits reached l
 (``lmfast.patch_calls()`` grows by one call per fit, the unpatched ones do not add to it)
 and gave the unpatched parameters. Each round also times as many fits again under a
 :class:`~lmfast.bench.packages.SolverClock`, which splits a fit's time into the package's
-own work around the solver call, its callbacks and the solver.
+own work around the solver call, its work in the callbacks, the model's evaluations
+(bare evaluations timed apart, times the number of callbacks) and the solver.
 """
 
 import contextlib
@@ -35,6 +36,8 @@ from lmfast.bench.timing import (
 )
 
 SIDES = ("unpatched", "patched")
+#: What the clocked timings of a side add up.
+CLOCK_TOTALS = ("elapsed", "solver", "callbacks", "calls", "jacobians")
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ def _why_skipped(workload, lmfast):
 
 def _warm_up(lmfast, workload, fit, res):
     """Run the fit once per side; check calls and agreement. Returns an error or ``""``."""
-    outs, first = {}, {}
+    outs, first, seen = {}, {}, {}
     for side in SIDES:
         before = _lmfast_calls(lmfast, workload)
         with warnings.catch_warnings(record=True) as caught, _Patch(lmfast, side):
@@ -151,7 +154,11 @@ def _warm_up(lmfast, workload, fit, res):
                 f"{side} fit: {added} {workload.function} calls from {workload.package} "
                 "reached lmfast"
             ), first
-        res.warnings += sorted({f"{side}: {w.category.__name__}: {w.message}" for w in caught})
+        seen[side] = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+    if seen["unpatched"] == seen["patched"]:  # the package's own warnings, said once
+        res.warnings += [f"both sides: {w}" for w in seen["patched"]]
+    else:
+        res.warnings += [f"{side}: {w}" for side in SIDES for w in seen[side]]
     for side, (x, nfev) in outs.items():
         res.x[side], res.nfev[side] = x.tolist(), nfev
     res.xdiff = relative_difference(outs["patched"][0], outs["unpatched"][0])
@@ -167,8 +174,7 @@ def _time_sides(lmfast, workload, package_fit, first, config, res):
     over the rounds give ``res.split``.
     """
     fit = package_fit.fit
-    clocked = {side: dict.fromkeys(("elapsed", "solver", "callbacks", "calls"), 0.0)
-               for side in SIDES}  # fmt: skip
+    clocked = {side: dict.fromkeys(CLOCK_TOTALS, 0.0) for side in SIDES}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the warning machinery must not be timed
         for side in SIDES:
@@ -188,18 +194,31 @@ def _time_sides(lmfast, workload, package_fit, first, config, res):
         res.other_load = other_load(busy_before, busy_seconds(), time.perf_counter() - start)
         calls = _lmfast_calls(lmfast, workload) - before
         res.calls_per_fit = calls / (config.rounds * res.number["patched"])
+        res.model_seconds = _model_seconds(package_fit, config)
     res.seconds = {side: statistics.median(t) for side, t in res.times.items()}
     res.spread = {side: relative_spread(t) for side, t in res.times.items()}
     pairs = zip(res.times["patched"], res.times["unpatched"], strict=True)
     res.round_ratios = [unp / pat for pat, unp in pairs]
-    for side, t in clocked.items():
-        fits = config.rounds * res.number[side]
-        res.split[side] = {
-            "outside": (t["elapsed"] - t["solver"]) / fits,
-            "callbacks": t["callbacks"] / fits,
-            "solver": (t["solver"] - t["callbacks"]) / fits,
-        }
-        res.callbacks_per_fit[side] = t["calls"] / fits
+    for side, totals in clocked.items():
+        _store_split(totals, config.rounds * res.number[side], side, res)
+
+
+def _store_split(totals, fits, side, res):
+    """``res.split[side]`` and ``res.callbacks_per_fit[side]`` from the clock's ``totals``
+    over ``fits`` fits; the model's share is its bare cost times its evaluations."""
+    res.callbacks_per_fit[side] = totals["calls"] / fits
+    bare = res.model_seconds
+    model = (totals["calls"] - totals["jacobians"]) / fits * bare["function"]
+    if totals["jacobians"] and bare["jacobian"] is not None:
+        model += totals["jacobians"] / fits * bare["jacobian"]
+    callbacks = totals["callbacks"] / fits
+    model = min(model, callbacks)
+    res.split[side] = {
+        "outside": (totals["elapsed"] - totals["solver"]) / fits,
+        "callbacks": callbacks - model,
+        "model": model,
+        "solver": (totals["solver"] - totals["callbacks"]) / fits,
+    }
 
 
 def _add_clock(totals, elapsed, clock):
@@ -208,6 +227,18 @@ def _add_clock(totals, elapsed, clock):
     totals["solver"] += clock.solver_seconds
     totals["callbacks"] += clock.callback_seconds
     totals["calls"] += clock.callback_calls
+    totals["jacobians"] += clock.jacobian_calls
+
+
+def _model_seconds(package_fit, config):
+    """Seconds of one bare evaluation of the model (``"function"``) and of its Jacobian
+    (``"jacobian"``, ``None`` without one): the fastest of three timings."""
+    seconds = {"function": package_fit.model, "jacobian": package_fit.model_jacobian}
+    for part, evaluate in seconds.items():
+        if evaluate is not None:
+            number = calibrate(evaluate, config.min_time)
+            seconds[part] = min(time_calls(evaluate, number) for _ in range(3)) / number
+    return seconds
 
 
 @contextlib.contextmanager

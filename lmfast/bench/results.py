@@ -153,7 +153,8 @@ class PatchedFitResult:
 
     ``seconds``, ``times``, ``number``, ``spread``, ``nfev`` and ``x`` are keyed by
     ``"unpatched"`` and ``"patched"``; ``split`` gives per side the seconds per fit
-    ``"outside"`` the solver call (the package's own work), in its ``"callbacks"`` and in
+    ``"outside"`` the solver call and in the ``"callbacks"`` (both the package's own
+    work), in the ``"model"`` (estimated from bare evaluations, ``model_seconds``) and in
     the ``"solver"`` itself.
     """
 
@@ -177,6 +178,7 @@ class PatchedFitResult:
     calls_per_fit: float | None = None  # calls that reached lmfast per patched fit
     callbacks_per_fit: dict = field(default_factory=dict)
     split: dict = field(default_factory=dict)
+    model_seconds: dict = field(default_factory=dict)  # one bare function/Jacobian evaluation
     patch_seconds: float | None = None  # one enter and exit of lmfast.patched()
     other_load: float | None = None  # CPUs used by other processes during the rounds
     warnings: list = field(default_factory=list)
@@ -188,16 +190,25 @@ class PatchedFitResult:
             return None
         return self.seconds["unpatched"] / self.seconds["patched"]
 
-    def share(self, side, part):
-        """Fraction of a fit's time (``side``) spent in ``part`` of :attr:`split`."""
-        parts = self.split[side]
-        return parts[part] / sum(parts.values())
+    def share(self, side, *parts):
+        """Fraction of a fit's time (``side``) spent in ``parts`` of :attr:`split`."""
+        split = self.split[side]
+        return sum(split[part] for part in parts) / sum(split.values())
+
+    @property
+    def own_share(self):
+        """Fraction of a patched fit spent in the package's own code (around the solver
+        call and in its callbacks, the model's evaluations excluded), or ``None``."""
+        if self.status != "ok":
+            return None
+        return self.share("patched", "outside", "callbacks")
 
     def to_json(self):
         """JSON-serialisable record."""
         rec = dataclasses.asdict(self)
         rec["kind"] = self.kind
         rec["ratio"] = self.ratio
+        rec["own_share"] = self.own_share
         if rec["xdiff"] is not None and not math.isfinite(rec["xdiff"]):
             rec["xdiff"] = None
         return rec

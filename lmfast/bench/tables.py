@@ -295,13 +295,14 @@ class PatchedFitTable(_FixedWidthTable):
             ("calls/fit", 9, ">"),
             ("nfev unp/pat", 12, ">"),
             ("solver% unp/pat", 15, ">"),
+            ("own% pat", 8, ">"),
             ("same", 10, "<"),
         ]
 
     def row(self, r):
         """One line for a result (skipped and failed rows show their status)."""
         if r.status != "ok":
-            return self._line([r.name, r.m, r.n, r.function, r.status] + [""] * 6)
+            return self._line([r.name, r.m, r.n, r.function, r.status] + [""] * 7)
         return self._line(
             [
                 r.name,
@@ -316,6 +317,7 @@ class PatchedFitTable(_FixedWidthTable):
                 "/".join(
                     f"{100 * r.share(side, 'solver'):.0f}" for side in ("unpatched", "patched")
                 ),
+                f"{100 * r.own_share:.0f}",
                 ("yes" if r.same else "NO") + f" {r.xdiff:.0e}",
             ]
         )
@@ -344,9 +346,10 @@ class PatchedFitTable(_FixedWidthTable):
         "calls/fit = calls of the SciPy function that reached lmfast per patched fit\n"
         "(lmfast.patch_calls(); unpatched fits must add none). nfev = the package's count.\n"
         "solver% = share of a fit's time inside the SciPy (unpatched) or lmfast (patched)\n"
-        "solver call, callbacks into the package excluded; the notes split a fit's time\n"
-        "(rounds timed again with a clock on that call) into the package's work around\n"
-        "the call, its callbacks (its residual/Jacobian wrappers and the model) and the solver.\n"
+        "solver call, callbacks into the package excluded; own% = share of a patched fit in\n"
+        "the package's own code (around the call and in its callbacks, the model excluded).\n"
+        "The notes split a fit (timed again in each round, with a clock on the solver call\n"
+        "and its callbacks; the model's share is a bare evaluation's time x its calls).\n"
         f"same = patched and unpatched parameters within {PATCHED_X_RTOL:g} relative; the "
         "number is the\nlargest relative difference."
     )
@@ -356,19 +359,20 @@ def _split_note(r):
     """One note line: where a patched and an unpatched fit of ``r`` spend their time."""
     mu = micro()
 
-    def side(name, solver, label):
+    def side(name, solver):
         return (
-            f"{label}{format_us(sum(r.split[name].values()))} {mu}s "
+            f"{format_us(sum(r.split[name].values()))} {mu}s "
             f"= {100 * r.share(name, 'outside'):.0f}% {r.package} around the call "
             f"+ {100 * r.share(name, 'callbacks'):.0f}% its callbacks "
+            f"+ {100 * r.share(name, 'model'):.0f}% the model "
             f"({r.callbacks_per_fit[name]:g} calls) + {100 * r.share(name, 'solver'):.0f}% {solver}"
         )
 
     return (
-        f"note: {r.name}: a patched fit "
-        + side("patched", "lmfast", "")
+        f"note: {r.name}: {r.package}'s own code is {100 * r.own_share:.0f}% of a patched fit: "
+        + side("patched", "lmfast")
         + "; unpatched "
-        + side("unpatched", "SciPy", "")
+        + side("unpatched", "SciPy")
     )
 
 
