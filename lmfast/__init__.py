@@ -14,7 +14,8 @@ from lmfast import models
 from lmfast._batch import BatchResult, curve_fit_batch
 from lmfast._curve_fit import curve_fit
 from lmfast._leastsq import leastsq
-from lmfast._outcomes import MinpackError, OptimizeWarning
+from lmfast._outcomes import exception_class as _exception_class
+from lmfast._patching import patch, patch_calls, patched, patched_names, unpatch
 
 __version__ = "0.2.0"
 __all__ = [
@@ -25,4 +26,21 @@ __all__ = [
     "models",
     "MinpackError",
     "OptimizeWarning",
+    "patch",
+    "unpatch",
+    "patched",
+    "patched_names",
+    "patch_calls",
 ]
+
+
+def __getattr__(name):
+    # MinpackError and OptimizeWarning subclass SciPy's classes: made on first use, so
+    # that ``import lmfast`` does not import SciPy.
+    if name in ("MinpackError", "OptimizeWarning"):
+        return _exception_class(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

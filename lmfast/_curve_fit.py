@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 from lmfast import _defaults, _leastsq, _poisson, _scipy, _single, _validate, _weighting
-from lmfast._outcomes import NONFINITE_RESIDUALS, SUCCESS, OptimizeWarning, report
+from lmfast._outcomes import NONFINITE_RESIDUALS, SUCCESS, exception_class, report
 from lmfast._problem import LEAST_SQUARES, POISSON, Problem
 
 __all__ = ["curve_fit"]
@@ -137,7 +137,10 @@ def curve_fit(
     **kwargs
         Keyword arguments passed to :func:`lmfast.leastsq`: `ftol`, `xtol`, `gtol`,
         `maxfev` (or SciPy's bounded spelling `max_nfev`), `epsfcn`, `factor`, `diag`,
-        `col_deriv`.
+        `col_deriv`, and lmfast's `raise_nonfinite`: True raises ``ValueError`` (naming
+        `ydata`, `sigma` or `p0`) when the residuals at `p0` are not finite, where SciPy
+        (and the default, False) returns `p0` with an infinite `pcov` and an
+        `OptimizeWarning`.
 
     Returns
     -------
@@ -166,7 +169,7 @@ def curve_fit(
     ValueError
         If `xdata` or `ydata` contain NaNs or infs (with `check_finite`), if an
         input is empty or has the wrong shape, if a bounded fit is requested, if the
-        residuals are not finite at `p0` (the message names `ydata`, `sigma` or `p0`),
+        residuals are not finite at `p0` and `raise_nonfinite` is True,
         or if a compiled model gets a `p0` of another length than its parameters.
     TypeError
         If there are more parameters than data points, the model's output has the
@@ -319,7 +322,7 @@ def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs, poiss
 _LEASTSQ_OPTIONS = {
     "ftol": _defaults.FTOL, "xtol": _defaults.XTOL, "gtol": _defaults.GTOL,
     "maxfev": _defaults.MAXFEV, "epsfcn": None, "factor": _defaults.FACTOR, "diag": None,
-    "col_deriv": False,
+    "col_deriv": False, "raise_nonfinite": False,
 }
 
 
@@ -364,7 +367,8 @@ def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwa
     problem = Problem(
         m=m, n=n, p0=np.array(p0, dtype=np.float64).ravel(), tolerances=tol,
         epsfcn=_defaults.default_epsfcn() if epsfcn is None else epsfcn,
-        factor=options["factor"], use_fd=not use_jac, diag=diag, model=model._compiled,
+        factor=options["factor"], use_fd=not use_jac,
+        stop_nonfinite=options["raise_nonfinite"], diag=diag, model=model._compiled,
         xdata=np.ascontiguousarray(xdata), ydata=np.ascontiguousarray(ydata),
         weights=weights, whiten=whiten, lower=lower, upper=upper, fixed=fixed,
         estimator=POISSON if poisson else LEAST_SQUARES)
@@ -409,7 +413,7 @@ def _poisson_covariance(f, jac, xdata, popt, fixed, epsfcn):
     cov = _poisson.model_covariance(values_and_jacobian, popt[np.newaxis], free)[0]
     if np.isinf(cov).any():
         warnings.warn("Covariance of the parameters could not be estimated",
-                      category=OptimizeWarning, stacklevel=3)
+                      category=exception_class("OptimizeWarning"), stacklevel=3)
     return cov
 
 
@@ -588,7 +592,7 @@ def _scale_covariance(cov_x, fvec, n_popt, n, absolute_sigma):
         pcov.fill(np.inf)
     warnings.warn(
         "Covariance of the parameters could not be estimated",
-        category=OptimizeWarning,
+        category=exception_class("OptimizeWarning"),
         stacklevel=3,
     )
     return pcov

@@ -11,8 +11,8 @@ cdef enum LMRequest:
 
 # ws.info codes beyond MINPACK's 0-8 (negative: the fit stopped without an answer).
 cdef enum LMInfo:
-    LM_INFO_NONFINITE_F = -2   # f(x0) has a NaN or inf
-    LM_INFO_NONFINITE_J = -3   # the Jacobian has a NaN or inf
+    LM_INFO_NONFINITE_F = -2   # f(x0) has a NaN or inf (only with stop_nonfinite)
+    LM_INFO_NONFINITE_J = -3   # the Jacobian has a NaN or inf (only with stop_nonfinite)
     LM_INFO_P0_OUTSIDE = -4    # p0 outside the fit's bounds (set by the drivers)
 
 # The options of one fit, as leastsq takes them (already validated and defaulted).
@@ -20,6 +20,7 @@ ctypedef struct LMSettings:
     double ftol, xtol, gtol, epsfcn, factor
     long maxfev
     int use_fd         # 1: forward-difference Jacobian (lmdif), 0: analytic (lmder)
+    int stop_nonfinite # 1: stop with LM_INFO_NONFINITE_F/J; 0: carry on as MINPACK does
 
 ctypedef struct LMWork:
     Py_ssize_t m, n
@@ -40,6 +41,7 @@ ctypedef struct LMWork:
     long maxfev
     int mode           # 1: variables scaled internally, 2: diag given by the caller
     int use_fd         # 1: forward-difference Jacobian (lmdif), 0: analytic (lmder)
+    int stop_nonfinite # see LMSettings
     # The Jacobian to factor (row-major, row stride n): ws.fjac unless the driver points
     # it at its own read-only buffer when answering LM_NEED_J.
     const double *jac

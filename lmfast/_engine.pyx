@@ -75,6 +75,7 @@ cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iw
     ws.factor = settings.factor
     ws.mode = mode
     ws.use_fd = settings.use_fd
+    ws.stop_nonfinite = settings.stop_nonfinite
     ws.req_x = ws.x
     ws.req_f = ws.fvec
     ws.nfev = 0
@@ -236,9 +237,10 @@ cdef LMRequest _after_jacobian(LMWork *ws) noexcept nogil:
             memcpy(fjac, ws.jac, m * n * sizeof(double))
         memcpy(ws.wa4, ws.fvec, m * sizeof(double))
     qrfac(mq, n, fjac, n, ws.ipvt, ws.wa1, ws.wa2, ws.wa3)
-    for j in range(n):
-        if not isfinite(ws.wa2[j]):
-            return _done(ws, LM_INFO_NONFINITE_J)
+    if ws.stop_nonfinite:
+        for j in range(n):
+            if not isfinite(ws.wa2[j]):
+                return _done(ws, LM_INFO_NONFINITE_J)
 
     if ws.iter == 1:
         # Scale by the initial column norms (mode 1); first step bound factor*||D x||.
@@ -359,9 +361,11 @@ cdef LMRequest _after_trial(LMWork *ws) noexcept nogil:
     if info != 0:
         return _done(ws, info)
 
-    if ratio >= LM_P0001:
-        return _ask_jacobian(ws)
-    return _ask_trial(ws)
+    # The inner loop repeats while ratio < 0.0001: a NaN ratio (from NaN arithmetic that
+    # stop_nonfinite let through) ends it, and the Jacobian is taken again, as in MINPACK.
+    if ratio < LM_P0001:
+        return _ask_trial(ws)
+    return _ask_jacobian(ws)
 
 
 cdef LMRequest lm_step(LMWork *ws) noexcept nogil:
@@ -376,7 +380,7 @@ cdef LMRequest lm_step(LMWork *ws) noexcept nogil:
     if ws.state == ST_HAVE_F0:
         ws.nfev = 1
         ws.fnorm = enorm(ws.m, ws.fvec, 1)
-        if not isfinite(ws.fnorm):
+        if ws.stop_nonfinite and not isfinite(ws.fnorm):
             return _done(ws, LM_INFO_NONFINITE_F)
         ws.par = 0.0
         ws.iter = 1

@@ -34,7 +34,8 @@ def _check_output(argname, thefunc, x0, args, output_shape=None):
 
 def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
             ftol=_defaults.FTOL, xtol=_defaults.XTOL, gtol=_defaults.GTOL,
-            maxfev=_defaults.MAXFEV, epsfcn=None, factor=_defaults.FACTOR, diag=None):
+            maxfev=_defaults.MAXFEV, epsfcn=None, factor=_defaults.FACTOR, diag=None, *,
+            raise_nonfinite=False):
     """Minimize the sum of squares of a set of equations (MINPACK lmdif / lmder).
 
     A drop-in for :func:`scipy.optimize.leastsq`: the same signature, defaults,
@@ -67,6 +68,11 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
         Initial step bound, factor * ||diag * x0|| (in (0.1, 100)).
     diag : sequence, optional
         N positive scale factors for the variables (default: internal scaling).
+    raise_nonfinite : bool, optional
+        lmfast only.  If True, raise ``ValueError`` when func returns NaN or inf at x0,
+        or the Jacobian has NaN or inf.  False (default) does what SciPy does: the
+        arithmetic carries on (with NaN at x0 the fit stops at once with ier 4, x = x0,
+        and NaN in ``fjac``, ``qtf`` and ``cov_x``).
 
     Returns
     -------
@@ -89,9 +95,9 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
     TypeError
         N > M, or func/Dfun return an array of the wrong shape.
     ValueError
-        func returns NaN or inf at x0, or the Jacobian has NaN or inf (SciPy would
-        return a meaningless result there).  NaN or inf at a trial point is not an
-        error: the step is rejected, exactly as MINPACK's arithmetic does.
+        With ``raise_nonfinite``: func returns NaN or inf at x0, or the Jacobian has NaN
+        or inf.  NaN or inf at a trial point is never an error: the step is rejected,
+        exactly as MINPACK's arithmetic does.
 
     Examples
     --------
@@ -101,7 +107,7 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
     (array([2.99999999]), 1)
     """
     fit, tol = run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn,
-                   factor, diag, full_output)
+                   factor, diag, full_output, raise_nonfinite=raise_nonfinite)
     if fit.info == NONFINITE_RESIDUALS:
         raise ValueError("leastsq: func returned non-finite values (nan or inf) at the "
                          "starting point x0; the sum of squares is undefined there")
@@ -110,12 +116,14 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
 
 
 def run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, factor, diag,
-        full_output, lower=None, upper=None, fixed=None):
+        full_output, lower=None, upper=None, fixed=None, raise_nonfinite=False):
     """Validate leastsq's arguments as SciPy does and run the fit.
 
     ``lower``/``upper`` (bounds) and ``fixed`` (a mask) are curve_fit's, already
     validated: the fit then iterates on the free parameters, through the change of
     variables of ``lmfast._transform``; func still receives all n parameters.
+    ``raise_nonfinite`` stops the fit (codes -2, -3) on non-finite residuals at x0 or a
+    non-finite Jacobian, instead of carrying on as SciPy does.
 
     Returns (lmfast._single.SingleFit, lmfast._defaults.Tolerances).
     """
@@ -146,7 +154,8 @@ def run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, facto
     if diag is not None and fixed is not None:
         diag = np.ascontiguousarray(diag[~fixed])
     problem = Problem(m=m, n=n, p0=x_start, tolerances=tol, epsfcn=epsfcn, factor=factor,
-                      use_fd=Dfun is None, diag=diag, lower=lower, upper=upper, fixed=fixed)
+                      use_fd=Dfun is None, stop_nonfinite=raise_nonfinite, diag=diag,
+                      lower=lower, upper=upper, fixed=fixed)
     fit = _single.fit(problem, func, args, Dfun, col_deriv, f0 if reuse else None,
                       J0 if reuse else None, full_output)
     return fit, tol

@@ -5,24 +5,69 @@ stopped without an answer.  ``leastsq`` raises or warns with the class in the ta
 ``leastsq`` column (without full_output), ``curve_fit`` with the ``curve_fit`` column,
 ``curve_fit_batch`` only records the code per fit (``BatchResult.message(i)``).
 """
+import threading
 import warnings
 from dataclasses import dataclass
 
+_MINPACK_ERROR_DOC = """A callback returned something that is not an array of floats.
 
-class MinpackError(Exception):
-    """A callback returned something that is not an array of floats.
-
-    Plays the part of SciPy's ``scipy.optimize._minpack.error`` (also an ``Exception``
-    subclass), with the same message.
+    lmfast raises it where SciPy's MINPACK wrappers raise their ``error`` (with the same
+    message), and it is a subclass of that error whenever SciPy can be imported.
     """
 
+_OPTIMIZE_WARNING_DOC = """Warning about the result of an optimization, e.g. an undefined covariance.
 
-class OptimizeWarning(UserWarning):
-    """Warning about the result of an optimization, e.g. an undefined covariance.
-
-    The counterpart of ``scipy.optimize.OptimizeWarning``, and like it a direct
-    subclass of :class:`UserWarning`.
+    A subclass of ``scipy.optimize.OptimizeWarning`` whenever SciPy can be imported (so
+    warning filters and ``pytest.warns`` written for SciPy catch it), else of
+    :class:`UserWarning`.
     """
+
+_classes = {}
+_classes_lock = threading.Lock()
+
+
+def _scipy_bases():
+    """SciPy's OptimizeWarning and MINPACK error, or UserWarning and Exception."""
+    try:
+        from scipy.optimize import OptimizeWarning as scipy_warning
+        from scipy.optimize._minpack import error as scipy_error
+    except ImportError:
+        return {"MinpackError": Exception, "OptimizeWarning": UserWarning}
+    return {"MinpackError": scipy_error, "OptimizeWarning": scipy_warning}
+
+
+def exception_class(name):
+    """lmfast's ``MinpackError`` or ``OptimizeWarning``, made on first use.
+
+    They are made when first needed, not at ``import lmfast``, so that SciPy is imported
+    only if lmfast has to raise or warn (or a user asks for the class): each subclasses
+    SciPy's counterpart when SciPy can be imported.
+
+    Parameters
+    ----------
+    name : {'MinpackError', 'OptimizeWarning'}
+
+    Returns
+    -------
+    type
+    """
+    cls = _classes.get(name)
+    if cls is not None:
+        return cls
+    with _classes_lock:
+        if not _classes:
+            bases = _scipy_bases()
+            for key, doc in (("MinpackError", _MINPACK_ERROR_DOC),
+                             ("OptimizeWarning", _OPTIMIZE_WARNING_DOC)):
+                _classes[key] = type(key, (bases[key],),
+                                     {"__doc__": doc, "__module__": "lmfast"})
+    return _classes[name]
+
+
+def __getattr__(name):
+    if name in ("MinpackError", "OptimizeWarning"):
+        return exception_class(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 NOT_FLOATS = "Result from function call is not a proper array of floats."

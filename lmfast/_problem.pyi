@@ -17,7 +17,7 @@ class Problem:
         lower: NDArray[np.float64] | None = ..., upper: NDArray[np.float64] | None = ...,
         fixed: NDArray[np.bool_] | None = ..., estimator: int = ..., ftol: float,
         xtol: float, gtol: float, maxfev: int, epsfcn: float, factor: float, use_fd: bool,
-        absolute_sigma: bool = ..., model: CompiledModel | None = ...,
+        stop_nonfinite: bool = ..., absolute_sigma: bool = ..., model: CompiledModel | None = ...,
     ) -> None: ...
     @property
     def xdata(self) -> NDArray[np.float64] | None: ...

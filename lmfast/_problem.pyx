@@ -88,6 +88,9 @@ cdef class Problem:
         The engine's other settings.
     use_fd : bool
         Forward-difference Jacobian instead of an analytic one.
+    stop_nonfinite : bool
+        Stop a fit whose residuals at p0, or whose Jacobian, are not finite (codes -2 and
+        -3); False carries on through NaN arithmetic exactly as MINPACK (and SciPy) do.
     absolute_sigma : bool
         As in curve_fit (batch covariance scaling).
     model : CompiledModel or None
@@ -98,6 +101,7 @@ cdef class Problem:
                  xdata=None, bint x_per_fit=False, ydata=None, weights=None, whiten=None,
                  diag=None, lower=None, upper=None, fixed=None, int estimator=0,
                  tolerances, double epsfcn, double factor, bint use_fd,
+                 bint stop_nonfinite=True,
                  bint absolute_sigma=False, CompiledModel model=None):
         cdef ProblemData *d = &self.data
         cdef tuple x_shape
@@ -135,6 +139,7 @@ cdef class Problem:
         d.settings.epsfcn = epsfcn
         d.settings.factor = factor
         d.settings.use_fd = use_fd
+        d.settings.stop_nonfinite = stop_nonfinite
         d.absolute_sigma = absolute_sigma
         d.estimator = estimator
 

@@ -22,7 +22,7 @@ from lmfast._problem cimport Problem, fit_param_map
 from lmfast._transform cimport ParamMap, chain_jacobian, fd_step, gradient, to_external
 
 from lmfast._blas_threads import single_blas_thread
-from lmfast._outcomes import MinpackError, NOT_FLOATS, CHANGED_SIZE
+from lmfast._outcomes import exception_class, NOT_FLOATS, CHANGED_SIZE
 
 cnp.import_array()
 
@@ -96,7 +96,7 @@ cdef cnp.ndarray _as_float_array(object result, int max_ndim):
                             f"{_float64!r} according to the rule 'safe'")
         return np.ascontiguousarray(arr, dtype=_float64)
     except (TypeError, ValueError) as exc:
-        raise MinpackError(NOT_FLOATS) from exc
+        raise exception_class("MinpackError")(NOT_FLOATS) from exc
 
 
 cdef int _store_residuals(object result, double *out, Py_ssize_t m) except -1:

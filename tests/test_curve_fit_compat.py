@@ -404,10 +404,41 @@ def test_signature_matches_scipy():
         inspect.signature(SP).parameters.values())
 
 
-def test_optimize_warning_class():
-    assert OptimizeWarning.__bases__ == scipy.optimize.OptimizeWarning.__bases__ == (UserWarning,)
+def test_warning_and_error_classes_are_scipys_subclasses():
+    from scipy.optimize._minpack import error as scipy_minpack_error
+
+    assert OptimizeWarning.__bases__ == (scipy.optimize.OptimizeWarning,)
     assert lmfast.OptimizeWarning is OptimizeWarning
+    assert lmfast.MinpackError.__bases__ == (scipy_minpack_error,)
     assert lmfast.curve_fit is curve_fit
+    with pytest.warns(scipy.optimize.OptimizeWarning):  # as written for SciPy
+        curve_fit(lambda x, a, b: a * x, X, Y)
+    with pytest.raises(scipy_minpack_error, match="not a proper array of floats"):
+        lmfast.leastsq(lambda p: [p[0], "text"], [1.0])
+
+
+def _run_python(code):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_import_lmfast_does_not_import_scipy():
+    out = _run_python("import sys, lmfast; print('scipy' in sys.modules); "
+                      "lmfast.OptimizeWarning; print('scipy' in sys.modules)")
+    assert out == ["False", "True"]
+
+
+def test_classes_without_scipy():
+    out = _run_python(
+        "import sys; sys.modules['scipy'] = None; import lmfast, warnings; "
+        "print(lmfast.OptimizeWarning.__bases__[0].__name__, "
+        "lmfast.MinpackError.__bases__[0].__name__)")
+    assert out == ["UserWarning", "Exception"]
 
 
 def test_covariance_warning_points_at_caller():
@@ -475,11 +506,17 @@ def test_nan_policy_with_non_array_xdata():
 
 def test_nan_data_without_checks():
     """NaN data with check_finite=False: SciPy returns p0 with ier=4 and an infinite
-    pcov (a meaningless fit); lmfast raises its documented ValueError instead."""
+    pcov (a meaningless fit); lmfast does the same, or raises with raise_nonfinite."""
     with np.errstate(invalid="ignore"), pytest.warns(scipy.optimize.OptimizeWarning):
-        popt, _, _, _, ier = scipy.optimize.curve_fit(
+        popt, pcov, infodict, mesg, ier = scipy.optimize.curve_fit(
             decay, X, Y_NAN, check_finite=False, full_output=True
         )
     assert ier == 4 and np.array_equal(popt, np.ones_like(popt))
+    with np.errstate(invalid="ignore"), pytest.warns(lmfast.OptimizeWarning):
+        got = lmfast.curve_fit(decay, X, Y_NAN, check_finite=False, full_output=True)
+    assert got[4] == ier and got[3] == mesg and np.array_equal(got[0], popt)
+    assert np.array_equal(got[1], pcov)
+    assert got[2]["nfev"] == infodict["nfev"]
+    assert np.array_equal(got[2]["fvec"], infodict["fvec"], equal_nan=True)
     with pytest.raises(ValueError, match="non-finite values"):
-        lmfast.curve_fit(decay, X, Y_NAN, check_finite=False, full_output=True)
+        lmfast.curve_fit(decay, X, Y_NAN, check_finite=False, raise_nonfinite=True)

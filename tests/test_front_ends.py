@@ -91,14 +91,26 @@ def test_covariance_sigma_in_a_batch_is_refused_clearly():
 
 @pytest.mark.parametrize("f", [models.gaussian, py_gaussian], ids=["compiled", "python"])
 def test_curve_fit_names_zero_sigma_and_nan_ydata(f):
+    """By default a non-finite start does what SciPy does (p0 back, infinite pcov,
+    OptimizeWarning); raise_nonfinite=True names the input to blame."""
     sigma = np.ones(X.size)
     sigma[5] = 0.0
-    with np.errstate(divide="ignore"), pytest.raises(ValueError, match="sigma contains zeros"):
-        curve_fit(f, X, Y[0], P0, sigma=sigma)
     y = Y[0].copy()
     y[3] = np.nan
-    with pytest.raises(ValueError, match="ydata contains NaN"):
-        curve_fit(f, X, y, P0, check_finite=False)
+    for kw, blame in (({"sigma": sigma}, "sigma contains zeros"),
+                      ({"check_finite": False}, "ydata contains NaN")):
+        data = y if "check_finite" in kw else Y[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            with pytest.warns(scipy.optimize.OptimizeWarning):
+                expected = scipy.optimize.curve_fit(py_gaussian, X, data, P0, full_output=True,
+                                                    **kw)
+            with pytest.warns(scipy.optimize.OptimizeWarning):
+                got = curve_fit(f, X, data, P0, full_output=True, **kw)
+            assert got[4] == expected[4] == 4
+            assert np.array_equal(got[0], expected[0]) and np.array_equal(got[0], P0)
+            assert np.isinf(got[1]).all() and np.isinf(expected[1]).all()
+            with pytest.raises(ValueError, match=blame):
+                curve_fit(f, X, data, P0, raise_nonfinite=True, **kw)
 
 
 # --------------------------------------------------------------------------------------

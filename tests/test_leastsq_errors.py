@@ -7,10 +7,11 @@ type is compared.  Exceptions raised by the user's func/Dfun propagate unchanged
 
 Also here: inputs are not modified, leastsq is reentrant and thread safe, and NaN/inf.
 
-lmfast's documented deviation for non-finite values: if func returns NaN/inf at x0, or
-the Jacobian (Dfun's or the forward-difference one) has NaN/inf, lmfast raises
-ValueError mentioning "non-finite" (SciPy returns a meaningless result there).  NaN/inf
-at a trial point is a rejected step, as in SciPy, and the fit ends with a result.
+Non-finite values: if func returns NaN/inf at x0, or the Jacobian (Dfun's or the
+forward-difference one) has NaN/inf, lmfast does what SciPy does (the arithmetic carries
+on, usually stopping at once with ier 4); with ``raise_nonfinite=True`` it raises
+ValueError mentioning "non-finite" instead.  NaN/inf at a trial point is a rejected step,
+as in SciPy, and the fit ends with a result.
 """
 
 import sys
@@ -721,11 +722,34 @@ def test_nonfinite_at_trial_point_is_a_rejected_step(sp, lm, fun, with_jac, full
 NONFINITE_VALUES = {"nan": np.nan, "inf": np.inf, "-inf": -np.inf}
 
 
+def assert_same_nonfinite_result(o_sp, o_lm):
+    """Same outcome, NaN for NaN: x, ier, message, nfev/njev, fvec, fjac, ipvt, qtf, cov_x."""
+    assert not o_sp.raised and not o_lm.raised, (o_sp.describe(), o_lm.describe())
+    assert o_lm.ier == o_sp.ier
+    assert np.array_equal(o_lm.x, o_sp.x, equal_nan=True), (o_lm.x, o_sp.x)
+    assert [(c, t) for c, t, _ in o_lm.warnings] == [(c, t) for c, t, _ in o_sp.warnings]
+    if len(o_sp.value) != 5:
+        return
+    assert o_lm.value[3] == o_sp.value[3]
+    cov_sp, cov_lm = o_sp.value[1], o_lm.value[1]
+    assert (cov_lm is None) == (cov_sp is None)
+    if cov_sp is not None:
+        assert np.array_equal(np.isnan(cov_lm), np.isnan(cov_sp))
+    info_sp, info_lm = o_sp.infodict, o_lm.infodict
+    assert set(info_lm) == set(info_sp)
+    for key in ("nfev", "njev"):
+        assert info_lm.get(key) == info_sp.get(key), key
+    assert np.array_equal(info_lm["fvec"], info_sp["fvec"], equal_nan=True)
+    assert np.array_equal(info_lm["ipvt"], info_sp["ipvt"])
+    for key in ("fjac", "qtf"):
+        assert np.array_equal(np.isnan(info_lm[key]), np.isnan(info_sp[key])), key
+
+
 @pytest.mark.parametrize("value", NONFINITE_VALUES)
 @pytest.mark.parametrize("with_jac", [False, True])
 @pytest.mark.parametrize("full_output", [False, True])
 @pytest.mark.parametrize("where", [0, 2])
-def test_nonfinite_at_x0_raises_valueerror(sp, lm, value, with_jac, full_output, where):
+def test_nonfinite_at_x0_does_what_scipy_does(sp, lm, value, with_jac, full_output, where):
     bad = NONFINITE_VALUES[value]
 
     def fun(x):
@@ -738,9 +762,10 @@ def test_nonfinite_at_x0_raises_valueerror(sp, lm, value, with_jac, full_output,
         kw["Dfun"] = lambda x: np.array([[1.0, 0.0], [0.0, 1.0], [x[1], x[0]]])
     with np.errstate(invalid="ignore"):
         o_sp, o_lm = both(sp, lm, fun, [0.5, 0.5], **kw)
-    assert not o_sp.raised  # SciPy carries on with a meaningless result ...
-    assert isinstance(o_lm.exc, ValueError), o_lm.describe()  # ... lmfast refuses
-    assert NONFINITE in str(o_lm.exc)
+        assert o_sp.ier == 4  # MINPACK stops at once: the gradient test sees no number
+        assert_same_nonfinite_result(o_sp, o_lm)
+        with pytest.raises(ValueError, match=NONFINITE):
+            lm(fun, [0.5, 0.5], raise_nonfinite=True, **kw)
 
 
 def test_func_returning_none_raises(sp, lm):
@@ -754,29 +779,35 @@ def test_func_returning_none_raises(sp, lm):
 
 @pytest.mark.parametrize("value", NONFINITE_VALUES)
 @pytest.mark.parametrize("col_deriv", [False, True])
-@pytest.mark.parametrize("when", [1, 3])
-def test_nonfinite_dfun_raises_valueerror(lm, value, col_deriv, when):
+@pytest.mark.parametrize("where", ["x0", "later"])
+def test_nonfinite_dfun(sp, lm, value, col_deriv, where):
     bad = NONFINITE_VALUES[value]
+    # SciPy calls Dfun once more than lmfast (its shape check), so the bad value is
+    # placed by position: at x0, or only after the first step (x[1] < 0.4).
     calls = [0]
 
     def jac(x):
         calls[0] += 1
         J = np.array([[1.0, 0.0], [0.0, 1.0], [x[1], x[0]]])
-        if calls[0] >= when:
+        if where == "x0" or x[1] < 0.4:
             J[2, 1] = bad
         return J.T if col_deriv else J
 
     def fun(x):
-        # slow convergence so that Dfun is called at least `when` times
+        # slow convergence so that Dfun is called again after the first step
         return np.array([x[0] - 1.0, x[1] + 1.0, 3.0 * x[0] * x[1] + np.sin(5 * x[0])])
 
-    with pytest.raises(ValueError, match=NONFINITE):
-        lm(fun, [0.5, 0.5], Dfun=jac, col_deriv=col_deriv)
-    assert calls[0] >= when
+    with np.errstate(invalid="ignore"):
+        assert_same_nonfinite_result(*both(sp, lm, fun, [0.5, 0.5], Dfun=jac,
+                                           col_deriv=col_deriv, full_output=True))
+        calls[0] = 0
+        with pytest.raises(ValueError, match=NONFINITE):
+            lm(fun, [0.5, 0.5], Dfun=jac, col_deriv=col_deriv, raise_nonfinite=True)
+    assert calls[0] == (1 if where == "x0" else 2)
 
 
 @pytest.mark.parametrize("value", ["nan", "inf"])
-def test_nonfinite_forward_difference_jacobian_raises_valueerror(lm, value):
+def test_nonfinite_forward_difference_jacobian(sp, lm, value):
     # finite at x0 = 1, non-finite just above it, where the forward difference looks
     def fun(x):
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -786,5 +817,8 @@ def test_nonfinite_forward_difference_jacobian_raises_valueerror(lm, value):
                 r = np.where(x[0] > 1.0, np.inf, 1.0 - x[0])
         return np.array([r, x[0] - 0.5, x[0] * 0.0 + 1.0])
 
+    with np.errstate(invalid="ignore"):
+        assert_same_nonfinite_result(*both(sp, lm, fun, [1.0], full_output=True))
+        assert_same_nonfinite_result(*both(sp, lm, fun, [1.0]))
     with pytest.raises(ValueError, match=NONFINITE):
-        lm(fun, [1.0])
+        lm(fun, [1.0], raise_nonfinite=True)

@@ -1,11 +1,10 @@
 """SciPy's own TestCurveFit (scipy/optimize/tests/test_minpack.py, as installed) passes
 against lmfast.curve_fit, bounded, trf and dogbox tests included.
 
-Two of its tests assert what lmfast changes on purpose or has not reached yet:
-``test_bounds`` expects ``method='lm'`` with bounds to raise, which lmfast's bounded
-Levenberg-Marquardt answers instead; ``test_indeterminate_covariance`` expects SciPy's
-own OptimizeWarning class, which lmfast.OptimizeWarning does not subclass yet (its
-issue makes lmfast's warning classes SciPy's subclasses).
+One of its tests asserts what lmfast changes on purpose: ``test_bounds`` expects
+``method='lm'`` with bounds to raise, which lmfast's bounded Levenberg-Marquardt
+answers instead.  ``test_indeterminate_covariance`` runs: it expects SciPy's own
+OptimizeWarning class, of which lmfast.OptimizeWarning is a subclass.
 """
 
 import os
@@ -22,8 +21,7 @@ def test_scipy_curve_fit_tests_pass_on_lmfast():
         sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
         "-p", "lmfast_curve_fit_plugin", path.name, "-k",
         # test_bounds but not test_bounds_p0 (-k and --deselect both match prefixes)
-        "TestCurveFit and not (test_bounds and not test_bounds_p0) "
-        "and not test_indeterminate_covariance",
+        "TestCurveFit and not (test_bounds and not test_bounds_p0)",
     ]
     env_path = str(pathlib.Path(__file__).parent)
     done = subprocess.run(command, capture_output=True, text=True, check=False,
@@ -33,9 +31,9 @@ def test_scipy_curve_fit_tests_pass_on_lmfast():
     assert passed and int(passed.group(1)) >= 40 and "failed" not in done.stdout, done.stdout
 
 
-def test_the_two_differences_are_what_they_say():
-    """lmfast answers a bounded 'lm' fit (SciPy raises), and its OptimizeWarning is not
-    SciPy's class yet: if either changes, the -k expression above must change with it."""
+def test_the_difference_is_what_it_says():
+    """lmfast answers a bounded 'lm' fit (SciPy raises): if that changes, the -k
+    expression above must change with it.  Its OptimizeWarning is SciPy's subclass."""
     import numpy as np
     import scipy.optimize
 
@@ -44,4 +42,4 @@ def test_the_two_differences_are_what_they_say():
     x = np.linspace(0, 1, 20)
     popt, _ = lmfast.curve_fit(lambda x, a: a * x, x, 2 * x, bounds=(0, 10), method="lm")
     np.testing.assert_allclose(popt, [2.0])
-    assert not issubclass(lmfast.OptimizeWarning, scipy.optimize.OptimizeWarning)
+    assert issubclass(lmfast.OptimizeWarning, scipy.optimize.OptimizeWarning)
