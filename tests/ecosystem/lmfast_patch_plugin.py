@@ -100,6 +100,29 @@ def calls_by_package(patch_calls):
     return nested
 
 
+def outcome_counts(config):
+    """How many tests passed, failed, were skipped and so on, as pytest's summary counts.
+
+    Parameters
+    ----------
+    config : pytest.Config
+
+    Returns
+    -------
+    dict
+        ``{outcome: count}`` for the outcomes that occurred ("passed", "failed", "error",
+        "skipped", "xfailed", "xpassed", "deselected").
+    """
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return {}
+    return {
+        outcome: len(reports)
+        for outcome, reports in reporter.stats.items()
+        if outcome in ("passed", "failed", "error", "skipped", "xfailed", "xpassed", "deselected")
+    }
+
+
 def pytest_sessionfinish(session, exitstatus):
     calls = calls_by_package(lmfast.patch_calls())
     expected = expected_packages(session.config)
@@ -116,6 +139,7 @@ def pytest_sessionfinish(session, exitstatus):
             "expected": expected,
             "missing": missing,
             "exitstatus": int(session.exitstatus),
+            "outcomes": outcome_counts(session.config),
         }
         pathlib.Path(path).write_text(json.dumps(record, indent=2) + "\n")
 
