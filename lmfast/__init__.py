@@ -13,6 +13,7 @@ import scipy_openblas32  # noqa: F401
 from lmfast import models
 from lmfast._batch import BatchResult, curve_fit_batch
 from lmfast._curve_fit import curve_fit
+from lmfast._least_squares import least_squares
 from lmfast._leastsq import leastsq
 from lmfast._outcomes import exception_class as _exception_class
 from lmfast._patching import patch, patch_calls, patched, patched_names, unpatch
@@ -20,6 +21,7 @@ from lmfast._patching import patch, patch_calls, patched, patched_names, unpatch
 __version__ = "0.2.0"
 __all__ = [
     "leastsq",
+    "least_squares",
     "curve_fit",
     "curve_fit_batch",
     "BatchResult",

@@ -227,3 +227,24 @@ def test_patch_without_scipy_raises_importerror():
     done = _python("-c", "import sys; sys.modules['scipy'] = None; import lmfast\n"
                          "try:\n    lmfast.patch()\nexcept ImportError as e:\n    print('ok')")
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_least_squares_lm_runs_on_lmfast_and_trf_stays_scipys():
+    x = np.linspace(0, 2, 30)
+    y = 2.0 * np.exp(-1.3 * x) + 0.01 * np.sin(9 * x)
+
+    def residuals(p):
+        return p[0] * np.exp(-p[1] * x) - y
+
+    expected = ORIGINALS["least_squares"](residuals, [1.0, 1.0], method="lm")
+    before = _calls("least_squares")
+    with lmfast.patched():
+        got = scipy.optimize.least_squares(residuals, [1.0, 1.0], method="lm")
+        positional = scipy.optimize.least_squares(residuals, [1.0, 1.0], "2-point",
+                                                  (-np.inf, np.inf), "lm")
+    assert _calls("least_squares") == before + 2
+    for result in (got, positional):
+        for field in ("x", "cost", "fun", "jac", "grad", "optimality"):
+            np.testing.assert_array_equal(result[field], expected[field])
+        assert (result.nfev, result.njev, result.status, result.message) == (
+            expected.nfev, expected.njev, expected.status, expected.message)
