@@ -17,6 +17,8 @@ timing       timing harness: repeat counts, interleaved rounds, noise and load c
 checks       agreement of two implementations (single fits and batches)
 results      result records of each kind of row, JSON output
 runners      measure one workload of each kind; run_all prints the tables
+scaleout     the opt-in rows beyond one process: lmfast.dask on a LocalCluster, the
+             xarray accessor (``--only dask``)
 tables       header, number formats and the fixed-width tables
 environment  versions, CPU, optional modules, git state, BLAS builds
 plot         the ``--plot`` figure
@@ -52,16 +54,19 @@ from lmfast.bench.problems import (
     peaks_residual,
     peaks_residual_jacobian,
 )
-from lmfast.bench.results import BatchFitResult, PeerFitResult, SingleFitResult
+from lmfast.bench.results import BatchFitResult, PeerFitResult, ScaleOutResult, SingleFitResult
 from lmfast.bench.runners import RUNNERS, run_all, scipy_fit_loop
 from lmfast.bench.tables import TABLES, format_header, format_rate
 from lmfast.bench.timing import BUSY_CPUS, relative_spread, timed_rounds
 from lmfast.bench.workloads import (
     BatchFit,
     PeerFit,
+    ScaleOutFit,
     SingleFit,
+    all_workloads,
     batch_workloads,
     default_workloads,
+    opt_in_workloads,
     select_workloads,
 )
 
@@ -83,8 +88,11 @@ __all__ = [
     "BenchConfig",
     "PeerFit",
     "PeerFitResult",
+    "ScaleOutFit",
+    "ScaleOutResult",
     "SingleFit",
     "SingleFitResult",
+    "all_workloads",
     "batch_agreement",
     "batch_workloads",
     "compare",
@@ -94,6 +102,7 @@ __all__ = [
     "gaussian_2d_batch",
     "gaussian_batch",
     "import_implementations",
+    "opt_in_workloads",
     "peaks_problem",
     "peaks_residual",
     "peaks_residual_jacobian",
