@@ -564,7 +564,8 @@ def from_cfunc(name, param_names, f, jac=None, *, x_dims=1, ctx=None):
     -------
     Model
         Usable wherever the built-in models are: called from Python it evaluates the C
-        function (broadcasting like the built-in models).
+        function (broadcasting like the built-in models).  It cannot be pickled (to
+        Dask workers, other processes): :func:`from_factory` makes one that can.
 
     Examples
     --------

@@ -383,3 +383,17 @@ def test_docstring_example():
 
     failures, tried = doctest.testmod(lmfast.dask, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0 and failures == 0
+
+
+def test_readme_dask_example_runs():
+    import pathlib
+    import re
+
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), re.DOTALL)
+    code = next(b for b in blocks if "lmfast.dask.curve_fit_batch(models.gaussian" in b)
+    namespace = {}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README example
+    out, truth = namespace["out"], namespace["truth"]
+    assert isinstance(out, lmfast.BatchResult) and out.success.all()
+    np.testing.assert_allclose(out.popt, truth, rtol=1e-6)  # noiseless data

@@ -1,7 +1,7 @@
 """Rows beyond one process: ``lmfast.dask`` on a LocalCluster and the xarray accessor.
 
 Both are opt-in (``python -m lmfast.bench --only dask``): they need dask, distributed
-and xarray, start worker processes, hold about 1.5 GB and take a few minutes.
+and xarray, start worker processes, hold about 3 GB and take a few minutes.
 
 * :func:`measure_cluster`: 1,000,000 Gaussians (m = 64) generated on a LocalCluster of
   single-thread worker processes and fitted there by ``lmfast.dask.curve_fit_batch``,
@@ -71,10 +71,14 @@ def _cluster(workers):
 
 
 def peak_rss_mb():
-    """Peak resident memory of this process so far, in MB (Linux: ru_maxrss in KiB)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process so far, in MB: VmHWM of /proc/self/status
+    (Linux).  Not ru_maxrss: Linux carries it across exec, so a spawned worker would
+    report its parent's memory at the fork."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    raise OSError("no VmHWM in /proc/self/status")
 
 
 def rss_after_import_mb():

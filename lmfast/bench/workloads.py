@@ -340,7 +340,7 @@ class ScaleOutFit:
 
 def opt_in_workloads():
     """Rows that run only when ``--only`` names them (``--only dask``): they need dask,
-    distributed and xarray, start worker processes, hold about 1.5 GB and take minutes,
+    distributed and xarray, start worker processes, hold about 3 GB and take minutes,
     too much for the default run of a few minutes."""
     from lmfast.bench.scaleout import measure_accessor, measure_cluster
 
