@@ -397,3 +397,19 @@ def test_readme_dask_example_runs():
     out, truth = namespace["out"], namespace["truth"]
     assert isinstance(out, lmfast.BatchResult) and out.success.all()
     np.testing.assert_allclose(out.popt, truth, rtol=1e-6)  # noiseless data
+
+
+def test_xarray_accessor_on_the_cluster_gives_the_numpy_backed_dataset(on_cluster):
+    xr = pytest.importorskip("xarray", reason="xarray is not installed")
+    import lmfast.xarray  # noqa: F401  (registers the accessor)
+
+    x, y, p0 = gaussian_data(60, m=40)
+    cube = xr.DataArray(y.reshape(6, 10, 40), dims=("a", "b", "t"), coords={"t": x})
+    cube[2, 3, ::5] = np.nan
+    peak = lineshapes.model("gaussian") + lineshapes.model("constant")  # a composite
+    area = xr.DataArray(2.5 * p0[:, 0].reshape(6, 10), dims=("a", "b"))
+    start = {"amplitude": area, "center": 5.0, "sigma": 1.0, "c": 0.0}
+    expected = cube.lmfast.curvefit("t", peak, p0=start)
+    lazy = cube.chunk({"a": 2, "b": 5}).lmfast.curvefit("t", peak, p0=start)
+    xr.testing.assert_identical(lazy.compute(), expected)
+    assert (expected.curvefit_ier > 0).all() and (expected.curvefit_ier <= 4).all()
