@@ -163,7 +163,8 @@ def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=N
     if _is_dask(y):
         _check_now(y, blocks, shared, settings, fit_ndim)
         records = _lazy_records(y, fit_ndim, blocks, shared, settings, threads)
-    else:
+    else:  # NumPy data: a Dask-backed p0, bound or sigma is brought in memory
+        blocks = {k: np.asarray(v) for k, v in blocks.items()}
         records = _pixel_block(y, *blocks.values(), names=tuple(blocks), fit_ndim=fit_ndim,
                                shared=shared, settings=settings, threads=threads)
     return _dataset(obj, template, records, params, preserved)
