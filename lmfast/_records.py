@@ -33,10 +33,18 @@ def records_of(result, shape=None):
     return records if shape is None else records.reshape(shape)
 
 
-def batch_result_of(records, tolerances):
-    """A :class:`lmfast.BatchResult` holding the fits of a 1-D record array."""
-    n = records.dtype["popt"].shape[0]
-    result = BatchResult(len(records), n, tolerances)
-    for name in RECORD_FIELDS:
-        getattr(result, name)[...] = records[name]
+def batch_result_of(records, tolerances, n=None):
+    """A :class:`lmfast.BatchResult` holding the fits of a 1-D record array, or of a
+    sequence of them (the chunks, in order: copied once, never concatenated); ``n``,
+    the number of parameters, if there may be no record array to read it from."""
+    parts = [records] if isinstance(records, np.ndarray) else list(records)
+    if n is None:
+        n = parts[0].dtype["popt"].shape[0]
+    result = BatchResult(sum(len(part) for part in parts), n, tolerances)
+    start = 0
+    for part in parts:
+        stop = start + len(part)
+        for name in RECORD_FIELDS:
+            getattr(result, name)[start:stop] = part[name]
+        start = stop
     return result
