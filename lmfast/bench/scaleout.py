@@ -15,7 +15,6 @@ and xarray, start worker processes, hold about 3 GB and take a few minutes.
 
 import contextlib
 import logging
-import math
 import statistics
 
 import numpy as np
@@ -250,10 +249,3 @@ def required_modules(workload):
         return ""
     return (f"needs {', '.join(missing)}: pip install 'dask[array]' distributed xarray "
             "(the 'dask' and 'xarray' extras)")
-
-
-def rate_ratio(seconds, reference):
-    """Fits/s of lmfast over fits/s of ``reference``, or None."""
-    if "lmfast" not in seconds or reference not in seconds:
-        return None
-    return seconds[reference] / seconds["lmfast"] if seconds["lmfast"] > 0 else math.inf
