@@ -390,4 +390,5 @@ def _plain_model(name):
 
     model = models.Model(name, names, twin, columns, compiled=compiled)
     model.__doc__ = twin.__doc__
+    model._rebuild = (_plain_model, (name,))  # unpickled: this process's own model
     return model

@@ -35,6 +35,8 @@ Examples
 import functools
 import inspect
 import math
+import threading
+import uuid
 
 import numpy as np
 
@@ -50,6 +52,7 @@ __all__ = [
     "gaussian_2d_elliptic",
     "polynomial",
     "from_cfunc",
+    "from_factory",
     "C_SIGNATURE",
 ]
 
@@ -99,6 +102,9 @@ class Model:
         self._compiled = compiled
         # A composite's components, in order (see __add__); a plain model is its own.
         self._components = (self,)
+        # (callable, args) that builds this model again in another process (see
+        # __reduce__); None for the built-in models, which unpickle by name.
+        self._rebuild = None
         x_dims = self.x_dims
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
         x_name = "x" if x_dims == 1 else "xy"
@@ -137,6 +143,7 @@ class Model:
         model = Model(prefix + self.name, [prefix + p for p in self.param_names],
                       self._func, self._jac, compiled=self._compiled, degree=self.degree)
         model.__doc__ = self.__doc__
+        model._rebuild = (_prefixed, (self, prefix))
         return model
 
     def __add__(self, other):
@@ -151,10 +158,26 @@ class Model:
         return _composite([*self._components, *other._components])
 
     def __reduce__(self):
-        # Models are singletons: unpickling gives back the module's instance.
+        # Built-in models are singletons: unpickling gives back the module's instance.
+        # The others are built again from what they were made of: composites from their
+        # components, lineshapes by name, prefixed models from the model and the prefix,
+        # from_factory models by their factory.  C function addresses (from_cfunc) mean
+        # nothing in another process: they refuse to pickle.
+        if self._rebuild is not None:
+            return self._rebuild
+        if len(self._components) > 1:
+            return _composite, (list(self._components),)
         if self.degree is not None:
             return polynomial, (self.degree,)
-        return self.name
+        if self.model_id != 0 and globals().get(self.name) is self:
+            return self.name
+        raise TypeError(
+            f"the model {self.name!r} holds the addresses of C functions (from_cfunc), "
+            "which mean nothing in another process, so it cannot be pickled (to send it "
+            "to dask workers or other processes): build it with "
+            "lmfast.models.from_factory(make_model), where make_model is an importable "
+            "function that creates the C functions and returns from_cfunc(...); each "
+            "process then builds its own")
 
     def __call__(self, *args, **kwargs):
         """Model values at ``x`` (NumPy twin of the compiled model).
@@ -268,6 +291,11 @@ def _composite(components):
                   jacobian if table.has_jacobian else None, compiled=compiled)
     model._components = tuple(components)
     return model
+
+
+def _prefixed(model, prefix):
+    """``model.prefixed(prefix)``: how a prefixed model is rebuilt when unpickled."""
+    return model.prefixed(prefix)
 
 
 def _broadcast_shape(coords, params):
@@ -536,7 +564,8 @@ def from_cfunc(name, param_names, f, jac=None, *, x_dims=1, ctx=None):
     -------
     Model
         Usable wherever the built-in models are: called from Python it evaluates the C
-        function (broadcasting like the built-in models).
+        function (broadcasting like the built-in models).  It cannot be pickled (to
+        Dask workers, other processes): :func:`from_factory` makes one that can.
 
     Examples
     --------
@@ -575,6 +604,89 @@ def from_cfunc(name, param_names, f, jac=None, *, x_dims=1, ctx=None):
     func = _c_evaluator(compiled, n, x_dims, jacobian=False)
     jac_func = _c_evaluator(compiled, n, x_dims, jacobian=True) if jac_address else None
     return Model(name, param_names, func, jac_func, compiled=compiled)
+
+
+#: from_factory models of this process by token, so that a factory runs once per process
+#: however many times its model is unpickled there.
+_FACTORY_MODELS = {}
+_FACTORY_LOCK = threading.Lock()
+
+
+def from_factory(factory, *args, **kwargs):
+    """A model that other processes (dask workers, multiprocessing) build for themselves.
+
+    A :func:`from_cfunc` model holds addresses of C functions, valid in this process
+    only, so it cannot be pickled.  ``from_factory(make_model)`` calls
+    ``make_model(*args, **kwargs)`` here and returns its model; pickled, that model
+    carries ``make_model`` and its arguments instead, and unpickling calls
+    ``make_model`` once in each process (later copies reuse that process's model).
+
+    Parameters
+    ----------
+    factory : callable
+        Returns a :class:`Model`, typically by compiling numba ``cfunc`` functions and calling
+        :func:`from_cfunc`.  It must pickle: a function defined at the top level of an
+        importable module (or, with cloudpickle as dask uses, in ``__main__`` or a
+        notebook, its code then travelling by value).
+    *args, **kwargs
+        Its arguments (picklable).
+
+    Returns
+    -------
+    Model
+        The factory's model, able to travel.
+
+    Examples
+    --------
+    In a module ``mymodels.py`` importable by the workers::
+
+        def make_line():
+            from numba import cfunc, types
+            sig = types.void(types.CPointer(types.float64), types.intp,
+                             types.CPointer(types.float64), types.intp, types.intp,
+                             types.CPointer(types.float64), types.voidptr)
+
+            @cfunc(sig)
+            def line(p, n, x, xstride, m, out, ctx):
+                for i in range(m):
+                    out[i] = p[0] + p[1] * x[i]
+
+            return lmfast.models.from_cfunc("line", ("c0", "c1"), line)
+
+    then ``model = lmfast.models.from_factory(mymodels.make_line)``.
+    """
+    if not callable(factory):
+        raise TypeError(f"from_factory(): factory must be callable, not "
+                        f"{type(factory).__name__}")
+    token = uuid.uuid4().hex
+    model = _factory_clone(factory(*args, **kwargs), (token, factory, args, kwargs))
+    with _FACTORY_LOCK:
+        _FACTORY_MODELS[token] = model
+    return model
+
+
+def _factory_model(token, factory, args, kwargs):
+    """The model of a from_factory token in this process, built on first use."""
+    with _FACTORY_LOCK:
+        model = _FACTORY_MODELS.get(token)
+        if model is None:
+            model = _factory_clone(factory(*args, **kwargs), (token, factory, args, kwargs))
+            _FACTORY_MODELS[token] = model
+    return model
+
+
+def _factory_clone(model, recipe):
+    """A copy of the factory's model that pickles as its recipe (the factory may return a
+    model shared with others, such as a built-in one: that one is left as it is)."""
+    if not isinstance(model, Model):
+        raise TypeError(f"from_factory(): the factory must return a lmfast.models.Model, "
+                        f"not {type(model).__name__}")
+    clone = object.__new__(Model)
+    clone.__dict__.update(model.__dict__)
+    if len(model._components) == 1:
+        clone._components = (clone,)
+    clone._rebuild = (_factory_model, recipe)
+    return clone
 
 
 def _context_address(ctx):

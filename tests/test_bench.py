@@ -6,6 +6,7 @@ Nothing here asserts a time: the one real run checks what is printed and written
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,10 @@ from lmfast.bench import (
     BenchConfig,
     PeerFitResult,
     SingleFitResult,
+    all_workloads,
     batch_workloads,
     default_workloads,
+    opt_in_workloads,
     select_workloads,
 )
 from lmfast.bench.__main__ import main
@@ -54,8 +57,29 @@ def peer(status="ok", library="lumafit"):
 def test_list_prints_every_workload_in_order(capsys):
     assert main(["--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in lines] == [w.name for w in default_workloads()]
+    assert [line.split()[0] for line in lines] == [w.name for w in all_workloads()]
     assert [line.split()[1] for line in lines[:3]] == ["single"] * 3
+    opt_in = [line.split()[0] for line in lines if "[opt-in]" in line]
+    assert opt_in == [w.name for w in opt_in_workloads()]
+    assert not set(opt_in) & {w.name for w in default_workloads()}
+
+
+def test_opt_in_rows_run_only_when_named():
+    names = [w.name for w in opt_in_workloads()]
+    assert names == ["dask-cluster-gauss64", "dask-xarray-map200-gauss128"]
+    assert [w.name for w in select_workloads(all_workloads(), "dask")] == names
+
+
+def test_an_opt_in_row_without_its_modules_is_skipped_with_the_reason(monkeypatch):
+    from lmfast.bench import environment
+    from lmfast.bench.runners import run_scale_out
+
+    real = environment.installed
+    monkeypatch.setattr(environment, "installed", lambda m: m != "distributed" and real(m))
+    res = run_scale_out(opt_in_workloads()[0], {}, BenchConfig(quick=True))
+    assert res.status == "skipped"
+    assert re.search(r"needs (dask, )?distributed: pip install", res.note), res.note
+    assert "skipped" in TABLES["scaleout"]().row(res)
 
 
 def test_only_matches_substrings_and_globs_ignoring_case():

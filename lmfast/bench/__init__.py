@@ -20,6 +20,8 @@ timing       timing harness: repeat counts, interleaved rounds, noise and load c
 checks       agreement of two implementations (single fits and batches)
 results      result records of each kind of row, JSON output
 runners      measure one workload of each kind; run_all prints the tables
+scaleout     the opt-in rows beyond one process: lmfast.dask on a LocalCluster, the
+             xarray accessor (``--only dask``)
 tables       header, number formats and the fixed-width tables
 environment  versions, CPU, optional modules, git state, BLAS builds
 plot         the ``--plot`` figure
@@ -60,6 +62,7 @@ from lmfast.bench.results import (
     BatchFitResult,
     PatchedFitResult,
     PeerFitResult,
+    ScaleOutResult,
     SingleFitResult,
 )
 from lmfast.bench.runners import RUNNERS, run_all, scipy_fit_loop
@@ -68,9 +71,12 @@ from lmfast.bench.timing import BUSY_CPUS, relative_spread, timed_rounds
 from lmfast.bench.workloads import (
     BatchFit,
     PeerFit,
+    ScaleOutFit,
     SingleFit,
+    all_workloads,
     batch_workloads,
     default_workloads,
+    opt_in_workloads,
     select_workloads,
 )
 
@@ -94,8 +100,11 @@ __all__ = [
     "PatchedFitResult",
     "PeerFit",
     "PeerFitResult",
+    "ScaleOutFit",
+    "ScaleOutResult",
     "SingleFit",
     "SingleFitResult",
+    "all_workloads",
     "batch_agreement",
     "batch_workloads",
     "compare",
@@ -106,6 +115,7 @@ __all__ = [
     "gaussian_batch",
     "import_implementations",
     "patched_workloads",
+    "opt_in_workloads",
     "peaks_problem",
     "peaks_residual",
     "peaks_residual_jacobian",

@@ -16,7 +16,7 @@ from lmfast.bench.results import write_json
 from lmfast.bench.runners import run_all
 from lmfast.bench.tables import format_header
 from lmfast.bench.timing import freeze_heap
-from lmfast.bench.workloads import default_workloads, select_workloads
+from lmfast.bench.workloads import all_workloads, default_workloads, select_workloads
 
 
 def parse_args(argv=None):
@@ -33,7 +33,8 @@ def parse_args(argv=None):
     p.add_argument(
         "--only",
         metavar="PATTERN[,PATTERN]",
-        help="run workloads whose name contains PATTERN (or matches it as a glob)",
+        help="run workloads whose name contains PATTERN (or matches it as a glob); the "
+        "opt-in rows (dask, xarray: --only dask) run only when named",
     )
     p.add_argument(
         "--rounds",
@@ -62,14 +63,15 @@ def parse_args(argv=None):
     return args
 
 
-def list_workloads(workloads):
-    """Print one line per workload for ``--list``."""
+def list_workloads(workloads, opt_in=()):
+    """Print one line per workload for ``--list`` (opt-in ones marked)."""
     width = max([16] + [len(w.name) for w in workloads])
     for w in workloads:
         size = f"m={w.m:<6} n={w.n:<3}"
-        if w.kind in ("batch", "peer"):
+        if w.kind in ("batch", "peer", "scaleout"):
             size += f" N={w.n_fits} (--quick {w.quick_n_fits})"
-        print(f"{w.name:<{width}}  {w.kind:<6}  {w.api:<14}  {size}  {w.description}")
+        mark = "[opt-in] " if w.name in opt_in else ""
+        print(f"{w.name:<{width}}  {w.kind:<6}  {w.api:<14}  {size}  {mark}{w.description}")
 
 
 def main(argv=None):
@@ -82,9 +84,12 @@ def main(argv=None):
         (including ``--plot`` without matplotlib).
     """
     args = parse_args(argv)
-    workloads = select_workloads(default_workloads(), args.only)
-    if args.list:
-        list_workloads(workloads)
+    defaults = default_workloads()
+    # The opt-in rows are candidates only when --only names something.
+    workloads = select_workloads(all_workloads() if args.only else defaults, args.only)
+    if args.list:  # every row, the opt-in ones marked
+        opt_in = {w.name for w in all_workloads()} - {w.name for w in defaults}
+        list_workloads(select_workloads(all_workloads(), args.only), opt_in)
         return 0
     if not workloads:
         print(f"no workload matches --only {args.only!r} (see --list)", file=sys.stderr)

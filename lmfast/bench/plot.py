@@ -16,7 +16,8 @@ def plot_groups(results):
     dict of str to dict of str to float
         Workload name -> {bar label: fits per second}, in result order. A batch row has
         lmfast (threads used, then one thread), SciPy and SciPy with the plain function; a
-        peer row adds its library's bar to the group of its ``base`` batch row.
+        peer row adds its library's bar to the group of its ``base`` batch row; a
+        scale-out row has lmfast (cluster or accessor) and its reference.
     """
     groups = {}
     for r in results:
@@ -35,6 +36,10 @@ def plot_groups(results):
             bars["SciPy"] = 1.0 / r.seconds["scipy"]
             if "scipy_plain" in r.seconds:
                 bars["SciPy, plain NumPy function"] = 1.0 / r.seconds["scipy_plain"]
+        elif r.kind == "scaleout":
+            side = "cluster" if r.reference == "local" else "xarray accessor"
+            bars[f"lmfast ({side})"] = 1.0 / r.seconds["lmfast"]
+            bars[r.reference_label] = 1.0 / r.seconds[r.reference]
         else:
             bars["lmfast (single fit)"] = 1.0 / r.seconds["lmfast"]
             bars["SciPy"] = 1.0 / r.seconds["scipy"]

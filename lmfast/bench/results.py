@@ -214,6 +214,32 @@ class PatchedFitResult:
         return rec
 
 
+@dataclass
+class ScaleOutResult(_BatchTimings):
+    """Measurements of one :class:`ScaleOutFit` workload: ``seconds`` per fit keyed by
+    ``"lmfast"`` (the Dask cluster, the xarray accessor), the reference (``"local"``: the
+    local batch; ``"xarray"``: ``DataArray.curvefit``) and extras (``"cluster_persist"``).
+    """
+
+    kind: ClassVar[str] = "scaleout"
+    name: str
+    reference: str
+    reference_label: str
+    m: int
+    n: int
+    n_fits: int
+    target: float | None = None
+    workers: int | None = None
+    subset: int | None = None  # fits of the reference, when it fits fewer
+    identical: bool | None = None  # the same fits as the reference (see the row's note)
+    memory: dict = field(default_factory=dict)  # MB: worker peaks, data, chunks
+
+    @property
+    def ratio(self):
+        """lmfast fits/s over the reference's (higher is better), or ``None``."""
+        return self.per_lmfast(self.reference)
+
+
 def write_json(path, info, config, results):
     """Write header facts, settings and results to ``path``."""
     doc = {

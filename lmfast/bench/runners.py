@@ -18,7 +18,7 @@ from lmfast.bench.checks import FitOutcome, batch_agreement, compare
 from lmfast.bench.environment import import_problem, installed, usable_cpus
 from lmfast.bench.patched import run_patched_fit
 from lmfast.bench.peers import lmfit_bounded, lmfit_fit
-from lmfast.bench.results import BatchFitResult, PeerFitResult, SingleFitResult
+from lmfast.bench.results import BatchFitResult, PeerFitResult, ScaleOutResult, SingleFitResult
 from lmfast.bench.tables import TABLES, format_us, micro
 from lmfast.bench.timing import (
     busy_note,
@@ -412,9 +412,39 @@ def run_peer_fit(workload, modules, config):
     return res
 
 
+def run_scale_out(workload, modules, config):
+    """Measure one :class:`~lmfast.bench.workloads.ScaleOutFit` (see
+    :mod:`lmfast.bench.scaleout`).
+
+    Returns
+    -------
+    ScaleOutResult
+        ``status`` is ``"skipped"`` when a required module is missing (the note says
+        which) and ``"error"`` when the measurement raised.
+    """
+    from lmfast.bench.scaleout import required_modules
+
+    res = ScaleOutResult(workload.name, workload.reference, workload.reference_label,
+                         workload.m, workload.n, config.n_fits(workload),
+                         target=workload.target)
+    if missing := required_modules(workload):
+        res.status, res.note = "skipped", missing
+        return res
+    try:
+        notes = workload.measure(workload, config, res)
+    except Exception as exc:  # noqa: BLE001  (report and go on with the next workload)
+        res.status, res.note = "error", f"{type(exc).__name__}: {exc}"
+        return res
+    if workload.target is not None and res.ratio is not None and res.ratio < workload.target:
+        notes.append(f"ratio below target {workload.target:g}x")
+    res.note = _join_notes(*notes)
+    return res
+
+
 #: kind -> function(workload, modules, config) returning a result object.
 RUNNERS = {"single": run_single_fit, "batch": run_batch_fit, "peer": run_peer_fit}
 RUNNERS["patch"] = run_patched_fit
+RUNNERS["scaleout"] = run_scale_out
 
 
 def run_all(workloads, modules, config, out=None):

@@ -377,5 +377,61 @@ def _split_note(r):
 
 
 #: kind -> table class printing results of that kind.
+class ScaleOutTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.results.ScaleOutResult` rows."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        return [
+            ("m", 4, ">"),
+            ("n", 2, ">"),
+            ("N", 9, ">"),
+            ("lmfast fits/s", 13, ">"),
+            ("reference", 16, "<"),
+            ("ref fits/s", 10, ">"),
+            ("ratio", 6, ">"),
+            ("target", 6, ">"),
+            ("same", 4, "<"),
+        ]
+
+    def row(self, r):
+        """One line for a result (skipped and failed rows show their status)."""
+        if r.status != "ok":
+            return self._line([r.name, r.m, r.n, r.n_fits, r.status] + [""] * 5)
+        return self._line(
+            [
+                r.name,
+                r.m,
+                r.n,
+                r.n_fits,
+                format_rate(1.0 / r.seconds["lmfast"]),
+                r.reference_label,
+                format_rate(1.0 / r.seconds[r.reference]),
+                f"{r.ratio:.2f}" if r.ratio < 10 else f"{r.ratio:.1f}",
+                "-" if r.target is None else f"{r.target:g}",
+                "yes" if r.identical else "NO",
+            ]
+        )
+
+    @staticmethod
+    def notes(results):
+        """Note lines: measurements beyond the columns, skips, failures, targets."""
+        return [line for r in results for line in _row_notes(r)]
+
+    footer = (
+        "Opt-in rows (--only dask): lmfast beyond one process. ratio = lmfast fits/s over the\n"
+        "reference's (higher is better). dask-cluster: lmfast.dask.curve_fit_batch on a\n"
+        "LocalCluster of single-thread worker processes, data generated and kept on the\n"
+        "workers, results gathered into a BatchResult, vs lmfast.curve_fit_batch in this\n"
+        "process with as many threads; same = bit-for-bit the same fits. dask-xarray:\n"
+        "DataArray.lmfast.curvefit (compiled model) on the whole map vs DataArray.curvefit\n"
+        "(SciPy per pixel, plain NumPy function) with the same per-pixel p0; same = median\n"
+        "relative coefficient difference <= 1e-6 and the same pixels solved."
+    )
+
+
+#: kind -> table class printing results of that kind.
 TABLES = {"single": SingleFitTable, "batch": BatchFitTable, "peer": PeerFitTable}
 TABLES["patch"] = PatchedFitTable
+TABLES["scaleout"] = ScaleOutTable

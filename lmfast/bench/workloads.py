@@ -289,6 +289,83 @@ class PeerFit:
         return self.library
 
 
+@dataclass(frozen=True)
+class ScaleOutFit:
+    """A row beyond one process (opt-in): lmfast.dask on a cluster, the xarray accessor.
+
+    Parameters
+    ----------
+    name : str
+        Row name, matched by ``--only``.
+    api : str
+        What is measured (shown by ``--list``).
+    m, n, n_fits, quick_n_fits, description
+        As in :class:`BatchFit`.
+    reference : str
+        Key of the reference's times (``"local"``, ``"xarray"``).
+    reference_label : str
+        The reference, as the table names it.
+    measure : callable
+        ``measure(workload, config, result)`` fills the :class:`ScaleOutResult` and
+        returns notes (see :mod:`lmfast.bench.scaleout`).
+    requires : tuple of str
+        Modules without which the row is skipped (with the reason printed).
+    target : float
+        Goal of lmfast fits/s over the reference's.
+    workers : int
+        Worker processes of the cluster, threads of the local batch and of the accessor
+        (``--threads`` overrides it).
+    chunk : int
+        Fits per Dask chunk (cluster row; a tenth with ``--quick``).
+    side : int
+        The map is side x side pixels (accessor row).
+    """
+
+    kind: ClassVar[str] = "scaleout"
+    name: str
+    api: str
+    m: int
+    n: int
+    n_fits: int
+    quick_n_fits: int
+    description: str
+    reference: str
+    reference_label: str
+    measure: Callable = field(repr=False)
+    requires: tuple = ()
+    target: float | None = None
+    workers: int = 2
+    chunk: int = 0
+    side: int = 0
+
+
+def opt_in_workloads():
+    """Rows that run only when ``--only`` names them (``--only dask``): they need dask,
+    distributed and xarray, start worker processes, hold about 3 GB and take minutes,
+    too much for the default run of a few minutes."""
+    from lmfast.bench.scaleout import measure_accessor, measure_cluster
+
+    return (
+        ScaleOutFit(
+            "dask-cluster-gauss64", "lmfast.dask", 64, 4, 1_000_000, 100_000,
+            "lmfast.dask on a LocalCluster of 2 single-thread workers vs the local batch "
+            "(2 threads)", "local", "local batch", measure_cluster,
+            requires=("dask", "distributed"), target=0.8, chunk=62_500,
+        ),
+        ScaleOutFit(
+            "dask-xarray-map200-gauss128", "lmfast.xarray", 128, 4, 40_000, 40_000,
+            "DataArray.lmfast.curvefit (compiled) vs DataArray.curvefit, 200x200 map",
+            "xarray", "xarray curvefit", measure_accessor,
+            requires=("xarray", "dask"), target=50.0, side=200,
+        ),
+    )  # fmt: skip
+
+
+def all_workloads():
+    """The default workloads, then the opt-in ones."""
+    return default_workloads() + opt_in_workloads()
+
+
 def default_workloads():
     """Return the workloads of ``python -m lmfast.bench``, in table order.
 

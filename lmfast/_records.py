@@ -1,0 +1,50 @@
+"""One record per fit: a BatchResult's arrays as one structured array, and back.
+
+A chunk of fits computed by a Dask task (``lmfast.dask``, ``lmfast.xarray``) returns its
+fits as one record array, so that the chunk is fitted once however many of the result's
+arrays are computed from it.
+"""
+
+import numpy as np
+
+from lmfast._batch import BatchResult
+
+#: Fields of one fit's record, in the order of BatchResult's arrays.
+RECORD_FIELDS = ("popt", "pcov", "chisq", "ier", "nfev", "njev")
+
+
+def record_dtype(n):
+    """The structured dtype of one fit's outcome for a model of ``n`` parameters.
+
+    Fields ``popt`` (n,), ``pcov`` (n, n), ``chisq``, ``ier`` (int32), ``nfev`` and
+    ``njev`` (int64), as :class:`lmfast.BatchResult` holds them.
+    """
+    return np.dtype([("popt", np.float64, (n,)), ("pcov", np.float64, (n, n)),
+                     ("chisq", np.float64), ("ier", np.int32), ("nfev", np.int64),
+                     ("njev", np.int64)])
+
+
+def records_of(result, shape=None):
+    """A BatchResult's arrays as one record array (one record per fit), of ``shape``."""
+    n = result.popt.shape[1]
+    records = np.empty(len(result), dtype=record_dtype(n))
+    for name in RECORD_FIELDS:
+        records[name] = getattr(result, name)
+    return records if shape is None else records.reshape(shape)
+
+
+def batch_result_of(records, tolerances, n=None):
+    """A :class:`lmfast.BatchResult` holding the fits of a 1-D record array, or of a
+    sequence of them (the chunks, in order: copied once, never concatenated); ``n``,
+    the number of parameters, if there may be no record array to read it from."""
+    parts = [records] if isinstance(records, np.ndarray) else list(records)
+    if n is None:
+        n = parts[0].dtype["popt"].shape[0]
+    result = BatchResult(sum(len(part) for part in parts), n, tolerances)
+    start = 0
+    for part in parts:
+        stop = start + len(part)
+        for name in RECORD_FIELDS:
+            getattr(result, name)[start:stop] = part[name]
+        start = stop
+    return result
