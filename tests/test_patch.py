@@ -248,3 +248,24 @@ def test_least_squares_lm_runs_on_lmfast_and_trf_stays_scipys():
             np.testing.assert_array_equal(result[field], expected[field])
         assert (result.nfev, result.njev, result.status, result.message) == (
             expected.nfev, expected.njev, expected.status, expected.message)
+
+
+def test_xarray_curvefit_runs_on_lmfast_unchanged():
+    xr = pytest.importorskip("xarray")
+    t = np.linspace(0, 4, 40)
+    truth = np.array([[2.0, 1.3], [1.5, 0.7], [3.0, 2.1]])
+    data = xr.DataArray(truth[:, :1] * np.exp(-truth[:, 1:] * t) + 0.01 * np.sin(7 * t),
+                        dims=("pixel", "t"), coords={"t": t})
+
+    def decay(x, a, b):
+        return a * np.exp(-b * x)
+
+    expected = data.curvefit("t", decay, p0={"a": 1.0, "b": 1.0})
+    before = lmfast.patch_calls().get(("xarray", "curve_fit"), 0)
+    with lmfast.patched():
+        got = data.curvefit("t", decay, p0={"a": 1.0, "b": 1.0})
+    assert lmfast.patch_calls()[("xarray", "curve_fit")] == before + 3  # one per pixel
+    np.testing.assert_allclose(got.curvefit_coefficients, expected.curvefit_coefficients,
+                               rtol=1e-12)
+    np.testing.assert_allclose(got.curvefit_covariance, expected.curvefit_covariance,
+                               rtol=1e-9)
