@@ -15,6 +15,7 @@ import sys
 
 import scipy.optimize.tests.test_minpack as scipy_tests
 
+
 def test_scipy_curve_fit_tests_pass_on_lmfast():
     path = pathlib.Path(scipy_tests.__file__)
     command = [
