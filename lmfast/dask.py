@@ -22,6 +22,7 @@ import numpy as np
 try:
     import dask
     import dask.array as da
+    import dask.callbacks
 except ImportError as exc:  # pragma: no cover (the tests skip without dask)
     raise ImportError(
         "lmfast.dask needs dask: pip install 'dask[array]' distributed (or the 'dask' "
@@ -39,9 +40,25 @@ __all__ = ["DaskBatchResult", "curve_fit_batch", "record_dtype"]
 #: the Dask setting ``lmfast.slice-fits`` (when the graph is built) overrides it.
 SLICE_FITS = 16384
 
-#: Graphs whose computation was interrupted in this process (by their token).
-_STOPPED = set()
-_STOPPED_LOCK = threading.Lock()
+#: How many computations on Dask's local schedulers Ctrl-C has interrupted in this
+#: process: a task fitting a chunk here gives up at its next slice when it changes.
+_interrupts = 0
+_interrupts_lock = threading.Lock()
+
+
+class _InterruptWatch(dask.callbacks.Callback):
+    """Counts the computations Ctrl-C interrupts on Dask's local schedulers (those of
+    ``DaskBatchResult.compute()`` and of ``xarray``'s ``compute()`` alike): their
+    ``_finish`` runs while the KeyboardInterrupt propagates."""
+
+    def _finish(self, dsk, state, errored):
+        global _interrupts
+        if errored and isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            with _interrupts_lock:
+                _interrupts += 1
+
+
+_InterruptWatch().register()
 
 
 class ChunkCancelled(Exception):
@@ -64,10 +81,9 @@ class DaskBatchResult:
         As in :class:`lmfast.BatchResult`, shapes (N, n), (N, n, n), (N, n), (N,)...
     """
 
-    def __init__(self, records, tolerances, token=None):
+    def __init__(self, records, tolerances):
         self.records = records
         self._tolerances = tolerances
-        self._token = token
 
     @property
     def popt(self):
@@ -126,26 +142,10 @@ class DaskBatchResult:
         Ctrl-C raises KeyboardInterrupt at once; the tasks already fitting a chunk in this
         process stop at their next slice of :data:`SLICE_FITS` fits.
         """
-        with self._stopped_on_interrupt():
-            # The chunks' records, filled into the result one by one: concatenating
-            # structured arrays first costs several times more.
-            chunks = dask.compute(*self.records.to_delayed().ravel(), **kwargs)
+        # The chunks' records, filled into the result one by one: concatenating
+        # structured arrays first costs several times more.
+        chunks = dask.compute(*self.records.to_delayed().ravel(), **kwargs)
         return batch_result_of(chunks, self._tolerances, self.records.dtype["popt"].shape[0])
-
-    def _stopped_on_interrupt(self):
-        token = self._token
-
-        class Watch:
-            def __enter__(self):
-                with _STOPPED_LOCK:
-                    _STOPPED.discard(token)
-
-            def __exit__(self, kind, value, traceback):
-                if kind is not None and issubclass(kind, KeyboardInterrupt):
-                    with _STOPPED_LOCK:
-                        _STOPPED.add(token)
-
-        return Watch()
 
     def persist(self, **kwargs):
         """The same result with its records computed and kept by the scheduler (in the
@@ -160,9 +160,8 @@ class DaskBatchResult:
         -------
         DaskBatchResult
         """
-        with self._stopped_on_interrupt():
-            (records,) = dask.persist(self.records, **kwargs)
-        return DaskBatchResult(records, self._tolerances, self._token)
+        (records,) = dask.persist(self.records, **kwargs)
+        return DaskBatchResult(records, self._tolerances)
 
     def __len__(self):
         return self.records.shape[0]
@@ -287,12 +286,10 @@ def curve_fit_batch(
     fit_chunks = ydata.chunks[0]
     blocks = {name: _chunked_like(name, inputs[name], n_fits, fit_chunks)
               for name, per in per_fit.items() if per}
-    token = uuid.uuid4().hex
     records = blockwise_records(
         _batch_block, ydata, 1, blocks, record_dtype(probe.popt.shape[1]),
-        f=f, shared=shared, options=options, threads=threads,
-        stop=(token, slice_fits()))
-    return DaskBatchResult(records, probe._tolerances, token)
+        f=f, shared=shared, options=options, threads=threads, slice_size=slice_fits())
+    return DaskBatchResult(records, probe._tolerances)
 
 
 # --------------------------------------------------------------------------------------
@@ -342,7 +339,7 @@ def blockwise_records(block_function, ydata, fit_ndim, per_fit, dtype, **kwargs)
         **kwargs)
 
 
-def _batch_block(ydata, *blocks, names, fit_ndim, f, shared, options, threads, stop):
+def _batch_block(ydata, *blocks, names, fit_ndim, f, shared, options, threads, slice_size):
     """The records of one chunk of fits: lmfast.curve_fit_batch on its rows, a slice at a
     time."""
     threads = block_threads(threads)
@@ -353,7 +350,7 @@ def _batch_block(ydata, *blocks, names, fit_ndim, f, shared, options, threads, s
                                         **_batch_arguments(arguments), **options)
         return records_of(result)
 
-    return in_slices(len(ydata), fit, stop)
+    return in_slices(len(ydata), fit, slice_size)
 
 
 def slice_fits():
@@ -362,24 +359,25 @@ def slice_fits():
     return max(1, int(dask.config.get("lmfast.slice-fits", SLICE_FITS)))
 
 
-def in_slices(count, fit, stop=(None, SLICE_FITS)):
-    """``fit(rows)`` for the slices ``rows`` of ``count`` fits, the records
-    concatenated; ``stop`` is (token of the graph, fits per slice).  Raises
-    :class:`ChunkCancelled` between two slices if the computation was cancelled."""
-    token, size = stop
+def in_slices(count, fit, size=SLICE_FITS):
+    """``fit(rows)`` for the slices ``rows`` of ``count`` fits (``size`` fits each), the
+    records concatenated.  Raises :class:`ChunkCancelled` between two slices if the
+    computation was cancelled."""
+    interrupts = _interrupts
     parts = []
     for start in range(0, count, size) if count else (0,):
-        if start and cancelled(token):
+        if start and cancelled(interrupts):
             raise ChunkCancelled("lmfast.dask: the computation of this chunk was cancelled")
         parts.append(fit(slice(start, min(start + size, count))))
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def cancelled(token=None):
-    """Whether the task running in this thread is no longer wanted: Ctrl-C interrupted
-    its DaskBatchResult.compute() (``token``) in this process, or its dask.distributed
-    worker no longer runs it (cancelled, released, forgotten)."""
-    if token is not None and token in _STOPPED:
+def cancelled(interrupts=None):
+    """Whether the task running in this thread is no longer wanted: Ctrl-C interrupted a
+    computation on a local scheduler of this process since the task started (when it
+    counted ``interrupts``), or its dask.distributed worker no longer runs it
+    (cancelled, released, forgotten)."""
+    if interrupts is not None and _interrupts != interrupts:
         return True
     distributed = sys.modules.get("distributed")
     if distributed is None:

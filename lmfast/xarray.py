@@ -405,22 +405,22 @@ def _lazy_records(y, fit_ndim, blocks, shared, settings, threads):
     return lmfast.dask.blockwise_records(
         _dask_pixel_block, y, fit_ndim, chunked, record_dtype(settings["n_params"]),
         shared=shared, settings=settings, threads=threads,
-        stop=(None, lmfast.dask.slice_fits()))
+        slice_size=lmfast.dask.slice_fits())
 
 
-def _dask_pixel_block(y, *blocks, names, fit_ndim, shared, settings, threads, stop):
+def _dask_pixel_block(y, *blocks, names, fit_ndim, shared, settings, threads, slice_size):
     """One Dask task: the records of a chunk of pixels, a slice at a time (it gives up
     between two slices when its computation is cancelled on a dask.distributed worker)."""
     import lmfast.dask
 
     return _pixel_block(y, *blocks, names=names, fit_ndim=fit_ndim, shared=shared,
                         settings=settings, threads=lmfast.dask.block_threads(threads),
-                        where="of its chunk ", stop=stop)
+                        where="of its chunk ", slice_size=slice_size)
 
 
 def _pixel_block(y, *blocks, names, fit_ndim, shared, settings, threads, where="",
-                 stop=None):
-    """The records (pixels...) of the pixels of y (pixels..., M); with ``stop`` (see
+                 slice_size=None):
+    """The records (pixels...) of the pixels of y (pixels..., M); with ``slice_size`` (see
     lmfast.dask.in_slices) in slices."""
     shape = y.shape[:fit_ndim]
     count = math.prod(shape)
@@ -437,12 +437,12 @@ def _pixel_block(y, *blocks, names, fit_ndim, shared, settings, threads, where="
         tolerances.append(tol)
         return records
 
-    if stop is None:
+    if slice_size is None:
         records = fit(slice(None))
     else:
         import lmfast.dask
 
-        records = lmfast.dask.in_slices(count, fit, stop)
+        records = lmfast.dask.in_slices(count, fit, slice_size)
     tolerance = next((t for t in tolerances if t is not None), None)
     _apply_errors(records, np.concatenate(points), tolerance, settings, shape, where)
     return records.reshape(shape)

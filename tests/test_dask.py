@@ -176,6 +176,42 @@ def test_ctrl_c_in_compute_stops_the_chunks_running_here(monkeypatch):
     assert 0 < len(slices) < 40
 
 
+def test_ctrl_c_stops_the_xarray_accessors_chunks_running_here(monkeypatch):
+    # As above, through xarray's own compute() of a Dask-backed DataArray: lmfast's
+    # Dask callback sees the KeyboardInterrupt, the running tasks stop at their next slice.
+    xr = pytest.importorskip("xarray")
+    import lmfast.xarray  # noqa: F401  (registers the accessor)
+
+    slices, running = [], []
+    batch = lmfast._batch.curve_fit_batch
+
+    def counted(f, *args, **kwargs):
+        running.append(1)
+        try:
+            slices.append(1)
+            return batch(f, *args, **kwargs)
+        finally:
+            running.pop()
+
+    x, y, p0 = gaussian_data(400)
+    cube = xr.DataArray(da.from_array(y, chunks=(200, -1)), dims=("pixel", "t"),
+                        coords={"t": x})
+    names = ["amplitude", "center", "sigma", "offset"]
+    with dask.config.set({"lmfast.slice-fits": 10}):
+        lazy = cube.lmfast.curvefit("t", slow_gaussian, p0=dict(zip(names, p0[0])))
+    monkeypatch.setattr(lmfast._batch, "curve_fit_batch", counted)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            lazy.compute(scheduler="threads")
+    finally:
+        timer.cancel()
+        timer.join()
+    assert wait_until_idle(lambda: bool(running))
+    assert 0 < len(slices) < 40
+
+
 def test_default_threads_per_task():
     assert lmfast.dask.block_threads(3) == 3
     assert lmfast.dask.block_threads(None) == 1  # not on a distributed worker
