@@ -38,6 +38,17 @@ _BROADCAST_HINT = (
 )
 
 
+#: BatchResult's per-fit arrays: name -> (dtype, shape of one fit's entry given n).
+RESULT_FIELDS = {
+    "popt": (np.float64, lambda n: (n,)),
+    "pcov": (np.float64, lambda n: (n, n)),
+    "chisq": (np.float64, lambda n: ()),
+    "ier": (np.int32, lambda n: ()),
+    "nfev": (np.int64, lambda n: ()),
+    "njev": (np.int64, lambda n: ()),
+}
+
+
 class BatchResult:
     """The outcome of :func:`curve_fit_batch`, one entry per fit.
 
@@ -61,12 +72,8 @@ class BatchResult:
     """
 
     def __init__(self, n_fits, n, tolerances):
-        self.popt = np.empty((n_fits, n))
-        self.pcov = np.empty((n_fits, n, n))
-        self.chisq = np.empty(n_fits)
-        self.ier = np.empty(n_fits, dtype=np.int32)
-        self.nfev = np.empty(n_fits, dtype=np.int64)
-        self.njev = np.empty(n_fits, dtype=np.int64)
+        for name, (dtype, shape) in RESULT_FIELDS.items():
+            setattr(self, name, np.empty((n_fits, *shape(n)), dtype=dtype))
         self._tolerances = tolerances
 
     @property

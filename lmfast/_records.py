@@ -7,10 +7,10 @@ arrays are computed from it.
 
 import numpy as np
 
-from lmfast._batch import BatchResult
+from lmfast._batch import RESULT_FIELDS, BatchResult
 
 #: Fields of one fit's record, in the order of BatchResult's arrays.
-RECORD_FIELDS = ("popt", "pcov", "chisq", "ier", "nfev", "njev")
+RECORD_FIELDS = tuple(RESULT_FIELDS)
 
 
 def record_dtype(n):
@@ -19,9 +19,7 @@ def record_dtype(n):
     Fields ``popt`` (n,), ``pcov`` (n, n), ``chisq``, ``ier`` (int32), ``nfev`` and
     ``njev`` (int64), as :class:`lmfast.BatchResult` holds them.
     """
-    return np.dtype([("popt", np.float64, (n,)), ("pcov", np.float64, (n, n)),
-                     ("chisq", np.float64), ("ier", np.int32), ("nfev", np.int64),
-                     ("njev", np.int64)])
+    return np.dtype([(name, dtype, shape(n)) for name, (dtype, shape) in RESULT_FIELDS.items()])
 
 
 def records_of(result, shape=None):
