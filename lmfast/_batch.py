@@ -14,10 +14,10 @@ import warnings
 
 import numpy as np
 
-from lmfast import _batch_core, _defaults, _poisson, _validate, _weighting
+from lmfast import _batch_core, _defaults, _estimator, _poisson, _validate, _weighting
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import CODES_DOC, NOT_COUNTS, SUCCESS, message
-from lmfast._problem import LEAST_SQUARES, POISSON, Problem
+from lmfast._problem import Problem
 from lmfast.models import Model
 
 __all__ = ["BatchResult", "curve_fit_batch"]
@@ -41,6 +41,7 @@ _BROADCAST_HINT = (
 #: BatchResult's per-fit arrays: name -> (dtype, shape of one fit's entry given n).
 RESULT_FIELDS = {
     "popt": (np.float64, lambda n: (n,)),
+    "at_bound": (np.bool_, lambda n: (n,)),
     "pcov": (np.float64, lambda n: (n, n)),
     "chisq": (np.float64, lambda n: ()),
     "ier": (np.int32, lambda n: ()),
@@ -57,6 +58,9 @@ class BatchResult:
     popt : ndarray, shape (N, n)
         Fitted parameters; the last iterate for fits that stopped without converging
         (ier 5-8), NaN for fits with no answer (ier 0 or negative).
+    at_bound : ndarray of bool, shape (N, n)
+        Which parameters ended on one of their bounds (within 1e-6 of max(1, |bound|)
+        and of the bounds' width); False for fixed and unbounded parameters.
     pcov : ndarray, shape (N, n, n)
         Covariance of popt as :func:`lmfast.curve_fit` computes it (inf where it is
         indeterminate), NaN for fits that did not converge.
@@ -115,6 +119,8 @@ def curve_fit_batch(
     bounds=None,
     fixed=None,
     estimator=None,
+    loss="linear",
+    f_scale=1.0,
     x_dims=None,
     ftol=_defaults.FTOL,
     xtol=_defaults.XTOL,
@@ -166,6 +172,9 @@ def curve_fit_batch(
         As for :func:`lmfast.curve_fit`: ``'poisson'`` fits each row of ydata as counts by
         maximum likelihood (sigma must be None; pcov is the inverse Fisher information).
         A row that is not counts (negative, non-integer or not finite) gets ier -5.
+    loss, f_scale
+        A robust loss for every fit, as :func:`lmfast.curve_fit` takes them (SciPy's
+        names and rho); ``chisq`` is then the minimised ``f_scale**2 * sum(rho)``.
     x_dims : int or None
         Rows k of the independent variable of a Python model (a compiled model knows its
         own): needed only when a 2-D xdata's first length equals N.
@@ -223,8 +232,8 @@ def curve_fit_batch(
     xdata, x_per_fit, x_dims = _validate.batch_xdata(
         xdata, n_fits, m, model.x_dims if model is not None else x_dims)
     weights = _validate.batch_weights(sigma, n_fits, m)
-    poisson = _validate.estimator_kind(estimator) == POISSON
-    if poisson and sigma is not None:
+    est = _estimator.estimator_from(estimator, loss, f_scale)
+    if est.poisson and sigma is not None:
         raise ValueError("sigma must be None with estimator='poisson': the Poisson "
                          "likelihood weights each point by its model value")
     lower, upper = _validate.batch_bounds(bounds, n_fits, n)
@@ -238,9 +247,6 @@ def curve_fit_batch(
     settings = _validate.batch_settings(ftol, xtol, gtol, factor, epsfcn)
     chunk_size = _validate.positive_int("chunk_size", chunk_size)
     # A compiled model's own Jacobian is used unless it has none (forward differences).
-    if poisson and jac is None and not compiled:
-        # differences of the model, not of its deviance residuals (see _poisson)
-        jac = _poisson.difference_jacobian(f, epsfcn)
     use_fd = jac is None and not (compiled and model.has_jacobian)
     tol = _defaults.tolerances(settings["ftol"], settings["xtol"], settings["gtol"],
                                maxfev, n_free, use_fd)
@@ -248,33 +254,17 @@ def curve_fit_batch(
     if n_fits == 0:
         threads = _validate.threads_for(threads, 1)
         return result
-    if poisson and (not_counts := _poisson.bad_counts(ydata)).any():
-        # Those fits get their own status; the others are fitted as a batch of their own.
-        good = np.flatnonzero(~not_counts)
-        result.popt[not_counts] = np.nan
-        result.pcov[not_counts] = np.nan
-        result.chisq[not_counts] = np.nan
-        result.ier[not_counts] = NOT_COUNTS
-        result.nfev[not_counts] = result.njev[not_counts] = 0
-        if good.size:
-            rows = curve_fit_batch(
-                f, xdata[good] if x_per_fit else xdata, ydata[good],
-                p0[good] if p0.ndim == 2 else p0, None, absolute_sigma, jac,
-                bounds=None if lower is None else (_fit_rows(lower, good),
-                                                   _fit_rows(upper, good)),
-                fixed=fixed, estimator=estimator, x_dims=x_dims, ftol=ftol, xtol=xtol,
-                gtol=gtol, maxfev=maxfev, epsfcn=epsfcn, factor=factor, threads=threads,
-                progress=progress, chunk_size=chunk_size)
-            for name in ("popt", "pcov", "chisq", "ier", "nfev", "njev"):
-                getattr(result, name)[good] = getattr(rows, name)
-        return result
+    status = None
+    if est.poisson and (not_counts := _poisson.bad_counts(ydata)).any():
+        # Those fits get their own status and are not run.
+        status = np.where(not_counts, NOT_COUNTS, 0).astype(np.int32)
 
     problem = Problem(
         m=m, n=n, n_fits=n_fits, p0=p0, tolerances=tol, epsfcn=settings["epsfcn"],
         factor=settings["factor"], use_fd=use_fd, ydata=ydata, weights=weights,
         absolute_sigma=bool(absolute_sigma), model=model._compiled if compiled else None,
         xdata=xdata if compiled else None, x_per_fit=x_per_fit, lower=lower, upper=upper,
-        fixed=fixed, estimator=POISSON if poisson else LEAST_SQUARES)
+        fixed=fixed, estimator=est.kind, f_scale=est.f_scale, status=status)
     if compiled:
         block = min(chunk_size or _compiled_block(m, n), n_fits)
         threads = _validate.threads_for(threads, -(-n_fits // block))
@@ -282,7 +272,7 @@ def curve_fit_batch(
         group = min(chunk_size or PYTHON_ROUND_DOUBLES // ((n_free + 1) * m) or 1, n_fits)
         threads = _validate.threads_for(threads, -(-n_fits // group))
         python_model = _PythonModel(f, jac, n, m, _x_rows(xdata, x_per_fit), ydata, weights,
-                                    poisson)
+                                    est.poisson)
         python_model.probe(p0 if p0.ndim == 2 else p0[np.newaxis])
     bar = _progress_bar(progress, n_fits)
     try:
@@ -296,32 +286,48 @@ def curve_fit_batch(
     finally:
         if bar is not None:
             bar.close()
-    if poisson:
-        _poisson_pcov(result, f, jac, compiled, xdata, x_per_fit, fixed, settings["epsfcn"])
+    if not compiled:
+        _python_pcov(result, problem, python_model, est, upper, settings["epsfcn"])
     return result
+
+
+def _python_pcov(result, problem, python_model, est, upper, epsfcn):
+    """pcov of the converged fits of a Python model whose covariance comes from a fresh
+    Jacobian at popt (a parameter on a bound, or an estimator beyond least squares):
+    their base values and Jacobian rows at popt, evaluated for them all at once."""
+    fresh = result.success & (result.at_bound.any(axis=1) | (not est.least_squares))
+    idx = np.flatnonzero(fresh)
+    if not idx.size:
+        return
+    free = problem.free if problem.free is not None else np.arange(problem.n)
+    for start in range(0, idx.size, 1024):
+        chunk = idx[start:start + 1024]
+        rows = np.ascontiguousarray(result.popt[chunk])
+        if python_model.jac is not None:
+            at = python_model.residuals(rows, chunk)
+            jac = python_model.jacobians(rows, chunk)[:, :, free]
+        else:
+            at, jac = _estimator.difference_rows(
+                lambda r: python_model.residuals(np.ascontiguousarray(r), chunk), rows,
+                free, None if upper is None else _fit_rows(upper, chunk), epsfcn)
+        for k, i in enumerate(chunk):
+            cov = _estimator.python_covariance(problem, at[k], jac[k])
+            result.pcov[i] = _scaled_pcov(cov, result.chisq[i], problem, est)
+
+
+def _scaled_pcov(cov, chisq, problem, est):
+    """curve_fit's scaling of the covariance at the solution (inf where undefined)."""
+    if cov is None:
+        return np.inf
+    if problem.absolute_sigma or est.absolute:
+        return cov
+    dof = problem.m - problem.n_free
+    return cov * (chisq / dof) if dof > 0 else np.inf
 
 
 def _fit_rows(a, idx):
     """The rows idx of a per-fit (N, ...) array; a shared array as it is."""
     return a[idx] if a.ndim == 2 else a
-
-
-def _poisson_pcov(result, f, jac, compiled, xdata, x_per_fit, fixed, epsfcn):
-    """Replace the converged fits' pcov by the inverse Fisher information at popt."""
-    done = np.flatnonzero(result.success)
-    if not done.size:
-        return
-    n = result.popt.shape[1]
-    free = np.flatnonzero(~fixed) if fixed is not None else np.arange(n)
-    if compiled:
-        m = xdata.shape[-1]
-        x = xdata.reshape(len(xdata), f.x_dims, m) if x_per_fit else xdata.reshape(1, f.x_dims, m)
-        x = np.ascontiguousarray(x[done] if x_per_fit else x)
-        evaluation = _poisson.compiled_evaluation(f, x, x_per_fit, epsfcn)
-    else:
-        x_rows = _x_rows(xdata, x_per_fit)
-        evaluation = _poisson.python_evaluation(f, jac, lambda idx: x_rows(done[idx]), epsfcn)
-    result.pcov[done] = _poisson.model_covariance(evaluation, result.popt[done], free)
 
 
 def _x_rows(x, per_fit):
@@ -486,22 +492,21 @@ class _PythonModel:
         return self.weights[idx]
 
     def residuals(self, rows, idx):
-        """The weighted residuals (len(idx), M) at rows, as C-contiguous float64."""
+        """The base values (len(idx), M) at rows, as C-contiguous float64: the weighted
+        residuals, or the model's values for Poisson (the engine applies the
+        estimator, lmfast/_estimator.pxd)."""
         values = self._call("f", self.f, rows, idx, (len(idx), self.m))
         if self.poisson:
-            return np.ascontiguousarray(_poisson.deviance_residuals(values, self.ydata[idx]))
+            return np.ascontiguousarray(values, dtype=np.float64)
         res = _weighting.residuals(values, self.ydata[idx], self._fit_weights(idx))
         return np.ascontiguousarray(res, dtype=np.float64)
 
     def jacobians(self, rows, idx):
-        """The weighted Jacobians (len(idx), M, n) at rows, as C-contiguous float64."""
+        """The base values' Jacobians (len(idx), M, n) at rows, as C-contiguous float64:
+        the model's, weighted like the residuals."""
         values = self._call("jac", self.jac, rows, idx, (len(idx), self.m, self.n))
         if self.poisson:
-            # the model's rows scaled by dr/df, from its values at the same points
-            model = self._call("f", self.f, rows, idx, (len(idx), self.m))
-            y = self.ydata[idx]
-            slopes = _poisson.deviance_slopes(model, y, _poisson.deviance_residuals(model, y))
-            return np.ascontiguousarray(slopes[:, :, np.newaxis] * values)
+            return np.ascontiguousarray(values, dtype=np.float64)
         w = self._fit_weights(idx)
         if w is not None and w.ndim == 1:
             w = w[np.newaxis]

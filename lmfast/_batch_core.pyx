@@ -23,8 +23,11 @@ from libc.string cimport memcpy
 from lmfast._engine cimport (
     LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_FD, lm_step, lm_fd_step, lm_fd_column,
 )
+from lmfast._estimator cimport (
+    ESTIMATOR_LEAST_SQUARES, cache_at, cache_fill, cache_next, scale_rows, scaled_difference,
+)
 from lmfast._model_fit cimport (
-    FitData, FitOutputs, bind_outputs, finish_fit, fit_data, fit_work_doubles, grad_scratch,
+    FitData, FitOutputs, bind_outputs, cache_scratch, finish_fit, fit_data, fit_work_doubles, grad_scratch,
     lmfast_claim, lmfast_load, lmfast_store, run_model_fit, start_fit, step_scratch,
 )
 from lmfast._problem cimport Problem, ProblemData, fit_param_map
@@ -106,11 +109,11 @@ cdef class CompiledBatch:
                 for i in range(start, stop):
                     if lmfast_load(&self.cancelled):
                         break
+                    fit_data(s, i, dwork, &d)
                     if start_fit(s, i, &ws, dwork, iwork) == 0:
-                        fit_data(s, i, dwork, &d)
                         if run_model_fit(&ws, &d, &self.cancelled) != LM_DONE:
                             break
-                    finish_fit(s, i, &ws, &self.out, dwork)
+                    finish_fit(s, i, &ws, &d, &self.out, dwork)
                     finished += 1
                 lmfast_claim(&self.n_done, finished)
 
@@ -181,7 +184,7 @@ cdef class VectorBatch:
         cdef LMWork *ws = self.works + k
         self.requests[k] = lm_step(ws)
         if self.requests[k] == LM_DONE:
-            finish_fit(&self.problem.data, self.first + k, ws, &self.out,
+            finish_fit(&self.problem.data, self.first + k, ws, NULL, &self.out,
                        self.dwork + k * self.lwork)
             return 1
         self.active[self.n_active] = k
@@ -203,7 +206,7 @@ cdef class VectorBatch:
                          self.iwork + k * max(self.problem.data.n_free, 1)) == 0:
                 finished += self._step(k)
             else:  # p0 outside its bounds: finished without a request
-                finish_fit(&self.problem.data, first + k, self.works + k, &self.out,
+                finish_fit(&self.problem.data, first + k, self.works + k, NULL, &self.out,
                            self.dwork + k * self.lwork)
                 finished += 1
         return finished
@@ -261,8 +264,9 @@ cdef class VectorBatch:
     @cython.nonecheck(False)  # self is never None; the debug build checks the rest
     def scatter(self, cnp.ndarray residuals, cnp.ndarray jacobians):
         """Hand the answers to the requests of the last gather() to the fits (residuals:
-        (n_f, m), jacobians: (n_j, m, n), C-contiguous float64, already weighted), step
-        every fit, and return how many fits finished."""
+        (n_f, m), jacobians: (n_j, m, n), C-contiguous float64, already weighted; beyond
+        least squares, base values and their Jacobians: the estimator is applied here,
+        see lmfast/_estimator.pxd), step every fit, and return how many fits finished."""
         cdef const ProblemData *p = &self.problem.data
         cdef Py_ssize_t a, k, j, n = p.n, nf = p.n_free, m = p.m
         cdef Py_ssize_t n_f = 0, n_j = 0
@@ -271,6 +275,10 @@ cdef class VectorBatch:
         cdef ParamMap pm
         cdef double *grad
         cdef double *steps
+        cdef double *cache
+        cdef const double *slot
+        cdef const double *y
+        cdef bint scaled = p.estimator.kind != ESTIMATOR_LEAST_SQUARES, lost = False
         cdef const double *res = <const double *>_answers(residuals, self.last_f * m,
                                                           "residuals")
         cdef const double *jac = <const double *>_answers(jacobians, self.last_j * m * n,
@@ -281,14 +289,29 @@ cdef class VectorBatch:
             for a in range(pending):
                 k = self.active[a]
                 ws = self.works + k
+                cache = cache_scratch(p, self.dwork + k * self.lwork)
+                slot = NULL
+                if scaled and self.requests[k] != LM_NEED_F:
+                    slot = cache_at(cache, m, nf, ws.x)
+                    lost = lost or slot == NULL
                 if self.requests[k] == LM_NEED_F:
-                    memcpy(ws.req_f, res + n_f * m, m * sizeof(double))
+                    if scaled:
+                        y = p.y + (self.first + k) * p.y_fit_stride if p.y != NULL else NULL
+                        memcpy(cache_next(cache, m, nf), res + n_f * m, m * sizeof(double))
+                        cache_fill(cache, m, nf, &p.estimator, ws.req_x, y, ws.req_f)
+                    else:
+                        memcpy(ws.req_f, res + n_f * m, m * sizeof(double))
                     n_f += 1
                 elif self.requests[k] == LM_NEED_FD:
                     # the steps gather() took (with fd_step's guard when mapped)
                     steps = step_scratch(p, self.dwork + k * self.lwork)
                     for j in range(nf):
-                        lm_fd_column(ws, j, steps[j], res + (n_f + j) * m)
+                        if slot != NULL:
+                            memcpy(ws.wa4, res + (n_f + j) * m, m * sizeof(double))
+                            scaled_difference(m, ws.fvec, slot, ws.wa4)
+                            lm_fd_column(ws, j, steps[j], ws.wa4)
+                        else:
+                            lm_fd_column(ws, j, steps[j], res + (n_f + j) * m)
                     n_f += nf
                 else:
                     if p.mapped:
@@ -298,10 +321,17 @@ cdef class VectorBatch:
                         chain_jacobian(&pm, grad, m, jac + n_j * m * n, n, 1, ws.fjac)
                     else:
                         memcpy(ws.fjac, jac + n_j * m * n, m * n * sizeof(double))
+                    if slot != NULL:
+                        scale_rows(m, nf, slot + m, ws.fjac)
                     n_j += 1
                 finished += self._step(k)
         self.last_f = 0
         self.last_j = 0
+        if lost:
+            # The engine asks for a Jacobian only where it last evaluated (see
+            # cache_at): this cannot happen.
+            raise RuntimeError("internal: a fit's Jacobian was requested at a point "
+                               "whose base values are not cached")
         return finished
 
 

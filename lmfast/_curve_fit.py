@@ -25,9 +25,11 @@ import warnings
 
 import numpy as np
 
-from lmfast import _defaults, _leastsq, _poisson, _scipy, _single, _validate, _weighting
+from lmfast import (
+    _defaults, _estimator, _leastsq, _poisson, _scipy, _single, _validate, _weighting,
+)
 from lmfast._outcomes import NONFINITE_RESIDUALS, SUCCESS, exception_class, report
-from lmfast._problem import LEAST_SQUARES, POISSON, Problem
+from lmfast._problem import Problem
 
 __all__ = ["curve_fit"]
 
@@ -51,13 +53,17 @@ def curve_fit(
     nan_policy=None,
     fixed=None,
     estimator=None,
+    loss="linear",
+    f_scale=1.0,
     **kwargs,
 ):
     """Use non-linear least squares to fit a function, f, to data.
 
     Assumes ``ydata = f(xdata, *params) + eps`` and minimizes the sum of squared
-    (weighted) residuals with the Levenberg-Marquardt method of :func:`lmfast.leastsq`.
-    A drop-in for ``scipy.optimize.curve_fit`` (SciPy 1.17) for unbounded problems.
+    (weighted) residuals, a robust loss of them, or the Poisson deviance, with the
+    Levenberg-Marquardt method of :func:`lmfast.leastsq`, bounded or not.  A drop-in
+    for ``scipy.optimize.curve_fit`` (SciPy 1.17): the same answers where SciPy runs
+    'lm', SciPy's bounded conventions where it would run 'trf'.
 
     Parameters
     ----------
@@ -101,7 +107,9 @@ def curve_fit(
         lmfast's Levenberg-Marquardt handles them by a change of variables (arcsine for
         two-sided bounds, square root for one-sided ones, as MINUIT and lmfit do); an
         unbounded parameter is iterated as is.  Each lower bound must be strictly less
-        than its upper bound, and `p0` must lie within the bounds.
+        than its upper bound, and `p0` must lie within the bounds.  `pcov` is the
+        covariance in the parameters at `popt` (SciPy's bounded convention): a parameter
+        that ends on its bound keeps a finite error, from the Jacobian there.
     method : {None, 'lm', 'trf', 'dogbox'}, optional
         None and ``'lm'``: lmfast's Levenberg-Marquardt, bounded or not. ``'trf'`` and
         ``'dogbox'`` call SciPy's own ``curve_fit`` (SciPy must be installed).
@@ -114,7 +122,8 @@ def curve_fit(
         bounded methods are not accepted by ``'lm'`` (``TypeError``).
     full_output : bool, optional
         If True, also return `infodict`, `mesg` and `ier`.  With bounds or fixed
-        parameters, ``fjac``, ``ipvt`` and ``qtf`` are those of the iterated variables.
+        parameters, ``fjac``, ``ipvt`` and ``qtf`` are those of the iterated variables;
+        with bounds, ``infodict['at_bound']`` says which parameters ended on a bound.
     fixed : sequence of bool or of str, optional
         Parameters held at their `p0` value: a boolean mask of length N, or parameter
         names (for a model with ``param_names``, such as the :mod:`lmfast.models`).
@@ -127,7 +136,19 @@ def curve_fit(
         deviance residuals.  With ``'poisson'``: `ydata` must hold non-negative integers,
         `sigma` must be None, and `pcov` is the inverse Fisher information
         ``(J^T diag(1/f) J)^-1`` at `popt` (not scaled); a trial point where the model
-        is <= 0 anywhere is a rejected step.
+        is <= 0 anywhere is a rejected step.  Not with a robust `loss` (ValueError).
+    loss : {'linear', 'soft_l1', 'huber', 'cauchy', 'arctan'}, optional
+        A robust loss, by SciPy's names and with SciPy's rho: the fit minimises
+        ``0.5 * f_scale**2 * sum(rho((r / f_scale)**2))`` of the weighted residuals r,
+        the cost ``scipy.optimize.least_squares(method='trf', loss=...)`` minimises, by
+        Levenberg-Marquardt on residuals ``sign(r) f_scale sqrt(rho)``.  `pcov` is what
+        SciPy's ``curve_fit(method='trf', loss=...)`` returns there: the inverse of
+        ``J^T diag(rho' + 2 z rho'') J`` at `popt`, scaled by the minimised cost over
+        the degrees of freedom unless `absolute_sigma`.  An lmfast extension (SciPy's
+        'lm' takes no loss).  Default 'linear' (least squares).
+    f_scale : float, optional
+        The robust loss's soft margin between inlier and outlier residuals (> 0);
+        default 1.0.
     nan_policy : {'raise', 'omit', None}, optional
         How to handle NaN in the input: ``'raise'`` raises ``ValueError``,
         ``'omit'`` drops the points where `xdata` or `ydata` is NaN (and the matching
@@ -146,7 +167,7 @@ def curve_fit(
     -------
     popt : ndarray
         Optimal values of the parameters, minimizing the sum of squared residuals
-        of ``f(xdata, *popt) - ydata``.
+        of ``f(xdata, *popt) - ydata`` (or the robust cost, or the Poisson deviance).
     pcov : ndarray
         The estimated approximate covariance of `popt`, shape (N, N); its diagonal
         holds the variances of the estimates, so ``np.sqrt(np.diag(pcov))`` gives
@@ -168,9 +189,11 @@ def curve_fit(
     ------
     ValueError
         If `xdata` or `ydata` contain NaNs or infs (with `check_finite`), if an
-        input is empty or has the wrong shape, if a bounded fit is requested, if the
-        residuals are not finite at `p0` and `raise_nonfinite` is True,
-        or if a compiled model gets a `p0` of another length than its parameters.
+        input is empty or has the wrong shape, if a bound or `p0` is out of order
+        (``lb >= ub``, `p0` outside the bounds), if the residuals are not finite at `p0`
+        and `raise_nonfinite` is True, if a compiled model gets a `p0` of another
+        length than its parameters, or for an unknown `loss`, ``f_scale <= 0``, or a
+        loss with ``estimator='poisson'``.
     TypeError
         If there are more parameters than data points, the model's output has the
         wrong shape, or an input holds complex numbers, objects or strings.
@@ -254,8 +277,8 @@ def curve_fit(
         xdata, ydata, sigma = _apply_nan_policy(nan_policy, xdata, ydata, sigma)
         m = ydata.size
 
-    poisson = _validate.estimator_kind(estimator) == POISSON
-    if poisson:
+    est = _estimator.estimator_from(estimator, loss, f_scale)
+    if est.poisson:
         if sigma is not None:
             raise ValueError("sigma must be None with estimator='poisson': the Poisson "
                              "likelihood weights each point by its model value")
@@ -271,41 +294,43 @@ def curve_fit(
         raise TypeError(f"The number of func parameters={n_free} must not exceed the "
                         f"number of data points={m}")
 
-    if _validate.compiled_model(f, jac) is not None:
+    compiled = _validate.compiled_model(f, jac) is not None
+    if compiled:
         fit, tol = _fit_compiled(f, jac is not None, xdata, ydata, weights, whiten, p0,
-                                 bounds, kwargs, poisson)
+                                 bounds, kwargs, est)
         source = f"{f.name}.jac" if jac is not None else "the forward differences of func"
     else:
         fit, tol = _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs,
-                               poisson)
+                               est)
         source = "Dfun" if callable(jac) else "the forward differences of func"
     if fit.info == NONFINITE_RESIDUALS:
         raise ValueError(_nonfinite_start(ydata, weights, p0))
-    popt, pcov, infodict, mesg, ier = _leastsq.results(fit, tol, source, jac is not None,
-                                                       full_output=True)
+    popt, cov_x, infodict, mesg, ier = _leastsq.results(fit, tol, source, jac is not None,
+                                                        full_output=True)
     if ier not in SUCCESS:
         report(ier, "curve_fit", "Optimal parameters not found: " + mesg)
-
-    if poisson:
-        pcov = _poisson_covariance(f, jac, xdata, popt, bounds[2], kwargs.get("epsfcn"))
-    else:
-        pcov = _scale_covariance(pcov, infodict["fvec"], popt.size, n_free, absolute_sigma)
+    if fit.fresh and not compiled and cov_x is None:
+        cov_x = _python_covariance(fit, f, jac, xdata, ydata, weights, whiten, est, bounds,
+                                   kwargs.get("epsfcn"))
+    pcov = _scale_covariance(cov_x, infodict["fvec"], popt.size, n_free,
+                             absolute_sigma or est.absolute)
+    if lower is not None:
+        infodict["at_bound"] = fit.at_bound
     if full_output:
         return popt, pcov, infodict, mesg, ier
     return popt, pcov
 
 
-def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs, poisson=False):
-    """leastsq on the weighted (or Poisson deviance) residuals of a Python model;
-    (fit, tolerances).  bounds is (lower, upper, fixed), each None or validated."""
-    if poisson:
-        fun, jac = _poisson_functions(f, jac, xdata, ydata, kwargs.get("epsfcn"))
-    else:
-        fun = _weighting.residual_function(f, xdata, ydata, weights, whiten)
+def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs, est):
+    """leastsq on the weighted residuals of a Python model (their base values beyond
+    least squares: the engine applies the estimator); (fit, tolerances).  bounds is
+    (lower, upper, fixed), each None or validated."""
+    fun = _base_function(f, xdata, ydata, weights, whiten, est)
     # A jac that is not callable (the bounded methods' '2-point', ...) goes to leastsq
     # as is and fails there as `Dfun`, with SciPy's TypeError.
-    if callable(jac) and not poisson:
-        jac = _jacobian_function(jac, xdata, weights, whiten)
+    if callable(jac):
+        jac = _jacobian_function(jac, xdata, None if est.poisson else weights,
+                                 None if est.poisson else whiten)
     if p0.dtype != np.float64:
         # leastsq starts from the value of its shape check when x0 is float64.  Otherwise
         # it evaluates at x0 twice (as given, then as float64): answer the second call
@@ -316,7 +341,46 @@ def _fit_python(f, jac, xdata, ydata, weights, whiten, p0, bounds, kwargs, poiss
     options = _leastsq_options(**kwargs)
     lower, upper, fixed = bounds
     return _leastsq.run(fun, p0, (), jac, full_output=True, lower=lower, upper=upper,
-                        fixed=fixed, **options)
+                        fixed=fixed, estimator=est,
+                        ydata=np.ascontiguousarray(ydata) if est.poisson else None,
+                        **options)
+
+
+def _base_function(f, xdata, ydata, weights, whiten, est):
+    """params -> the base values the engine's estimator reads: the model's values for
+    Poisson, else the weighted residuals."""
+    if est.poisson:
+
+        def values(params):
+            return f(xdata, *params)
+
+        return values
+    return _weighting.residual_function(f, xdata, ydata, weights, whiten)
+
+
+def _python_covariance(fit, f, jac, xdata, ydata, weights, whiten, est, bounds, epsfcn):
+    """The covariance at popt of a Python model's fit, from a fresh Jacobian there (a
+    parameter on a bound, or an estimator beyond least squares); None where singular."""
+    lower, upper, fixed = bounds
+    popt = fit.x
+    free = np.flatnonzero(~fixed) if fixed is not None else np.arange(popt.size)
+    fun = _base_function(f, xdata, ydata, weights, whiten, est)
+
+    def base(rows):
+        return np.asarray(fun(rows[0]), dtype=np.float64).ravel()[np.newaxis]
+
+    if epsfcn is None:
+        epsfcn = _defaults.default_epsfcn()
+    if callable(jac):
+        at = base(popt[np.newaxis])[0]
+        rows = np.asarray(jac(xdata, *popt), dtype=np.float64)
+        if not est.poisson:
+            rows = _weighting.jacobian(rows, weights, whiten)
+        rows = rows[:, free]
+    else:
+        at, rows = _estimator.difference_rows(base, popt[np.newaxis], free, upper, epsfcn)
+        at, rows = at[0], rows[0]
+    return _estimator.python_covariance(fit.problem, at, rows)
 
 
 _LEASTSQ_OPTIONS = {
@@ -335,8 +399,7 @@ def _leastsq_options(**kwargs):
     return {**_LEASTSQ_OPTIONS, **kwargs}
 
 
-def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwargs,
-                  poisson=False):
+def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwargs, est):
     """One fit of a compiled model (lmfast.models), evaluated in C; (fit, tolerances).
 
     Every input a compiled model can take runs here; anything else is a clear error,
@@ -371,50 +434,8 @@ def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwa
         stop_nonfinite=options["raise_nonfinite"], diag=diag, model=model._compiled,
         xdata=np.ascontiguousarray(xdata), ydata=np.ascontiguousarray(ydata),
         weights=weights, whiten=whiten, lower=lower, upper=upper, fixed=fixed,
-        estimator=POISSON if poisson else LEAST_SQUARES)
+        estimator=est.kind, f_scale=est.f_scale)
     return _single.fit_model(problem, True), tol
-
-
-def _poisson_functions(f, jac, xdata, ydata, epsfcn):
-    """The deviance residuals of a Python model and their Jacobian: the model's rows
-    scaled by dr/df, the model's own jac or, without one, forward differences of the
-    model (a deviance residual is infinite where a step makes the model <= 0)."""
-
-    def residuals(params):
-        return _poisson.deviance_residuals(f(xdata, *params), ydata)
-
-    if jac is None:
-        jac = _poisson.difference_jacobian(f, epsfcn)
-    if not callable(jac):
-        return residuals, jac
-
-    def jacobian(params):
-        values = np.asarray(f(xdata, *params), dtype=np.float64)
-        slopes = _poisson.deviance_slopes(values, ydata,
-                                          _poisson.deviance_residuals(values, ydata))
-        return slopes[:, np.newaxis] * np.asarray(jac(xdata, *params))
-
-    jacobian.__name__ = "_memoized_func"  # leastsq's shape messages quote SciPy's name
-    return residuals, jacobian
-
-
-def _poisson_covariance(f, jac, xdata, popt, fixed, epsfcn):
-    """The inverse Fisher information at popt (see lmfast._poisson); inf, with the
-    OptimizeWarning, where it is singular.  A compiled model is evaluated in C, as the
-    batch does, so both give the same pcov."""
-    free = np.flatnonzero(~fixed) if fixed is not None else np.arange(popt.size)
-    model = _validate.compiled_model(f, jac)
-    if model is not None:
-        x = np.ascontiguousarray(xdata, dtype=np.float64).reshape(1, model.x_dims, -1)
-        values_and_jacobian = _poisson.compiled_evaluation(model, x, False, epsfcn)
-    else:
-        values_and_jacobian = _poisson.python_evaluation(f, jac, lambda idx: xdata,
-                                                         epsfcn, single=True)
-    cov = _poisson.model_covariance(values_and_jacobian, popt[np.newaxis], free)[0]
-    if np.isinf(cov).any():
-        warnings.warn("Covariance of the parameters could not be estimated",
-                      category=exception_class("OptimizeWarning"), stacklevel=3)
-    return cov
 
 
 def _nonfinite_start(ydata, weights, p0):

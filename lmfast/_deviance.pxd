@@ -1,5 +1,5 @@
-# The Poisson deviance residual and its slope, inline for the compiled drivers; the
-# NumPy twin is lmfast._poisson (same formulas, same order of operations).
+# The Poisson deviance residual and its slope: the Poisson row of the estimator table
+# (lmfast/_estimator.pxd), used by every driver.
 #
 # For counts y and a model value f > 0 the deviance of one point is
 #   d = 2 (f - y - y ln(f / y))   (y ln(y / f) read as 0 where y = 0: d = 2 f),

@@ -68,3 +68,5 @@ cdef LMRequest lm_step(LMWork *ws) noexcept nogil
 cdef double lm_fd_step(const LMWork *ws, Py_ssize_t j) noexcept nogil
 cdef void lm_fd_column(LMWork *ws, Py_ssize_t j, double h, const double *fh) noexcept nogil
 cdef int lm_covariance(const LMWork *ws, double *cov, double *scratch) noexcept nogil
+cdef int r_covariance(Py_ssize_t n, const double *r, const int *ipvt, double *cov,
+                      double *scratch) noexcept nogil

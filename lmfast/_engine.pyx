@@ -113,19 +113,27 @@ cdef void lm_fd_column(LMWork *ws, Py_ssize_t j, double h, const double *fh) noe
 
 
 cdef int lm_covariance(const LMWork *ws, double *cov, double *scratch) noexcept nogil:
-    """(R^T R)^-1 in the original variable order, from a finished fit's R and ipvt.
+    """(R^T R)^-1 in the original variable order, from a finished fit's R and ipvt
+    (r_covariance on ws.fjac)."""
+    return r_covariance(ws.n, ws.fjac, ws.ipvt, cov, scratch)
 
-    R^-1 comes from LAPACK dtrtri, as SciPy forms it; since J P = Q R, the covariance
-    is P R^-1 R^-T P^T.  cov (n*n, row-major) receives it; scratch holds n*n doubles.
+
+cdef int r_covariance(Py_ssize_t n, const double *r, const int *ipvt, double *cov,
+                      double *scratch) noexcept nogil:
+    """(R^T R)^-1 in the original variable order, for J P = Q R.
+
+    r holds R in its upper triangle (row-major, row stride n, diagonal included).
+    R^-1 comes from LAPACK dtrtri, as SciPy forms it; the covariance is
+    P R^-1 R^-T P^T.  cov (n*n, row-major) receives it; scratch holds n*n doubles.
     Returns 0, or -1 when R has an exact zero on its diagonal (cov is then untouched).
     """
-    cdef Py_ssize_t n = ws.n, i, j, k
+    cdef Py_ssize_t i, j, k
     cdef blas_int nn = <blas_int>n, info = 0
     cdef double total
     # R^-1, column-major, upper triangle only (dtrtri reads and writes nothing else).
     for j in range(n):
         for i in range(j + 1):
-            scratch[i + j * n] = ws.fjac[i * n + j]
+            scratch[i + j * n] = r[i * n + j]
     dtrtri(b"U", b"N", &nn, scratch, &nn, &info, 1, 1)
     if info != 0:
         return -1
@@ -134,8 +142,8 @@ cdef int lm_covariance(const LMWork *ws, double *cov, double *scratch) noexcept 
             total = 0.0
             for k in range(j, n):
                 total = total + scratch[i + k * n] * scratch[j + k * n]
-            cov[ws.ipvt[i] * n + ws.ipvt[j]] = total
-            cov[ws.ipvt[j] * n + ws.ipvt[i]] = total
+            cov[ipvt[i] * n + ipvt[j]] = total
+            cov[ipvt[j] * n + ipvt[i]] = total
     return 0
 
 

@@ -12,13 +12,15 @@ import warnings
 
 import numpy as np
 
-from lmfast import _scipy, _single
+from lmfast import _estimator, _model_fit, _scipy, _single
 from lmfast._defaults import tolerances
 from lmfast._lsq_functions import DIFFERENCE_SCHEMES, Evaluations
 from lmfast._optimize_result import optimize_result
+from lmfast import _problem
 from lmfast._problem import Problem
 
 EPS = sys.float_info.epsilon  # np.finfo(float).eps
+LINEAR = _problem.LEAST_SQUARES
 
 #: SciPy's status for each MINPACK info code (6-8 cannot occur: tolerances are >= EPS).
 STATUS_OF_INFO = {0: -1, 1: 2, 2: 3, 3: 4, 4: 1, 5: 0}
@@ -76,7 +78,10 @@ def least_squares(fun, x0, jac="2-point", bounds=_OPEN, method="lm", ftol=1e-8,
         None or 'jac': MINPACK's scaling by the Jacobian's column norms; an array: the
         fixed scales x_scale (MINPACK's diag = 1 / x_scale).
     loss, f_scale : optional
-        Method 'lm' takes only ``loss='linear'`` (f_scale is then unused).
+        A robust loss by SciPy's names ('linear', 'soft_l1', 'huber', 'cauchy',
+        'arctan') and its scale: lmfast's 'lm' minimises the cost SciPy's 'trf'
+        minimises, ``0.5 * f_scale**2 * sum(rho((f / f_scale)**2))`` (an extension:
+        SciPy's 'lm' takes only 'linear'); a callable loss is SciPy's only.
     diff_step : None or array_like, optional
         Relative finite-difference step.
     tr_solver, tr_options, jac_sparsity : optional
@@ -127,6 +132,7 @@ def least_squares(fun, x0, jac="2-point", bounds=_OPEN, method="lm", ftol=1e-8,
     if scipy_reason is not None:
         return _scipy.require("least_squares", scipy_reason)(fun, x0, **given)
     x0 = _check_options(jac, tr_solver, loss, verbose, max_nfev, x0)
+    est = _estimator.estimator_from(None, loss, f_scale)
     _check_bounds(bounds, x0)
     x_scale = _check_x_scale(x_scale, x0)
     ftol, xtol, gtol = _check_tolerances(ftol, xtol, gtol)
@@ -153,9 +159,12 @@ def least_squares(fun, x0, jac="2-point", bounds=_OPEN, method="lm", ftol=1e-8,
                       stacklevel=2)
 
     functions.started = True
-    fit = _run_lmder(functions, x0, m, n, ftol, xtol, gtol, max_nfev, x_scale)
+    fit = _run_lmder(functions, x0, m, n, ftol, xtol, gtol, max_nfev, x_scale, est)
     status = STATUS_OF_INFO[fit.info]
     result = _result(functions, fit, status, x0, callable(jac))
+    if not est.least_squares:
+        r0 = _model_fit.estimator_values(fit.problem, f0)[0]
+        initial_cost = 0.5 * np.dot(r0, r0)
     if verbose >= 1:
         print(result.message)
         print(f"Function evaluations {result.nfev}, initial cost {initial_cost:.4e}, "
@@ -190,8 +199,9 @@ def _check_options(jac, tr_solver, loss, verbose, max_nfev, x0):
         raise ValueError("`tr_solver` must be None, 'exact' or 'lsmr'.")
     if not callable(loss) and loss not in LOSSES:
         raise ValueError(f"`loss` must be one of {LOSSES.keys()} or a callable.")
-    if loss != "linear":
-        raise ValueError("method='lm' supports only 'linear' loss function.")
+    if callable(loss):
+        raise ValueError("lmfast's method='lm' takes SciPy's named losses, not a callable "
+                         "one (SciPy's 'trf' and 'dogbox' take it).")
     if verbose not in (0, 1, 2):
         raise ValueError("`verbose` must be in [0, 1, 2].")
     if max_nfev is not None and max_nfev <= 0:
@@ -260,27 +270,39 @@ def _check_tolerances(ftol, xtol, gtol):
     return checked
 
 
-def _run_lmder(functions, x0, m, n, ftol, xtol, gtol, max_nfev, x_scale):
+def _run_lmder(functions, x0, m, n, ftol, xtol, gtol, max_nfev, x_scale, est):
     """MINPACK's lmder on lmfast's engine, called back through ``functions``; returns
-    the lmfast._single.SingleFit."""
+    the lmfast._single.SingleFit.  A robust loss (``est``) is applied by the engine to
+    the residuals functions return (lmfast/_estimator.pxd)."""
     maxfev = 100 * n if max_nfev is None else max_nfev
     tol = tolerances(ftol, xtol, gtol, maxfev, n, False)
     diag = None if x_scale is None else np.ascontiguousarray(1 / x_scale)
     problem = Problem(m=m, n=n, p0=x0, tolerances=tol, epsfcn=EPS, factor=FACTOR,
-                      use_fd=False, stop_nonfinite=False, diag=diag)
+                      use_fd=False, stop_nonfinite=False, diag=diag, estimator=est.kind,
+                      f_scale=est.f_scale)
     return _single.fit(problem, functions.fun, (), functions.jac, False, None, None, False)
 
 
 def _result(functions, fit, status, x0, analytic):
-    """least_squares' OptimizeResult, formed as SciPy forms it for 'lm'."""
+    """least_squares' OptimizeResult, formed as SciPy forms it for 'lm'.  With a robust
+    loss, as SciPy's 'trf' forms it: fun the residuals, cost 0.5 f_scale^2 sum rho, jac
+    the Jacobian scaled by sqrt(rho' + 2 z rho'') (the Gauss-Newton Hessian's factor),
+    grad the cost's gradient J^T (rho' f)."""
     x, f = fit.x, fit.fvec
     J = functions.jac(x)
     if hasattr(J, "astype"):
         J = J.astype(J.dtype)  # a copy, as SciPy hands out
-    g = J.T.dot(f)
+    cost = 0.5 * np.dot(f, f)
+    if fit.problem.estimator == LINEAR:
+        g = J.T.dot(f)
+    else:
+        f = functions.fun(x)
+        r, slope, c = _model_fit.estimator_values(fit.problem, f)
+        g = J.T.dot(r * slope)   # r dr/df = rho'(z) f
+        J = J * c[:, np.newaxis]
     return optimize_result({
         "x": x,
-        "cost": 0.5 * np.dot(f, f),
+        "cost": cost,
         "fun": f,
         "jac": J,
         "grad": g,

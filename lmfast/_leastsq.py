@@ -116,14 +116,18 @@ def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,
 
 
 def run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, factor, diag,
-        full_output, lower=None, upper=None, fixed=None, raise_nonfinite=False):
+        full_output, lower=None, upper=None, fixed=None, raise_nonfinite=False,
+        estimator=None, ydata=None):
     """Validate leastsq's arguments as SciPy does and run the fit.
 
     ``lower``/``upper`` (bounds) and ``fixed`` (a mask) are curve_fit's, already
     validated: the fit then iterates on the free parameters, through the change of
     variables of ``lmfast._transform``; func still receives all n parameters.
     ``raise_nonfinite`` stops the fit (codes -2, -3) on non-finite residuals at x0 or a
-    non-finite Jacobian, instead of carrying on as SciPy does.
+    non-finite Jacobian, instead of carrying on as SciPy does.  ``estimator`` (an
+    ``lmfast._estimator.Estimator``; None: least squares) makes func and Dfun return
+    base values and their Jacobian, turned into the engine's residuals in C (Poisson
+    reads the counts ``ydata``).
 
     Returns (lmfast._single.SingleFit, lmfast._defaults.Tolerances).
     """
@@ -155,7 +159,10 @@ def run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, facto
         diag = np.ascontiguousarray(diag[~fixed])
     problem = Problem(m=m, n=n, p0=x_start, tolerances=tol, epsfcn=epsfcn, factor=factor,
                       use_fd=Dfun is None, stop_nonfinite=raise_nonfinite, diag=diag,
-                      lower=lower, upper=upper, fixed=fixed)
+                      lower=lower, upper=upper, fixed=fixed,
+                      estimator=0 if estimator is None else estimator.kind,
+                      f_scale=1.0 if estimator is None else estimator.f_scale,
+                      ydata=ydata)
     fit = _single.fit(problem, func, args, Dfun, col_deriv, f0 if reuse else None,
                       J0 if reuse else None, full_output)
     return fit, tol

@@ -5,6 +5,7 @@
 cimport numpy as cnp
 
 from lmfast._engine cimport LMWork, LMRequest
+from lmfast._estimator cimport Estimator
 from lmfast._models cimport ModelFuncs
 from lmfast._problem cimport ProblemData
 from lmfast._transform cimport ParamMap
@@ -24,8 +25,9 @@ ctypedef struct FitData:
     double *p              # scratch: n parameters
     double *jac            # scratch: the model's m-by-n Jacobian
     double *grad           # scratch: n dp/du
-    int poisson            # residuals are Poisson deviance residuals (w, whiten NULL)
-    double *f              # scratch: m model values (the Poisson Jacobian's row slopes)
+    Estimator est          # what the residuals are (lmfast/_estimator.pxd)
+    double *cache          # beyond least squares, the base values (see _estimator.pxd)
+    double *fh             # scratch: m model values at a stepped point
     const double *x        # model.x_dims rows of m values, row r at x + r * xstride
     Py_ssize_t xstride
     const double *y        # m observations
@@ -35,6 +37,7 @@ ctypedef struct FitData:
 # Where a batch's results go: fit i at popt + i*n, pcov + i*n*n, chisq + i, ...
 ctypedef struct FitOutputs:
     double *popt
+    cnp.npy_bool *at_bound
     double *pcov
     double *chisq
     int *ier
@@ -46,10 +49,13 @@ ctypedef struct FitOutputs:
 cdef Py_ssize_t fit_work_doubles(const ProblemData *p, bint with_model) noexcept nogil
 # n_free doubles of scratch each in a fit's workspace, free while the fit iterates.
 cdef double *grad_scratch(const ProblemData *p, double *fit_work) noexcept nogil
+# The fit's base-value cache (lmfast/_estimator.pxd), reset by start_fit.
+cdef double *cache_scratch(const ProblemData *p, double *fit_work) noexcept nogil
 cdef double *step_scratch(const ProblemData *p, double *fit_work) noexcept nogil
 
-# Point ws into dwork/iwork and start fit i from its p0 (and diag): 0, or -1 when p0 is
-# outside the fit's bounds (then ws.info is LM_INFO_P0_OUTSIDE: finish, do not run).
+# Point ws into dwork/iwork and start fit i from its p0 (and diag): 0, or -1 when the fit
+# is not to run: its status says so, or p0 is outside its bounds (then ws.info is the
+# status, or LM_INFO_P0_OUTSIDE: finish, do not run).
 cdef int start_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, double *dwork,
                    int *iwork) noexcept nogil
 cdef void fit_data(const ProblemData *p, Py_ssize_t i, double *fit_work,
@@ -58,7 +64,9 @@ cdef void fit_data(const ProblemData *p, Py_ssize_t i, double *fit_work,
 # or until *cancel becomes nonzero (cancel may be NULL): then the pending request.
 cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
                              const Py_ssize_t *cancel) noexcept nogil
-cdef void finish_fit(const ProblemData *p, Py_ssize_t i, const LMWork *ws,
+# d: the fit's FitData with a compiled model, or NULL (a Python model: a fit that needs
+# fresh_covariance gets NaN there, for the caller to fill).
+cdef void finish_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, const FitData *d,
                      const FitOutputs *out, double *fit_work) noexcept nogil
 # The fit's parameters (n) from the engine's x, and its covariance cov_x (n by n, the
 # free parameters' block mapped through the change of variables; 0 for fixed ones):
@@ -67,5 +75,20 @@ cdef void fit_parameters(const ProblemData *p, Py_ssize_t i, const LMWork *ws,
                          double *popt) noexcept nogil
 cdef int fit_covariance(const ProblemData *p, Py_ssize_t i, const LMWork *ws, double *cov,
                         double *fit_work) noexcept nogil
+# Which parameters of fit i ended on a bound (n flags from popt); returns how many.
+cdef Py_ssize_t bound_flags(const ProblemData *p, Py_ssize_t i, const double *popt,
+                            cnp.npy_bool *flags) noexcept nogil
+# Whether fit i's covariance is taken from a fresh Jacobian at popt (its estimator is not
+# least squares, or a parameter ended on a bound) rather than from the engine's R.
+cdef bint fresh_covariance(const ProblemData *p, Py_ssize_t n_at_bound) noexcept nogil
+# That covariance with a compiled model: rows of the Jacobian in the n parameters at popt
+# weighted as the estimator says, its free block inverted (lmfast/_estimator.pxd);
+# 0, or -1 when singular.  Uses ws's scratch (wa1..wa4), not its R.
+cdef int model_covariance(const ProblemData *p, LMWork *ws, const FitData *d,
+                          const double *popt, double *cov, double *fit_work) noexcept nogil
+# The covariance of a Jacobian's m-by-nf rows a (row-major, overwritten): (A^T A)^-1 in
+# cov (nf*nf); scratch 4 nf doubles, tri nf^2; 0, or -1 when singular.
+cdef int rows_covariance(Py_ssize_t m, Py_ssize_t nf, double *a, double *cov,
+                         double *scratch, double *tri) noexcept nogil
 # Point out at the arrays of a lmfast.BatchResult (checked); returns what keeps them alive.
 cdef object bind_outputs(FitOutputs *out, object result, const ProblemData *p)

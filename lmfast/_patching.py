@@ -51,7 +51,10 @@ def _curve_fit(*args, **kwargs):
     # check_finite, bounds, method, jac.
     method = kwargs.get("method", args[8] if len(args) > 8 else None)
     bounds = kwargs.get("bounds", args[7] if len(args) > 7 else None)
-    if not _replaced or method not in (None, "lm") or (method is None and _finite(bounds)):
+    # A robust loss is lmfast's extension of 'lm': SciPy's curve_fit refuses it there
+    # (leastsq takes no `loss`), so a third party's call keeps SciPy's behaviour.
+    if (not _replaced or method not in (None, "lm") or (method is None and _finite(bounds))
+            or "loss" in kwargs or "f_scale" in kwargs):
         return _scipy.original("curve_fit")(*args, **kwargs)
     _count("curve_fit")
     from lmfast._curve_fit import curve_fit
@@ -61,7 +64,9 @@ def _curve_fit(*args, **kwargs):
 def _least_squares(*args, **kwargs):
     # SciPy's positional order: fun, x0, jac, bounds, method.
     method = kwargs.get("method", args[4] if len(args) > 4 else "trf")
-    if not _replaced or method != "lm":
+    # loss: SciPy's positional order goes on ftol, xtol, gtol, x_scale, loss (9th).
+    loss = kwargs.get("loss", args[9] if len(args) > 9 else "linear")
+    if not _replaced or method != "lm" or not (isinstance(loss, str) and loss == "linear"):
         return _scipy.original("least_squares")(*args, **kwargs)
     _count("least_squares")
     from lmfast._least_squares import least_squares

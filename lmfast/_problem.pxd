@@ -2,19 +2,16 @@
 # drivers: sizes, data, settings and the model, filled once by lmfast._validate.
 
 from lmfast._engine cimport LMSettings
+from lmfast._estimator cimport Estimator
 from lmfast._models cimport ModelFuncs
 from lmfast._transform cimport ParamMap
-
-cdef enum EstimatorKind:
-    ESTIMATOR_LEAST_SQUARES = 0
-    ESTIMATOR_POISSON = 1      # Poisson deviance residuals (lmfast._deviance)
 
 ctypedef struct ProblemData:
     # n parameters per fit, of which n_free are iterated (the engine's n).
     Py_ssize_t n_fits, m, n, n_free
     LMSettings settings
     int absolute_sigma
-    int estimator              # an EstimatorKind
+    Estimator estimator        # what the residuals are (lmfast/_estimator.pxd)
     # Fit i reads: x at x + i*x_fit_stride (rows x_row_stride apart), y + i*y_fit_stride,
     # w + i*w_fit_stride (w NULL: unweighted), p0 + i*p0_fit_stride.  A shared array has
     # fit stride 0.
@@ -39,6 +36,9 @@ ctypedef struct ProblemData:
     Py_ssize_t bounds_fit_stride
     const Py_ssize_t *free
     int mapped
+    # A status per fit decided before any work (0: run it; else the fit's ier, e.g. the
+    # counts check of Poisson), or NULL: run every fit.
+    const int *status
     # The compiled model (has_model 0 for a Python callable).
     ModelFuncs model
     int has_model
@@ -58,6 +58,6 @@ cdef class Problem:
     cdef ProblemData data
     # The arrays behind the pointers above, as the validator made them.
     cdef readonly object xdata, ydata, weights, whiten, p0, diag, lower, upper, fixed
-    cdef readonly object free
+    cdef readonly object free, status
     cdef readonly object model
     cdef readonly bint x_per_fit

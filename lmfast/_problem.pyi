@@ -5,6 +5,7 @@ from lmfast._models import CompiledModel
 
 LEAST_SQUARES: int
 POISSON: int
+LOSSES: dict[str, int]
 from typing_extensions import disjoint_base
 
 @disjoint_base
@@ -15,7 +16,8 @@ class Problem:
         ydata: NDArray[np.float64] | None = ..., weights: NDArray[np.float64] | None = ...,
         whiten: NDArray[np.float64] | None = ..., diag: NDArray[np.float64] | None = ...,
         lower: NDArray[np.float64] | None = ..., upper: NDArray[np.float64] | None = ...,
-        fixed: NDArray[np.bool_] | None = ..., estimator: int = ..., ftol: float,
+        fixed: NDArray[np.bool_] | None = ..., estimator: int = ..., f_scale: float = ...,
+        status: NDArray[np.int32] | None = ..., ftol: float,
         xtol: float, gtol: float, maxfev: int, epsfcn: float, factor: float, use_fd: bool,
         stop_nonfinite: bool = ..., absolute_sigma: bool = ..., model: CompiledModel | None = ...,
     ) -> None: ...
@@ -53,3 +55,11 @@ class Problem:
     def n(self) -> int: ...
     @property
     def use_fd(self) -> bool: ...
+    @property
+    def status(self) -> NDArray[np.int32] | None: ...
+    @property
+    def estimator(self) -> int: ...
+    @property
+    def f_scale(self) -> float: ...
+    @property
+    def absolute_sigma(self) -> bool: ...

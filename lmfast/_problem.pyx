@@ -8,6 +8,10 @@ import numpy as np
 
 cimport numpy as cnp
 
+from lmfast._estimator cimport (
+    ESTIMATOR_ARCTAN, ESTIMATOR_CAUCHY, ESTIMATOR_HUBER, ESTIMATOR_LEAST_SQUARES,
+    ESTIMATOR_POISSON, ESTIMATOR_SOFT_L1,
+)
 from lmfast._models cimport CompiledModel
 
 cnp.import_array()
@@ -15,6 +19,9 @@ cnp.import_array()
 #: The estimator kinds, for the front ends (``Problem(estimator=...)``).
 LEAST_SQUARES = ESTIMATOR_LEAST_SQUARES
 POISSON = ESTIMATOR_POISSON
+#: The robust losses by SciPy's names ('linear' is least squares).
+LOSSES = {"linear": ESTIMATOR_LEAST_SQUARES, "soft_l1": ESTIMATOR_SOFT_L1,
+          "huber": ESTIMATOR_HUBER, "cauchy": ESTIMATOR_CAUCHY, "arctan": ESTIMATOR_ARCTAN}
 
 
 cdef const double *_doubles(object arr, str name, tuple shape, Py_ssize_t n_fits,
@@ -80,8 +87,13 @@ cdef class Problem:
     fixed : ndarray of bool or None
         (n,): parameters held at their p0 (at least one must stay free).
     estimator : int
-        ``ESTIMATOR_LEAST_SQUARES`` (0), or ``ESTIMATOR_POISSON`` (1): the compiled
-        drivers then form Poisson deviance residuals of ydata (counts).
+        ``LEAST_SQUARES``, ``POISSON`` (Poisson deviance residuals of ydata, counts) or
+        a robust loss of ``LOSSES`` (see lmfast/_estimator.pxd).
+    f_scale : float
+        The robust loss's scale C (> 0).
+    status : ndarray of int32 or None
+        (n_fits,): 0 for a fit to run, else the ier it gets without running (a status
+        the validator decided, e.g. rows that are not counts).
     tolerances : lmfast._defaults.Tolerances
         ftol, xtol, gtol and limit (the maxfev the engine applies).
     epsfcn, factor : float
@@ -100,6 +112,7 @@ cdef class Problem:
     def __init__(self, *, Py_ssize_t m, Py_ssize_t n, p0, Py_ssize_t n_fits=1,
                  xdata=None, bint x_per_fit=False, ydata=None, weights=None, whiten=None,
                  diag=None, lower=None, upper=None, fixed=None, int estimator=0,
+                 double f_scale=1.0, status=None,
                  tolerances, double epsfcn, double factor, bint use_fd,
                  bint stop_nonfinite=True,
                  bint absolute_sigma=False, CompiledModel model=None):
@@ -108,8 +121,10 @@ cdef class Problem:
         cdef Py_ssize_t stride = 0
         if m < 0 or n < 0 or n_fits < 0:
             raise ValueError("internal: negative Problem sizes")
-        if estimator not in (ESTIMATOR_LEAST_SQUARES, ESTIMATOR_POISSON):
+        if not ESTIMATOR_LEAST_SQUARES <= estimator <= ESTIMATOR_ARCTAN:
             raise ValueError(f"internal: unknown estimator {estimator}")
+        if not f_scale > 0:
+            raise ValueError("internal: f_scale must be > 0")
         if estimator == ESTIMATOR_POISSON and (weights is not None or whiten is not None):
             raise ValueError("internal: Poisson fits take no weights")
         if (lower is None) != (upper is None):
@@ -141,7 +156,8 @@ cdef class Problem:
         d.settings.use_fd = use_fd
         d.settings.stop_nonfinite = stop_nonfinite
         d.absolute_sigma = absolute_sigma
-        d.estimator = estimator
+        d.estimator.kind = estimator
+        d.estimator.f_scale = f_scale
 
         d.p0 = _doubles(p0, "p0", (n,), n_fits, &d.p0_fit_stride)
         d.y = _doubles(ydata, "ydata", (m,), n_fits, &d.y_fit_stride)
@@ -176,6 +192,13 @@ cdef class Problem:
         self.weights, self.whiten, self.p0, self.diag = weights, whiten, p0, diag
         self.lower, self.upper, self.fixed, self.model = lower, upper, fixed, model
         self.free = free
+        d.status = NULL
+        if status is not None:
+            if (not isinstance(status, np.ndarray) or status.dtype != np.int32
+                    or status.shape != (n_fits,) or not status.flags.c_contiguous):
+                raise ValueError("internal: Problem.status must be an int32 array (n_fits,)")
+            d.status = <const int *>cnp.PyArray_DATA(status)
+        self.status = status
 
     @property
     def n_fits(self):
@@ -201,3 +224,18 @@ cdef class Problem:
     def use_fd(self):
         """Whether the Jacobian is taken by forward differences."""
         return bool(self.data.settings.use_fd)
+
+    @property
+    def estimator(self):
+        """The estimator kind (LEAST_SQUARES, POISSON or a value of LOSSES)."""
+        return self.data.estimator.kind
+
+    @property
+    def f_scale(self):
+        """The robust loss's scale C."""
+        return self.data.estimator.f_scale
+
+    @property
+    def absolute_sigma(self):
+        """Whether the batch's covariance is used without the reduced chi-square."""
+        return bool(self.data.absolute_sigma)

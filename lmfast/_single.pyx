@@ -14,11 +14,14 @@ from lmfast._engine cimport (
     LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_J, LM_NEED_FD,
     lm_step, lm_fd_step, lm_fd_column,
 )
-from lmfast._model_fit cimport (
-    FitData, fit_covariance, fit_data, fit_parameters, fit_work_doubles, grad_scratch,
-    run_model_fit, start_fit,
+from lmfast._estimator cimport (
+    ESTIMATOR_LEAST_SQUARES, cache_at, cache_fill, cache_next, scale_rows, scaled_difference,
 )
-from lmfast._problem cimport Problem, fit_param_map
+from lmfast._model_fit cimport (
+    FitData, bound_flags, cache_scratch, fit_covariance, fit_data, fit_parameters, fit_work_doubles,
+    fresh_covariance, grad_scratch, model_covariance, run_model_fit, start_fit,
+)
+from lmfast._problem cimport Problem, ProblemData, fit_param_map
 from lmfast._transform cimport ParamMap, chain_jacobian, fd_step, gradient, to_external
 
 from lmfast._blas_threads import single_blas_thread
@@ -114,6 +117,10 @@ ctypedef struct _Mapping:
     ParamMap pm
     double *p       # n parameters
     double *grad    # n_free dp/du
+    # Beyond least squares func returns base values (lmfast/_estimator.pxd): the
+    # problem (its estimator and ydata) and the fit's base-value cache.
+    const ProblemData *problem
+    double *cache
 
 
 cdef inline const double *_parameters(const _Mapping *mapping, const double *u) noexcept:
@@ -122,6 +129,34 @@ cdef inline const double *_parameters(const _Mapping *mapping, const double *u) 
         return u
     to_external(&mapping.pm, u, mapping.p)
     return mapping.p
+
+
+cdef inline bint _scaled(const _Mapping *mapping) noexcept:
+    return mapping.problem.estimator.kind != ESTIMATOR_LEAST_SQUARES
+
+
+cdef int _store_evaluation(object result, double *out, const double *u,
+                           const _Mapping *mapping, Py_ssize_t m) except -1:
+    """Store func's values at u as the engine's residuals out: as they are, or as base
+    values through the estimator (kept in the cache for a Jacobian at u)."""
+    if not _scaled(mapping):
+        return _store_residuals(result, out, m)
+    _store_residuals(result, cache_next(mapping.cache, m, mapping.pm.n_free), m)
+    cache_fill(mapping.cache, m, mapping.pm.n_free, &mapping.problem.estimator, u,
+               mapping.problem.y, out)
+    return 0
+
+
+cdef const double *_slot_at(LMWork *ws, const _Mapping *mapping, func, tuple args,
+                            _PointBuffer points) except NULL:
+    """The cache slot at ws.x (base values, slopes), calling func there if needed."""
+    cdef Py_ssize_t m = ws.m, nf = mapping.pm.n_free
+    cdef const double *slot = cache_at(mapping.cache, m, nf, ws.x)
+    if slot == NULL:
+        _store_evaluation(_call(func, points, _parameters(mapping, ws.x), args), ws.wa4,
+                          ws.x, mapping, m)
+        slot = cache_at(mapping.cache, m, nf, ws.x)
+    return slot
 
 
 cdef cnp.ndarray _store_jacobian(object result, LMWork *ws, bint col_deriv,
@@ -146,7 +181,7 @@ cdef cnp.ndarray _store_jacobian(object result, LMWork *ws, bint col_deriv,
                        m if col_deriv else 1, ws.fjac)
         return None
     if not col_deriv:
-        if ws.tsqr_rows:
+        if ws.tsqr_rows and not _scaled(mapping):
             ws.jac = src
             return arr
         memcpy(ws.fjac, src, m * n * sizeof(double))
@@ -168,18 +203,21 @@ cdef int _run(LMWork *ws, const _Mapping *mapping, func, tuple args, Dfun, bint 
     cdef _PointBuffer points = _PointBuffer(mapping.pm.n)
     # func(x0) is taken before the engine checks its inputs, as SciPy's compiled layer
     # does, so that an unusable result is reported first.
+    cdef const double *slot = NULL
     if f0 is None:
         f0 = _call(func, points, _parameters(mapping, ws.x), args)
-    _store_residuals(f0, ws.fvec, m)
+    _store_evaluation(f0, ws.fvec, ws.x, mapping, m)
     while True:
         request = lm_step(ws)
         if request == LM_NEED_F:
             if f0 is not None:
                 f0 = None
             else:
-                _store_residuals(_call(func, points, _parameters(mapping, ws.req_x), args),
-                                 ws.req_f, m)
+                _store_evaluation(_call(func, points, _parameters(mapping, ws.req_x), args),
+                                  ws.req_f, ws.req_x, mapping, m)
         elif request == LM_NEED_FD:
+            if _scaled(mapping):
+                slot = _slot_at(ws, mapping, func, args, points)
             if mapping.mapped:
                 to_external(&mapping.pm, ws.x, mapping.p)
                 gradient(&mapping.pm, ws.x, mapping.grad)
@@ -195,6 +233,8 @@ cdef int _run(LMWork *ws, const _Mapping *mapping, func, tuple args, Dfun, bint 
                                      ws.wa4, m)
                 finally:
                     ws.x[j] = xj
+                if slot != NULL:
+                    scaled_difference(m, ws.fvec, slot, ws.wa4)
                 lm_fd_column(ws, j, h, ws.wa4)
         elif request == LM_NEED_J:
             if J0 is not None:
@@ -204,6 +244,8 @@ cdef int _run(LMWork *ws, const _Mapping *mapping, func, tuple args, Dfun, bint 
                 jac_in_use = _store_jacobian(
                     _call(Dfun, points, _parameters(mapping, ws.x), args), ws, col_deriv,
                     mapping)
+            if _scaled(mapping):
+                scale_rows(m, n, _slot_at(ws, mapping, func, args, points) + m, ws.fjac)
         else:
             break
 
@@ -243,6 +285,8 @@ def fit(Problem problem not None, func, tuple args, Dfun, bint col_deriv, f0, J0
         p_buffer = np.empty(max(problem.data.n, 1))
         mapping.p = <double *>cnp.PyArray_DATA(p_buffer)
     mapping.grad = grad_scratch(&problem.data, <double *>cnp.PyArray_DATA(work[0]))
+    mapping.problem = &problem.data
+    mapping.cache = cache_scratch(&problem.data, <double *>cnp.PyArray_DATA(work[0]))
     if mapping.mapped:
         f0 = J0 = None
     if ws.tsqr_rows:
@@ -250,7 +294,7 @@ def fit(Problem problem not None, func, tuple args, Dfun, bint col_deriv, f0, J0
             _run(&ws, &mapping, func, args, Dfun, col_deriv, f0, J0)
     else:
         _run(&ws, &mapping, func, args, Dfun, col_deriv, f0, J0)
-    return _result(problem, &ws, work, full_output)
+    return _result(problem, &ws, work, full_output, NULL)
 
 
 def fit_model(Problem problem not None, bint full_output):
@@ -269,7 +313,7 @@ def fit_model(Problem problem not None, bint full_output):
     else:
         with nogil:
             run_model_fit(&ws, &d, NULL)
-    return _result(problem, &ws, work, full_output)
+    return _result(problem, &ws, work, full_output, &d)
 
 
 cdef tuple _start(Problem problem, LMWork *ws):
@@ -287,19 +331,26 @@ cdef tuple _start(Problem problem, LMWork *ws):
 cdef class SingleFit:
     """A finished fit, as leastsq reports it.
 
-    Attributes: x, info, nfev, njev, fvec; and with full_output fjac (MINPACK's (n, m)
-    column-major R/Householder array), ipvt, qtf and cov_x (None unless info is 1-4 and
-    R is nonsingular); without full_output those four are None.
+    Attributes: x, at_bound (n flags: the parameter ended on a bound), info, nfev, njev,
+    fvec; and with full_output fjac (MINPACK's (n, m) column-major R/Householder array),
+    ipvt, qtf and cov_x (None unless info is 1-4 and R is nonsingular; also None when
+    the covariance must come from a fresh Jacobian at x and the fit had no compiled
+    model: see ``fresh``); without full_output those four are None.  fresh: whether
+    cov_x is (or is to be) taken from a fresh Jacobian at x (a parameter on a bound, or
+    an estimator other than least squares).
     """
-    cdef readonly object x, fvec, fjac, ipvt, qtf, cov_x
+    cdef readonly object x, at_bound, fvec, fjac, ipvt, qtf, cov_x, problem
+    cdef readonly bint fresh
     cdef readonly int info
     cdef readonly long nfev, njev
 
 
-cdef SingleFit _result(Problem problem, const LMWork *ws, tuple work, bint full_output):
+cdef SingleFit _result(Problem problem, LMWork *ws, tuple work, bint full_output,
+                       const FitData *d):
     """fit()'s result from a finished fit: x and cov_x in the problem's n parameters;
-    fjac, ipvt and qtf are the engine's (in its n_free variables)."""
-    cdef Py_ssize_t m = ws.m, n = ws.n, i, j, rows
+    fjac, ipvt and qtf are the engine's (in its n_free variables).  d: the compiled
+    model's fit data, or NULL."""
+    cdef Py_ssize_t m = ws.m, n = ws.n, i, j, rows, n_at_bound
     cdef cnp.npy_intp dims[2]
     cdef cnp.ndarray fjac, iwork = work[1], cov
     cdef double *out
@@ -308,6 +359,12 @@ cdef SingleFit _result(Problem problem, const LMWork *ws, tuple work, bint full_
     x = cnp.PyArray_SimpleNew(1, &n_params, cnp.NPY_DOUBLE)
     fit_parameters(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(x))
     fit.x = x
+    fit.problem = problem
+    at_bound = np.zeros(n_params, dtype=np.bool_)
+    n_at_bound = bound_flags(&problem.data, 0, <double *>cnp.PyArray_DATA(x),
+                             <cnp.npy_bool *>cnp.PyArray_DATA(at_bound))
+    fit.at_bound = at_bound
+    fit.fresh = fresh_covariance(&problem.data, n_at_bound)
     fit.fvec = _vector(ws.fvec, m)
     fit.info = ws.info
     fit.nfev = ws.nfev
@@ -317,9 +374,15 @@ cdef SingleFit _result(Problem problem, const LMWork *ws, tuple work, bint full_
     fit.cov_x = None
     if 1 <= ws.info <= 4 and n:
         cov = np.empty((problem.data.n, problem.data.n))
-        if fit_covariance(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(cov),
-                          <double *>cnp.PyArray_DATA(work[0])) == 0:
-            fit.cov_x = cov
+        if not fit.fresh:
+            if fit_covariance(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(cov),
+                              <double *>cnp.PyArray_DATA(work[0])) == 0:
+                fit.cov_x = cov
+        elif d != NULL:
+            if model_covariance(&problem.data, ws, d, <double *>cnp.PyArray_DATA(x),
+                                <double *>cnp.PyArray_DATA(cov),
+                                <double *>cnp.PyArray_DATA(work[0])) == 0:
+                fit.cov_x = cov
     # MINPACK's fjac is column-major m-by-n: as a C array, shape (n, m), the transpose.
     dims[0] = n
     dims[1] = m

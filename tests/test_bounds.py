@@ -226,6 +226,7 @@ class Result:
     nfev: int
     ier: int
     chisq: float
+    at_bound: np.ndarray = None  # lmfast's infodict["at_bound"]; trf: on a bound exactly
 
 
 def chisq(prob, popt):
@@ -241,7 +242,8 @@ def _lmfast(prob, f, **settings):
                                              full_output=True, **settings)
     stderr = np.sqrt(np.diag(pcov))
     stderr[~np.isfinite(stderr)] = np.nan
-    return Result(popt, stderr, int(info["nfev"]), int(ier), chisq(prob, popt))
+    return Result(popt, stderr, int(info["nfev"]), int(ier), chisq(prob, popt),
+                  info.get("at_bound", np.zeros(prob.n, bool)))
 
 
 @cache
@@ -321,12 +323,20 @@ def trf_fit(name):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        q, _ = scipy.optimize.curve_fit(
+        q, cov = scipy.optimize.curve_fit(
             f, prob.x, prob.y, full[free], method="trf",
             bounds=(np.array(prob.lb)[free], np.array(prob.ub)[free]), **TRF_SETTINGS)
     popt = full.copy()
     popt[free] = q
-    return Result(popt, np.full(prob.n, np.nan), -1, -1, chisq(prob, popt))
+    stderr = np.zeros(prob.n)
+    stderr[free] = np.sqrt(np.diag(cov))
+    lb, ub = np.array(prob.lb, float), np.array(prob.ub, float)
+    # trf ends a pinned parameter within rounding of its bound (1e-13 here)
+    with np.errstate(invalid="ignore"):
+        near_lb = np.isfinite(lb) & (np.abs(popt - lb) <= 1e-10 * np.maximum(1.0, np.abs(lb)))
+        near_ub = np.isfinite(ub) & (np.abs(ub - popt) <= 1e-10 * np.maximum(1.0, np.abs(ub)))
+    on_bound = free & (near_lb | near_ub)
+    return Result(popt, stderr, -1, -1, chisq(prob, popt), on_bound)
 
 
 def rel_err(got, want):
@@ -352,7 +362,10 @@ def lmfit_disagreements(lm, ref):
     out = []
     if rel_err(lm.popt, ref.popt) > LMFIT_POPT_RTOL:
         out.append(f"popt (rel {rel_err(lm.popt, ref.popt):.1e})")
-    if stderr_err(lm.stderr, ref.stderr) > LMFIT_STDERR_RTOL:
+    # A parameter on its bound: the errors are SciPy's (test_errors_on_a_bound_are_trfs),
+    # lmfit's depend on where its internal variable stopped.
+    if (not lm.at_bound.any()
+            and stderr_err(lm.stderr, ref.stderr) > LMFIT_STDERR_RTOL):
         out.append(f"stderr (rel {stderr_err(lm.stderr, ref.stderr):.1e})")
     if lm.nfev != ref.nfev:
         out.append(f"nfev ({lm.nfev} vs lmfit {ref.nfev})")
@@ -455,7 +468,7 @@ def _count_line(label, runs, how, lmfit_how):
     popt = sum(rel_err(lmfast_fit(n, how).popt, lmfit_fit(n, lmfit_how).popt)
                <= LMFIT_POPT_RTOL for n in runs)
     se = sum(stderr_err(lmfast_fit(n, how).stderr, lmfit_fit(n, lmfit_how).stderr)
-             <= LMFIT_STDERR_RTOL for n in runs)
+             <= LMFIT_STDERR_RTOL for n in runs if not lmfast_fit(n, how).at_bound.any())
     nfev = sum(lmfast_fit(n, how).nfev == lmfit_fit(n, lmfit_how).nfev for n in runs)
     N = len(runs)
     return f"{label}: popt {popt}/{N}, stderr {se}/{N}, nfev {nfev}/{N} agree"
@@ -495,6 +508,29 @@ def test_same_minimum_as_trf(name):
         assert lm.chisq <= ref.chisq * (1.0 + CHISQ_RTOL), (lm.chisq, ref.chisq)
     else:
         assert rel_err(lm.popt, ref.popt) <= TRF_POPT_RTOL, (lm.popt, ref.popt)
+
+
+# Both tight: trf's pcov at its solution, lmfast's at its own (the pinned parameter a
+# hair inside its bound); they agree to 1e-7 but on Misra1a (3e-5).
+TRF_STDERR_RTOL = 1e-4
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_errors_on_a_bound_are_trfs(name):
+    """A parameter that ends on its bound: lmfast says so, as trf leaves it exactly on
+    the bound, and every parameter's error is trf's (SciPy's bounded convention: the
+    Jacobian in the parameters at popt), finite for the pinned one too."""
+    lm, ref = lmfast_tight_fit(name), trf_fit(name)
+    if name in TRF_ELSEWHERE:
+        return
+    np.testing.assert_array_equal(lm.at_bound, ref.at_bound)
+    if lm.at_bound.any():
+        assert np.isfinite(lm.stderr).all()
+        assert rel_err(lm.stderr, ref.stderr) <= TRF_STDERR_RTOL, (lm.stderr, ref.stderr)
+
+
+def test_some_problems_end_on_a_bound():
+    assert sum(lmfast_tight_fit(n).at_bound.any() for n in NAMES) >= 8
 
 
 def test_trf_agreement_counts():

@@ -394,10 +394,10 @@ def test_model_exceptions_propagate():
 
 
 def test_signature_matches_scipy():
-    """SciPy's parameters, in SciPy's order, plus lmfast's keyword-only `fixed` and
-    `estimator`."""
+    """SciPy's parameters, in SciPy's order, plus lmfast's keyword-only `fixed`,
+    `estimator`, `loss` and `f_scale`."""
     ours = inspect.signature(curve_fit).parameters
-    extra = ("fixed", "estimator")
+    extra = ("fixed", "estimator", "loss", "f_scale")
     for name in extra:
         assert ours[name].kind is inspect.Parameter.KEYWORD_ONLY
     assert [p for name, p in ours.items() if name not in extra] == list(

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from lmfast import _poisson, curve_fit, curve_fit_batch, models
+from lmfast import _defaults, _model_fit, curve_fit, curve_fit_batch, models
+from lmfast._problem import POISSON, Problem
 
 
 def np_gaussian(x, a, c, s, o):
@@ -109,23 +110,32 @@ def test_pcov_is_the_inverse_fisher_information(use_jac):
                                                                       np.diag(want_c))))
 
 
-def test_deviance_residuals_twin_and_chisq():
-    """infodict['fvec'] of a compiled fit (the C residuals) equals the NumPy twin at
-    popt, and their sum of squares is the deviance 2 sum(f - y - y ln(f/y))."""
+def test_deviance_residuals_and_chisq():
+    """infodict['fvec'] of a compiled fit (the C residuals) are the deviance residuals
+    sign(f - y) sqrt(2 (f - y - y ln(f/y))) at popt, and their sum of squares is the
+    deviance 2 sum(f - y - y ln(f/y))."""
     _name, _f, x, y, p0 = PROBLEMS[1]
     popt, _, info, _, _ = curve_fit(models.gaussian, x, y, p0, estimator="poisson",
                                     full_output=True)
     values = models.gaussian(x, *popt)
-    twin = _poisson.deviance_residuals(values, y)
-    np.testing.assert_allclose(info["fvec"], twin, rtol=1e-12, atol=1e-14)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(y > 0, y * np.log(y / values), 0.0)
+    want = np.sign(values - y) * np.sqrt(2 * (values - y + terms))
+    np.testing.assert_allclose(info["fvec"], want, rtol=1e-9, atol=1e-12)
     deviance = 2 * np.sum(values - y + terms)
     np.testing.assert_allclose(info["fvec"] @ info["fvec"], deviance, rtol=1e-12)
-    # near f == y the series keeps the residual exact: (f - y) / sqrt(y) (1 - t/3 ...)
+
+
+def test_deviance_residual_keeps_its_digits_near_f_equal_y():
+    """Near f == y the series keeps the residual exact: (f - y) / sqrt(y) (1 - t/3 ...),
+    where the textbook formula loses every digit."""
     t = 2.0**-30
-    small = _poisson.deviance_residuals(np.array([1.0 + t, 1.0 - t]), np.array([1.0, 1.0]))
+    problem = Problem(m=2, n=1, p0=np.ones(1), tolerances=_defaults.tolerances(
+        1e-8, 1e-8, 0.0, 0, 1, True), epsfcn=0.0, factor=100.0, use_fd=True,
+        ydata=np.ones(2), estimator=POISSON)
+    small, slope, _ = _model_fit.estimator_values(problem, np.array([1.0 + t, 1.0 - t]))
     np.testing.assert_allclose(small, [t * (1 - t / 3), -t * (1 + t / 3)], rtol=1e-12)
+    np.testing.assert_allclose(slope, [1 - 2 * t / 3, 1 + 2 * t / 3], rtol=1e-12)
 
 
 def test_a_model_at_or_below_zero_is_a_rejected_step():
