@@ -109,6 +109,24 @@ cdef inline double estimator_residual(const Estimator *e, double b, double y,
     return _robust_residual(e, b, slope)
 
 
+cdef inline void estimator_residuals(const Estimator *e, Py_ssize_t m, const double *b,
+                                     const double *y, double *r,
+                                     double *slope) noexcept nogil:
+    """estimator_residual over m base values (the kind chosen once, not per point)."""
+    cdef Py_ssize_t i
+    if e.kind == ESTIMATOR_LEAST_SQUARES:
+        for i in range(m):
+            r[i] = b[i]
+            slope[i] = 1.0
+    elif e.kind == ESTIMATOR_POISSON:
+        for i in range(m):
+            r[i] = deviance_residual(b[i], y[i])
+            slope[i] = deviance_slope(b[i], y[i], r[i])
+    else:
+        for i in range(m):
+            r[i] = _robust_residual(e, b[i], &slope[i])
+
+
 cdef inline double covariance_row(const Estimator *e, double b) noexcept nogil:
     """c_i: the weight of row i of db/dp in the covariance at the solution."""
     cdef double c = e.f_scale, z, rho, d1, d2, s
@@ -152,11 +170,9 @@ cdef inline void cache_fill(double *cache, Py_ssize_t m, Py_ssize_t nf,
                             const Estimator *e, const double *u, const double *y,
                             double *r) noexcept nogil:
     """The engine's residuals r from the base values just written at cache_next, whose
-    point is u; the slopes and u are kept.  y: the observations (Poisson), or NULL."""
+    point is u; the slopes and u are kept.  y: the observations (Poisson; else unread)."""
     cdef double *slot = cache_next(cache, m, nf)
-    cdef Py_ssize_t i
-    for i in range(m):
-        r[i] = estimator_residual(e, slot[i], y[i] if y != NULL else 0.0, &slot[m + i])
+    estimator_residuals(e, m, slot, y, r, slot + m)
     if nf:
         memcpy(slot + 2 * m, u, nf * sizeof(double))
 
