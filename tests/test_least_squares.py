@@ -619,11 +619,3 @@ def test_result_without_scipy_is_a_dict_with_attributes(monkeypatch):
     with pytest.raises(AttributeError):
         res.extra  # noqa: B018
     assert "status: 3" in repr(res) and "message:" in repr(res)
-
-
-def test_import_lmfast_does_not_import_scipy():
-    import subprocess
-
-    code = ("import sys, lmfast; lmfast.least_squares; "
-            "assert not any(m == 'scipy' or m.startswith('scipy.') for m in sys.modules)")
-    subprocess.run([sys.executable, "-c", code], check=True)
