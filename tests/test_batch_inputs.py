@@ -137,33 +137,39 @@ _B = make_batch(PROBLEMS["gaussian"], 4, seed=61)
 _M = _B.y.shape[1]
 
 
+# case: (arguments, the class curve_fit_batch raises, what its message names).  The rule
+# the classes follow: an array of the wrong dtype (complex, object) is a TypeError, as a
+# callable or a non-integer count is; a shape, a length or a value out of range is a
+# ValueError, as SciPy's curve_fit raises for a sigma of the wrong shape.
 ERROR_CASES = {
-    "ydata-1d": ({"ydata": _B.y[0]}, "ydata"),  # (m,) instead of (N, m)
-    "ydata-3d": ({"ydata": _B.y[None]}, "ydata"),  # (1, N, m)
-    "xdata-m": ({"xdata": _B.x[:-1]}, "xdata"),  # m mismatch
-    "xdata-N": ({"xdata": np.tile(_B.x, (3, 1))}, "xdata"),  # per-fit N=3 vs 4
-    "xdata-per-fit-m": ({"xdata": np.tile(_B.x[:-1], (4, 1))}, "xdata"),
-    "xdata-3d": ({"xdata": np.tile(_B.x, (4, 1, 1))}, "xdata"),  # (N, 1, m) for a 1-D model
-    "p0-N": ({"p0": _B.p0[:3]}, "p0"),  # (3, n) vs N=4
-    "p0-n-short": ({"p0": _B.p0[0, :3]}, "p0"),  # n=3 for a 4-parameter model
-    "p0-n-long": ({"p0": np.ones(5)}, "p0"),
-    "p0-per-fit-n": ({"p0": _B.p0[:, :3]}, "p0"),
-    "p0-3d": ({"p0": _B.p0[None]}, "p0"),
-    "sigma-m": ({"sigma": np.ones(_M - 1)}, "sigma"),
-    "sigma-N": ({"sigma": np.ones((3, _M))}, "sigma"),
-    "sigma-per-fit-m": ({"sigma": np.ones((4, _M - 1))}, "sigma"),
-    "ydata-complex": ({"ydata": _B.y.astype(complex)}, "ydata"),
-    "ydata-object": ({"ydata": _B.y.astype(object)}, "ydata"),
-    "xdata-complex": ({"xdata": _B.x.astype(complex)}, "xdata"),
-    "p0-object": ({"p0": np.array(["a", "b", "c", "d"], dtype=object)}, "p0"),
-    "sigma-complex": ({"sigma": np.ones(_M, dtype=complex)}, "sigma"),
-    "threads-0": ({"threads": 0}, "threads"),
-    "threads-negative": ({"threads": -1}, "threads"),
-    "threads-negative-3": ({"threads": -3}, "threads"),
-    "chunk_size-0": ({"chunk_size": 0}, "chunk_size"),
-    "chunk_size-negative": ({"chunk_size": -2}, "chunk_size"),
-    "ydata-no-points": ({"xdata": np.zeros(0), "ydata": np.zeros((4, 0))}, "ydata"),
-    "p0-empty": ({"p0": np.zeros(0)}, "p0"),
+    "ydata-1d": ({"ydata": _B.y[0]}, ValueError, "ydata"),  # (m,) instead of (N, m)
+    "ydata-3d": ({"ydata": _B.y[None]}, ValueError, "ydata"),  # (1, N, m)
+    "xdata-m": ({"xdata": _B.x[:-1]}, ValueError, "xdata"),  # m mismatch
+    "xdata-N": ({"xdata": np.tile(_B.x, (3, 1))}, ValueError, "xdata"),  # per-fit N=3 vs 4
+    "xdata-per-fit-m": ({"xdata": np.tile(_B.x[:-1], (4, 1))}, ValueError, "xdata"),
+    # (N, 1, m) for a 1-D model
+    "xdata-3d": ({"xdata": np.tile(_B.x, (4, 1, 1))}, ValueError, "xdata"),
+    "p0-N": ({"p0": _B.p0[:3]}, ValueError, "p0"),  # (3, n) vs N=4
+    "p0-n-short": ({"p0": _B.p0[0, :3]}, ValueError, "p0"),  # n=3 for a 4-parameter model
+    "p0-n-long": ({"p0": np.ones(5)}, ValueError, "p0"),
+    "p0-per-fit-n": ({"p0": _B.p0[:, :3]}, ValueError, "p0"),
+    "p0-3d": ({"p0": _B.p0[None]}, ValueError, "p0"),
+    "sigma-m": ({"sigma": np.ones(_M - 1)}, ValueError, "sigma"),
+    "sigma-N": ({"sigma": np.ones((3, _M))}, ValueError, "sigma"),
+    "sigma-per-fit-m": ({"sigma": np.ones((4, _M - 1))}, ValueError, "sigma"),
+    "ydata-complex": ({"ydata": _B.y.astype(complex)}, TypeError, "ydata"),
+    "ydata-object": ({"ydata": _B.y.astype(object)}, TypeError, "ydata"),
+    "xdata-complex": ({"xdata": _B.x.astype(complex)}, TypeError, "xdata"),
+    "p0-object": ({"p0": np.array(["a", "b", "c", "d"], dtype=object)}, TypeError, "p0"),
+    "sigma-complex": ({"sigma": np.ones(_M, dtype=complex)}, TypeError, "sigma"),
+    "threads-0": ({"threads": 0}, ValueError, "threads"),
+    "threads-negative": ({"threads": -1}, ValueError, "threads"),
+    "threads-negative-3": ({"threads": -3}, ValueError, "threads"),
+    "chunk_size-0": ({"chunk_size": 0}, ValueError, "chunk_size"),
+    "chunk_size-negative": ({"chunk_size": -2}, ValueError, "chunk_size"),
+    "ydata-no-points": ({"xdata": np.zeros(0), "ydata": np.zeros((4, 0))}, ValueError,
+                        "ydata"),
+    "p0-empty": ({"p0": np.zeros(0)}, ValueError, "p0"),
 }
 
 
@@ -171,7 +177,7 @@ def _applies_to_python_model(case):
     """Whether an error case is an error for a Python model too: its n comes from p0
     (a p0 of another length is no mistake), and its k is unknown ((k, m) and (N, 1, m)
     xdata are valid shared k-D / per-fit 1-D xdata)."""
-    kwargs, match = ERROR_CASES[case]
+    kwargs, _, match = ERROR_CASES[case]
     p0 = kwargs.get("p0")
     if match == "p0" and np.asarray(p0).dtype != object and np.shape(p0)[-1] not in (0, 4):
         return False
@@ -185,11 +191,12 @@ ERROR_RUNS = [(case, "compiled") for case in ERROR_CASES] + [
 
 @pytest.mark.parametrize("case, path", ERROR_RUNS)
 def test_batch_level_errors(case, path):
-    kwargs, match = ERROR_CASES[case]
+    kwargs, exc_type, match = ERROR_CASES[case]
     args = {"xdata": _B.x, "ydata": _B.y, "p0": _B.p0, **kwargs}
     f = models.gaussian if path == "compiled" else py_gaussian
-    with pytest.raises((TypeError, ValueError), match=match):
+    with pytest.raises(exc_type, match=rf"\b{match}\b") as info:
         curve_fit_batch(f, args.pop("xdata"), args.pop("ydata"), args.pop("p0"), **args)
+    assert type(info.value) is exc_type  # the class itself, not a subclass
 
 
 @pytest.mark.parametrize("f", ["gaussian", None, 42, np.ones(3)], ids=repr)
@@ -222,8 +229,12 @@ def test_wrong_shape_python_jac():
     def jac_t(x, *p):  # (K, n, m) instead of (K, m, n)
         return np.swapaxes(py_gaussian_jac(x, *p), -1, -2)
 
-    with pytest.raises((TypeError, ValueError), match=r"(?i)jac"):
+    # A Python callable returning the wrong shape is a TypeError, as SciPy's leastsq
+    # raises for a Dfun whose output shape does not match.
+    with pytest.raises(TypeError, match=r"^jac returned shape \(\d+, 4, 41\), expected "
+                                        r"\(\d+, 41, 4\)") as info:
         curve_fit_batch(py_gaussian, _B.x, _B.y, _B.p0, jac=jac_t)
+    assert type(info.value) is TypeError
 
 
 class Boom(Exception):

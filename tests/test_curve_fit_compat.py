@@ -427,12 +427,6 @@ def _run_python(code):
     return done.stdout.split()
 
 
-def test_import_lmfast_does_not_import_scipy():
-    out = _run_python("import sys, lmfast; print('scipy' in sys.modules); "
-                      "lmfast.OptimizeWarning; print('scipy' in sys.modules)")
-    assert out == ["False", "True"]
-
-
 def test_classes_without_scipy():
     out = _run_python(
         "import sys; sys.modules['scipy'] = None; import lmfast, warnings; "

@@ -194,11 +194,18 @@ def test_huge_threads_and_chunk_size_run_like_the_defaults(f):
         np.testing.assert_array_equal(getattr(res, name), getattr(ref, name))
 
 
-@pytest.mark.parametrize("value", [0, -1, 1.5, True])
-def test_threads_and_chunk_size_must_be_positive_integers(value):
+@pytest.mark.parametrize("value, exc_type, what", [
+    (0, ValueError, "must be >= 1, got 0"),
+    (-1, ValueError, "must be >= 1, got -1"),
+    (1.5, TypeError, "must be an integer, not float"),
+    (True, TypeError, "must be an integer, not bool"),  # a bool is not a count
+])
+def test_threads_and_chunk_size_must_be_positive_integers(value, exc_type, what):
+    """Not an integer: TypeError; an integer below 1: ValueError; naming the argument."""
     for name in ("threads", "chunk_size"):
-        with pytest.raises((TypeError, ValueError), match=name):
+        with pytest.raises(exc_type, match=f"^{name} {what}$") as info:
             curve_fit_batch(models.gaussian, X, Y, P0, **{name: value})
+        assert type(info.value) is exc_type
 
 
 def test_concurrent_batches_restore_openblas_threads():

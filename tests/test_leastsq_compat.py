@@ -2,9 +2,10 @@
 
 * The 53 Moré-Garbow-Hillstrom cases of MINPACK's lmder driver, without Dfun, with
   Dfun (row layout, col_deriv=False) and, from the standard starting points, with Dfun
-  returning J.T and col_deriv=True: ier/nfev/njev identical on at least 95% of the runs,
-  never a worse final residual where they differ, the same solution where they agree,
-  and the same ``full_output`` (infodict, cov_x, mesg).
+  returning J.T and col_deriv=True: SciPy's iteration on every run (ier/nfev/njev, x to
+  1e-10) and the same ``full_output`` (infodict, cov_x, mesg), except on the few cases
+  listed in ``problems.SINGULAR_CASES``, where rounding may take another path: there
+  the same minimum (``assert_same_minimum``).
 * The calling conventions: shapes and dtypes of x0, ``args``, ``diag``, ``factor``,
   ``epsfcn``, tolerances, ``maxfev``, the warnings for ier 5-8, float32 residuals.
 
@@ -97,8 +98,19 @@ def test_mgh_run_list():
     assert len(set(MGH_RUNS)) == len(MGH_RUNS)
 
 
-def test_mgh_same_ier_nfev_on_at_least_95_percent(mgh_runs):
-    assert_same_key_on_most(MGH_RUNS, mgh_runs.__getitem__, run_id, "MGH runs")
+def test_mgh_same_ier_nfev_njev_as_scipy(mgh_runs):
+    """SciPy's (ier, nfev, njev) on every run, but those of problems.SINGULAR_CASES
+    (reported, and held to the same minimum by test_mgh_full_output_matches_scipy)."""
+    mismatches, tolerated = [], []
+    for run in MGH_RUNS:
+        f_sp, f_lm = mgh_runs[run]
+        if f_sp.key != f_lm.key:
+            line = f"{run_id(run)}: scipy {key_str(f_sp)} | lmfast {key_str(f_lm)}"
+            (tolerated if run[0] in problems.SINGULAR_CASES else mismatches).append(line)
+    print(f"\n{len(MGH_RUNS) - len(mismatches) - len(tolerated)} of {len(MGH_RUNS)} MGH runs "
+          f"have SciPy's (ier, nfev, njev); on a case of problems.SINGULAR_CASES:")
+    print("\n".join(tolerated) if tolerated else "(none)")
+    assert not mismatches, "\n".join(mismatches)
 
 
 @pytest.mark.parametrize("run", MGH_RUNS, ids=run_id)
@@ -164,9 +176,10 @@ def test_mgh_fjac_qtf_describe_last_jacobian(run, mgh_runs):
     """R and qtf are the pivoted QR of the Jacobian at the last point Dfun was called:
     P^T J^T J P = R^T R and R^T qtf = P^T J^T f (invariant to pivot ties and signs)."""
     case = problems.CASES_BY_ID[run[0]]
-    _, f_lm = mgh_runs[run]
-    if f_lm.njev == 0:
-        pytest.skip("no Jacobian evaluated")
+    f_sp, f_lm = mgh_runs[run]
+    # lmder evaluates J at x0 before its first step (MGH's starts all have finite f).
+    assert f_lm.njev >= 1 and f_sp.njev >= 1
+    assert f_lm.last_jac_x is not None
     x = f_lm.last_jac_x
     J = case.jac(x)
     f = case.fun(x)
@@ -182,16 +195,40 @@ def test_mgh_fjac_qtf_describe_last_jacobian(run, mgh_runs):
     assert np.max(np.abs(R.T @ f_lm.infodict["qtf"] - g)) <= 1e-12 * g_scale * max(1, case.m)
 
 
+def assert_same_minimum(case, f_lm, f_sp):
+    """What stays true where lmfast may stop elsewhere than SciPy (a case of
+    problems.SINGULAR_CASES): the same ier or both converged, the same ||f|| and
+    residuals, and, converged, a stationary x."""
+    assert f_lm.ier == f_sp.ier or (1 <= f_lm.ier <= 4 and 1 <= f_sp.ier <= 4), (
+        f"lmfast {key_str(f_lm)} | scipy {key_str(f_sp)}")
+    assert fnorms_match(f_lm.fnorm, f_sp.fnorm), (f_lm.fnorm, f_sp.fnorm)
+    fvec_lm, fvec_sp = f_lm.infodict["fvec"], f_sp.infodict["fvec"]
+    assert np.max(np.abs(fvec_lm - fvec_sp)) <= 1e-8 * np.linalg.norm(fvec_sp) + FNORM_ZERO
+    if 1 <= f_lm.ier <= 4:
+        J, f = case.jac(f_lm.x), case.fun(f_lm.x)
+        gradient = np.linalg.norm(J.T @ f)
+        assert gradient <= 1e-8 * np.linalg.norm(J) * np.linalg.norm(f) + FNORM_ZERO
+
+
 @pytest.mark.parametrize("run", MGH_RUNS, ids=run_id)
-def test_mgh_full_output_matches_scipy(run, mgh_runs):
-    """Where the iteration is the same (same ier/nfev/njev and x equal to 1e-10), the
-    full output is SciPy's: fvec, cov_x (or both None), and, with the same pivoting,
-    fjac and qtf; ||qtf|| (invariant under pivoting) in any case."""
+def test_mgh_full_output_matches_scipy(run, mgh_runs, lm):
+    """lmfast takes SciPy's iteration (same ier/nfev/njev, x equal to 1e-10) and gives
+    its full output: fvec, cov_x (or both None), and, with the same pivoting, fjac and
+    qtf; ||qtf|| (invariant under pivoting) in any case.  Only on a case of
+    problems.SINGULAR_CASES may it stop elsewhere: there, at the same minimum, and
+    lmfast's answer is the same on every call (SciPy's is not, on linear_rank1)."""
     case = problems.CASES_BY_ID[run[0]]
     f_sp, f_lm = mgh_runs[run]
     n = case.n
-    if f_lm.key != f_sp.key or not x_match(f_lm.x, f_sp.x, rtol=1e-10):
-        pytest.skip("different iteration (checked by test_mgh_solution)")
+    same_iteration = f_lm.key == f_sp.key and x_match(f_lm.x, f_sp.x, rtol=1e-10)
+    if not same_iteration and case.id in problems.SINGULAR_CASES:
+        assert_same_minimum(case, f_lm, f_sp)
+        again = fit_mgh(lm, case, run[1])
+        assert again.key == f_lm.key and np.array_equal(again.x, f_lm.x)
+        return
+    assert same_iteration, (
+        f"lmfast left SciPy's iteration:\n  lmfast {key_str(f_lm)} x={f_lm.x!r}"
+        f"\n  scipy  {key_str(f_sp)} x={f_sp.x!r}")
     i_sp, i_lm = f_sp.infodict, f_lm.infodict
     assert f_lm.mesg == f_sp.mesg
     zero = FNORM_ZERO

@@ -127,3 +127,19 @@ def test_published_minimum_reached_by_scipy(key):
         assert ssq < 1e-20
     else:
         assert ssq == pytest.approx(expected, rel=2e-5)
+
+
+def condition_number(J):
+    s = np.linalg.svd(J, compute_uv=False)
+    return s[0] / s[-1] if s[-1] > 0 else np.inf
+
+
+@pytest.mark.parametrize("case_id", sorted(problems.SINGULAR_CASES))
+def test_singular_cases_are_ill_conditioned(case_id):
+    """problems.SINGULAR_CASES (where the leastsq tests let lmfast end elsewhere than
+    SciPy) lists only cases whose Jacobian is numerically singular at the start or at
+    the point SciPy's forward-difference leastsq reaches."""
+    case = problems.CASES_BY_ID[case_id]
+    x = scipy.optimize.leastsq(case.fun, case.x0, full_output=True)[0]
+    worst = max(condition_number(case.jac(np.array(case.x0))), condition_number(case.jac(x)))
+    assert worst > 1e10, f"{case_id}: condition number {worst:.3g}"
