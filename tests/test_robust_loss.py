@@ -5,7 +5,7 @@ The fit minimises SciPy's robust cost ``0.5 * f_scale**2 * sum(rho(z))``,
 References are SciPy's own, never lmfast's:
 
 * the minimum: ``scipy.optimize.least_squares(method='trf', loss=..., f_scale=...)`` run
-  to tight tolerances (checked here to stop within 1e-8 of the minimum); lmfast, also
+  to tight tolerances (checked here to stop within 1e-7 of the minimum); lmfast, also
   run to tight tolerances, must end at the same point (1e-6) with a cost no higher;
 * pcov: ``scipy.optimize.curve_fit(method='trf', loss=..., f_scale=...)``, that is
   ``inv(Jr^T Jr) * 2 cost / (m - n)`` with SciPy's robust Jacobian ``Jr`` (each row of J
