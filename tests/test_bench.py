@@ -3,6 +3,7 @@
 Nothing here asserts a time: the one real run checks what is printed and written.
 """
 
+import dataclasses
 import itertools
 import json
 import os
@@ -16,22 +17,34 @@ import pytest
 
 import lmfast
 from lmfast.bench import (
+    QUICK_BATCH_SUBSET,
     TABLES,
     BatchFitResult,
     BenchConfig,
+    EstimatorFitResult,
     PeerFitResult,
     SingleFitResult,
     all_workloads,
     batch_workloads,
     default_workloads,
+    estimator_workloads,
     opt_in_workloads,
+    poisson_gaussian_batch,
     select_workloads,
+    spiky_gaussian_batch,
 )
 from lmfast.bench.__main__ import main
-from lmfast.bench.checks import PATCHED_X_RTOL
+from lmfast.bench.checks import BATCH_X_RTOL, PATCHED_X_RTOL, X_RTOL, relative_difference
 from lmfast.bench.packages import PackageFit, SolverClock
 from lmfast.bench.patched import PatchedFit, patched_workloads, run_patched_fit
 from lmfast.bench.plot import bar_positions, plot_groups, plot_results, plot_title
+from lmfast.bench.problems import ROBUST_OPTIONS, gauss1d, gauss1d_jac, spiky_gauss_problem
+from lmfast.bench.runners import (
+    run_batch_fit,
+    run_estimator_fit,
+    run_single_fit,
+    scipy_poisson_loop,
+)
 
 
 def single(name="gauss128-lmder"):
@@ -92,7 +105,7 @@ def test_only_matches_substrings_and_globs_ignoring_case():
 
 
 def test_quick_batches_are_smaller():
-    for w in batch_workloads():
+    for w in batch_workloads() + estimator_workloads():
         assert BenchConfig(quick=True).n_fits(w) == w.quick_n_fits < w.n_fits
         assert BenchConfig().n_fits(w) == w.n_fits
 
@@ -277,3 +290,152 @@ def test_solver_clock_times_the_call_and_its_callbacks_and_restores_the_binding(
     assert clock.solver_calls == 1
     assert clock.callback_calls == len(calls) + clock.jacobian_calls
     assert clock.jacobian_calls >= 1
+
+
+# The robust rows and the Poisson estimator row, in tiny configurations: what they fit,
+# that both sides agree, and the structure of what they report; no timing value.
+
+ROBUST_ROWS = ("robust-cf-gauss-spikes", "robust-batch-gauss-spikes")
+POISSON_ROW = "poisson-batch-gauss64"
+
+
+def workload(name):
+    return next(w for w in default_workloads() if w.name == name)
+
+
+def modules():
+    return {"lmfast": lmfast, "scipy": pytest.importorskip("scipy.optimize")}
+
+
+def test_robust_and_poisson_rows_are_in_the_default_run():
+    assert [w.name for w in select_workloads(default_workloads(), "robust")] == list(ROBUST_ROWS)
+    assert [(w.name, w.kind) for w in select_workloads(default_workloads(), "poisson")] == [
+        (POISSON_ROW, "estimator")]
+    single, batch_row = (workload(name) for name in ROBUST_ROWS)
+    assert (single.kind, single.target, single.same_solution) == ("single", 5.0, True)
+    assert single.scipy_options == {"method": "trf"}
+    assert (batch_row.kind, batch_row.target, batch_row.scipy_method) == ("batch", 20.0, "trf")
+    assert batch_row.fit_options == ROBUST_OPTIONS and ROBUST_OPTIONS["loss"] == "soft_l1"
+    poisson = workload(POISSON_ROW)
+    assert (poisson.estimator, poisson.reference_estimator, poisson.target) == (
+        "poisson", "least_squares", 0.85)
+    assert (poisson.m, poisson.n_fits) == (64, 20_000)
+
+
+def test_row_data_are_spiky_and_counts():
+    data = spiky_gaussian_batch(40)
+    assert data.y.shape == (40, 128) and data.p0.shape == (40, 4)
+    # 5% of each row's points sit 2 to 5 above the rest: above the row's median by > 1.9
+    # (the peak's top included: amplitude <= 5 + offset <= 0.4, spikes on it go higher)
+    x, y, _ = spiky_gauss_problem()
+    clean = gauss1d(x, 3.0, 0.3, 1.0, 0.2)
+    assert np.sum(y - clean > 1.5) == 10 == round(0.05 * x.size)
+    counts = poisson_gaussian_batch(30)
+    assert counts.y.shape == (30, 64)
+    assert np.all(counts.y >= 0) and np.all(counts.y == np.round(counts.y))
+
+
+def test_robust_single_row_fits_the_robust_minimum_on_both_sides():
+    mods = modules()
+    w = workload("robust-cf-gauss-spikes")
+    res = run_single_fit(w, mods, TINY)
+    assert res.status == "ok", res.note
+    assert "lmfit" not in res.note  # the reference column is SciPy's
+    assert res.same and res.xdiff <= X_RTOL
+    assert all(1 <= res.ier[impl] <= 4 for impl in ("lmfast", "scipy"))
+    # SciPy's column is curve_fit(method='trf') with the loss, on the same data, and the
+    # robust minimum is far from the least-squares one (the loss was applied)
+    x, y, p0 = spiky_gauss_problem()
+    robust = mods["scipy"].curve_fit(gauss1d, x, y, p0, method="trf", **ROBUST_OPTIONS)[0]
+    assert relative_difference(np.array(res.x["scipy"]), robust) <= X_RTOL
+    linear = mods["scipy"].curve_fit(gauss1d, x, y, p0)[0]
+    assert relative_difference(np.array(res.x["lmfast"]), linear) > 1e-2
+    assert [len(res.times[impl]) for impl in ("lmfast", "scipy")] == [TINY.rounds] * 2
+    cells = TABLES["single"](name_width=len(w.name)).row(res).split()
+    ier = f"{res.ier['lmfast']}/{res.ier['scipy']}"
+    assert (cells[0], cells[-2], cells[-1]) == (w.name, ier, "yes")
+    rec = json.loads(json.dumps(res.to_json()))
+    assert (rec["kind"], rec["name"], rec["status"], rec["same"]) == ("single", w.name, "ok",
+                                                                      True)
+
+
+def test_robust_batch_row_agrees_with_the_scipy_trf_loop():
+    w = dataclasses.replace(workload("robust-batch-gauss-spikes"), quick_n_fits=60,
+                            scipy_subset=12)
+    config = BenchConfig(rounds=2, quick=True)
+    res = run_batch_fit(w, modules(), config)
+    assert res.status == "ok", res.note
+    assert (res.n_fits, res.subset) == (60, 12)
+    assert res.agree, res.agreement
+    assert res.agreement["fits"] == 12 and res.agreement["success_match"] == 1.0
+    assert res.agreement["median_xdiff"] <= BATCH_X_RTOL
+    assert res.agreement["success_all_lmfast"] == 1.0
+    expected = {"lmfast", "scipy", "scipy_plain"}
+    if res.threads > 1:
+        assert res.threads_identical
+        expected.add("lmfast_1t")
+    assert set(res.times) == expected
+    assert all(len(t) == config.rounds for t in res.times.values())
+    cells = TABLES["batch"](name_width=len(w.name)).row(res).split()
+    assert (cells[0], cells[3], cells[-2]) == (w.name, "60", "yes")
+    (line,) = [n for n in TABLES["batch"].notes([res]) if "fits compared with SciPy" in n]
+    assert line.startswith(f"note: {w.name}: 12 fits compared with SciPy: success lmfast 100.0%")
+
+
+def test_scipy_poisson_loop_is_the_likelihood_maximum():
+    """The Poisson row's reference: SciPy's leastsq on the deviance residuals ends at the
+    likelihood maximum, to its default tolerances: the Fisher scoring step from there
+    (score and Fisher information written out here) is below 1e-5 of each parameter."""
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    data = poisson_gaussian_batch(5)
+    popt, ier = scipy_poisson_loop(scipy_optimize.leastsq, gauss1d, gauss1d_jac, data, 5)
+    assert np.all((ier >= 1) & (ier <= 4))
+    for i in range(5):
+        f, jac = gauss1d(data.x, *popt[i]), gauss1d_jac(data.x, *popt[i])
+        score = jac.T @ (1.0 - data.y[i] / f)
+        step = np.linalg.solve(jac.T @ (jac / f[:, np.newaxis]), score)
+        assert np.all(np.abs(step) <= 1e-5 * np.abs(popt[i])), (i, step, popt[i])
+
+
+def test_poisson_row_times_both_estimators_and_agrees_with_scipy():
+    w = dataclasses.replace(workload(POISSON_ROW), quick_n_fits=300)
+    config = BenchConfig(rounds=2, quick=True)
+    res = run_estimator_fit(w, modules(), config)
+    assert res.status == "ok", res.note
+    assert (res.n_fits, res.subset) == (300, QUICK_BATCH_SUBSET)
+    assert res.agree, res.agreement
+    assert res.agreement["fits"] == QUICK_BATCH_SUBSET
+    assert res.agreement["success_match"] == 1.0
+    assert res.agreement["success_all_lmfast"] == res.agreement["success_all_reference"] == 1.0
+    assert set(res.times) == {"lmfast", "reference"}
+    assert all(len(t) == config.rounds for t in res.times.values())
+    # the ratio is of fits/s: the Poisson batch's over the least-squares batch's
+    fits = res.fits_per_second
+    assert res.ratio == pytest.approx(fits["lmfast"] / fits["reference"])
+    table = TABLES["estimator"](name_width=len(w.name))
+    cells = table.row(res).split()
+    assert [cells[i] for i in (0, 3, 5, 7, 10, 11)] == [w.name, "300", "poisson",
+                                                         "least_squares", "0.85", "yes"]
+    assert float(cells[9]) == pytest.approx(res.ratio, abs=0.01)
+    assert table.notes([res])[0].startswith(
+        f"note: {w.name}: {QUICK_BATCH_SUBSET} fits compared with SciPy leastsq on deviance "
+        "residuals: success lmfast 100.0%")
+    rec = json.loads(json.dumps(res.to_json()))
+    assert (rec["kind"], rec["estimator"], rec["reference_estimator"]) == (
+        "estimator", "poisson", "least_squares")
+    assert rec["ratio"] == pytest.approx(res.ratio)
+
+
+def test_estimator_rows_are_skipped_without_the_model():
+    w = dataclasses.replace(workload(POISSON_ROW), model="no_such_model")
+    res = run_estimator_fit(w, modules(), BenchConfig(quick=True))
+    assert res.status == "skipped" and "no_such_model" in res.note
+    assert "skipped" in TABLES["estimator"](name_width=len(w.name)).row(res)
+
+
+def test_plot_groups_an_estimator_row_as_two_lmfast_bars():
+    res = EstimatorFitResult(POISSON_ROW, "poisson", "least_squares", 64, 4, 2000, 100, 2)
+    res.seconds = {"lmfast": 1e-5, "reference": 8e-6}
+    groups = plot_groups([single("a"), res])
+    assert groups[POISSON_ROW] == {"lmfast, poisson": pytest.approx(1e5),
+                                   "lmfast, least_squares": pytest.approx(1.25e5)}

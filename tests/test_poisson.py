@@ -270,3 +270,61 @@ def test_low_backgrounds_with_a_physical_bound_reach_the_constrained_maximum(ind
         popt, _ = curve_fit(f, X, y, p0, estimator="poisson", bounds=(lower, upper),
                             ftol=1e-14, xtol=1e-14)
         assert nll(popt) <= ref.fun + 1e-6 * abs(ref.fun)
+
+
+def _counting_problems():
+    """Eight clean count problems: peaks of 20-80 counts on backgrounds of 2-5, starts
+    within 10% of the truth (a few iterations each)."""
+    rng = np.random.default_rng(8)
+    truth = np.column_stack([rng.uniform(20, 80, 8), rng.uniform(-1, 1, 8),
+                             rng.uniform(0.7, 1.4, 8), rng.uniform(2, 5, 8)])
+    y = rng.poisson(np_gaussian(X, *truth.T[:, :, None])).astype(float)
+    return y, truth * rng.uniform(0.9, 1.1, truth.shape)
+
+
+def _deviance_leastsq(y, p0):
+    """SciPy's leastsq on the deviance residuals, written out here, and their Jacobian."""
+    def residuals(p):
+        f = np_gaussian(X, *p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(y > 0, y * np.log(y / f), 0.0)
+        return np.sign(f - y) * np.sqrt(np.maximum(2 * (f - y + terms), 0.0))
+
+    def jacobian(p):
+        f, r = np_gaussian(X, *p), residuals(p)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(r == 0, 1 / np.sqrt(y), (1 - y / f) / r)
+        return slope[:, np.newaxis] * np_gaussian_jac(X, *p)
+
+    return scipy.optimize.leastsq(residuals, p0, Dfun=jacobian, full_output=True)
+
+
+@pytest.mark.parametrize("setting", ["poisson", "least_squares", "huber"])
+def test_nfev_and_njev_are_the_same_on_every_path(setting):
+    """A fit's (nfev, njev) do not depend on the path running it: the NumPy model with
+    jac=, the compiled model with jac=models.gaussian.jac, each in curve_fit(full_output)
+    and in curve_fit_batch (the Poisson covariance, formed in C for compiled models, is
+    not counted as an evaluation).  They are MINPACK's counts: SciPy's leastsq on the
+    deviance residuals (Poisson), SciPy's curve_fit with the same jac (least squares)."""
+    kwargs = {"poisson": {"estimator": "poisson"}, "least_squares": {},
+              "huber": {"loss": "huber", "f_scale": 3.0}}[setting]
+    y, p0 = _counting_problems()
+    batches = {
+        "numpy batch": curve_fit_batch(np_gaussian, X, y, p0, jac=np_gaussian_jac, **kwargs),
+        "compiled batch": curve_fit_batch(models.gaussian, X, y, p0, **kwargs),
+    }
+    for i in range(len(y)):
+        counts = {name: (int(res.nfev[i]), int(res.njev[i])) for name, res in batches.items()}
+        for name, f, jac in (("numpy curve_fit", np_gaussian, np_gaussian_jac),
+                             ("compiled curve_fit", models.gaussian, models.gaussian.jac)):
+            info = curve_fit(f, X, y[i], p0[i], jac=jac, full_output=True, **kwargs)[2]
+            counts[name] = (info["nfev"], info["njev"])
+        if setting == "poisson":
+            info = _deviance_leastsq(y[i], p0[i])[2]
+            counts["SciPy leastsq"] = (info["nfev"], info["njev"])
+        elif setting == "least_squares":
+            info = scipy.optimize.curve_fit(np_gaussian, X, y[i], p0[i], jac=np_gaussian_jac,
+                                            full_output=True)[2]
+            counts["SciPy curve_fit"] = (info["nfev"], info["njev"])
+        assert len(set(counts.values())) == 1, (i, counts)
+        assert all(res.success[i] for res in batches.values())

@@ -5,14 +5,17 @@ implementations run in the same process, interleaved: each round times lmfast th
 and the next round SciPy then lmfast. Single-fit rows report the median time per fit and
 the ratio SciPy / lmfast; batch rows time one ``curve_fit_batch`` call against a loop of
 ``scipy.optimize.curve_fit`` and report fits per second; peer rows time other batch
-fitters (cminpack-numba, lumafit) when they are installed; package rows time lmfit's and
-astropy's own fits with and without ``lmfast.patch()``.
+fitters (cminpack-numba, lumafit) when they are installed; estimator rows time one
+``curve_fit_batch`` estimator against another on the same data (Poisson against least
+squares); package rows time lmfit's and astropy's own fits with and without
+``lmfast.patch()``.
 
 Modules
 -------
 config       settings of a run (rounds, timing length, batch sizes; default and quick)
 problems     NumPy problems and batch data generators
-workloads    the rows: SingleFit, BatchFit, PeerFit, the default list, ``--only``
+workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, the default list,
+             ``--only``
 peers        the cminpack-numba and lumafit batch solvers
 packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
 patched      the package rows: PatchedFit, patched_workloads, run_patched_fit
@@ -57,9 +60,12 @@ from lmfast.bench.problems import (
     peaks_problem,
     peaks_residual,
     peaks_residual_jacobian,
+    poisson_gaussian_batch,
+    spiky_gaussian_batch,
 )
 from lmfast.bench.results import (
     BatchFitResult,
+    EstimatorFitResult,
     PatchedFitResult,
     PeerFitResult,
     ScaleOutResult,
@@ -70,12 +76,14 @@ from lmfast.bench.tables import TABLES, format_header, format_rate
 from lmfast.bench.timing import BUSY_CPUS, relative_spread, timed_rounds
 from lmfast.bench.workloads import (
     BatchFit,
+    EstimatorFit,
     PeerFit,
     ScaleOutFit,
     SingleFit,
     all_workloads,
     batch_workloads,
     default_workloads,
+    estimator_workloads,
     opt_in_workloads,
     select_workloads,
 )
@@ -96,6 +104,8 @@ __all__ = [
     "BatchFit",
     "BatchFitResult",
     "BenchConfig",
+    "EstimatorFit",
+    "EstimatorFitResult",
     "PatchedFit",
     "PatchedFitResult",
     "PeerFit",
@@ -109,6 +119,7 @@ __all__ = [
     "batch_workloads",
     "compare",
     "default_workloads",
+    "estimator_workloads",
     "format_header",
     "format_rate",
     "gaussian_2d_batch",
@@ -119,6 +130,7 @@ __all__ = [
     "peaks_problem",
     "peaks_residual",
     "peaks_residual_jacobian",
+    "poisson_gaussian_batch",
     "relative_difference",
     "relative_spread",
     "require_implementations",
@@ -127,6 +139,7 @@ __all__ = [
     "run_record",
     "scipy_fit_loop",
     "select_workloads",
+    "spiky_gaussian_batch",
     "timed_rounds",
     "versions",
 ]

@@ -16,8 +16,9 @@ def plot_groups(results):
     dict of str to dict of str to float
         Workload name -> {bar label: fits per second}, in result order. A batch row has
         lmfast (threads used, then one thread), SciPy and SciPy with the plain function; a
-        peer row adds its library's bar to the group of its ``base`` batch row; a
-        scale-out row has lmfast (cluster or accessor) and its reference.
+        peer row adds its library's bar to the group of its ``base`` batch row; an
+        estimator row has lmfast with each estimator; a scale-out row has lmfast (cluster
+        or accessor) and its reference.
     """
     groups = {}
     for r in results:
@@ -36,6 +37,9 @@ def plot_groups(results):
             bars["SciPy"] = 1.0 / r.seconds["scipy"]
             if "scipy_plain" in r.seconds:
                 bars["SciPy, plain NumPy function"] = 1.0 / r.seconds["scipy_plain"]
+        elif r.kind == "estimator":
+            bars[f"lmfast, {r.estimator}"] = 1.0 / r.seconds["lmfast"]
+            bars[f"lmfast, {r.reference_estimator}"] = 1.0 / r.seconds["reference"]
         elif r.kind == "scaleout":
             side = "cluster" if r.reference == "local" else "xarray accessor"
             bars[f"lmfast ({side})"] = 1.0 / r.seconds["lmfast"]

@@ -148,6 +148,31 @@ class PeerFitResult(_BatchTimings):
 
 
 @dataclass
+class EstimatorFitResult(_BatchTimings):
+    """Measurements of one :class:`~lmfast.bench.workloads.EstimatorFit` workload:
+    ``seconds`` per fit keyed by ``"lmfast"`` (the batch with ``estimator``) and
+    ``"reference"`` (the same batch with ``reference_estimator``), both over all
+    ``n_fits`` fits; ``agreement`` compares the first ``subset`` fits with SciPy."""
+
+    kind: ClassVar[str] = "estimator"
+    name: str
+    estimator: str
+    reference_estimator: str
+    m: int
+    n: int
+    n_fits: int
+    subset: int
+    threads: int
+    target: float | None = None
+
+    @property
+    def ratio(self):
+        """The estimator's fits/s over the reference batch's (reference time / estimator
+        time per fit; the goal is ``target``), or ``None``."""
+        return self.per_lmfast("reference")
+
+
+@dataclass
 class PatchedFitResult:
     """Measurements of one :class:`~lmfast.bench.patched.PatchedFit` workload.
 

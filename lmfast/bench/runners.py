@@ -6,6 +6,7 @@ implementation once (warm-up and agreement checks), then times them in interleav
 rounds. A failing workload gives an ``"error"`` or ``"skipped"`` result; the run goes on.
 """
 
+import functools
 import importlib
 import statistics
 import sys
@@ -18,7 +19,14 @@ from lmfast.bench.checks import FitOutcome, batch_agreement, compare
 from lmfast.bench.environment import import_problem, installed, usable_cpus
 from lmfast.bench.patched import run_patched_fit
 from lmfast.bench.peers import lmfit_bounded, lmfit_fit
-from lmfast.bench.results import BatchFitResult, PeerFitResult, ScaleOutResult, SingleFitResult
+from lmfast.bench.problems import poisson_deviance_jacobian, poisson_deviance_residuals
+from lmfast.bench.results import (
+    BatchFitResult,
+    EstimatorFitResult,
+    PeerFitResult,
+    ScaleOutResult,
+    SingleFitResult,
+)
 from lmfast.bench.tables import TABLES, format_us, micro
 from lmfast.bench.timing import (
     busy_note,
@@ -135,6 +143,9 @@ def _check_single_fit(workload, fits, res):
         try:
             if impl == "scipy" and workload.reference is not None:
                 calls[impl] = workload.reference()
+            elif impl == "scipy" and workload.scipy_options:
+                calls[impl] = workload.make_call(functools.partial(fits[impl],
+                                                                   **workload.scipy_options))
             else:
                 calls[impl] = workload.make_call(fits[impl])
             out, first[impl], caught = _warm_up(calls[impl])
@@ -207,6 +218,49 @@ def scipy_fit_loop(curve_fit, f, data, count, **options):
         try:
             out = curve_fit(f, data.x, data.y[i], p0=data.p0[i], full_output=True, **options)
         except RuntimeError:
+            continue
+        popt[i], ier[i] = out[0], out[4]
+    return popt, ier
+
+
+def scipy_poisson_loop(leastsq, f, jac, data, count):
+    """Poisson maximum-likelihood fits of the first ``count`` rows by SciPy's ``leastsq``
+    on the deviance residuals (:func:`lmfast.bench.problems.poisson_deviance_residuals`),
+    with their analytic Jacobian: the same minimum as ``estimator='poisson'``.
+
+    Parameters
+    ----------
+    leastsq : callable
+        ``scipy.optimize.leastsq``.
+    f, jac : callable
+        The model ``f(x, *params)`` and its Jacobian ``(m, n)``.
+    data : BatchData
+        Counts, one fit per row.
+    count : int
+        Number of fits, from the first row.
+
+    Returns
+    -------
+    popt : ndarray, shape (count, n)
+    ier : ndarray of int, shape (count,)
+        0 where ``leastsq`` raised.
+    """
+    popt = np.full((count, data.p0.shape[1]), np.nan)
+    ier = np.zeros(count, dtype=int)
+    for i in range(count):
+        y = data.y[i]
+
+        def residuals(p, y=y):
+            return poisson_deviance_residuals(f(data.x, *p), y)
+
+        def jacobian(p, y=y):
+            return poisson_deviance_jacobian(f(data.x, *p), y, jac(data.x, *p))
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a trial with f <= 0
+                out = leastsq(residuals, data.p0[i], Dfun=jacobian, full_output=True)
+        except (RuntimeError, ValueError):
             continue
         popt[i], ier[i] = out[0], out[4]
     return popt, ier
@@ -287,7 +341,11 @@ def run_batch_fit(workload, modules, config):
         return res
     batch, model = inputs
     data = workload.make_data(n_fits)
-    options = {} if workload.bounds is None else {"bounds": workload.bounds}
+    unbounded = dict(workload.fit_options or {})
+    options = unbounded if workload.bounds is None else {"bounds": workload.bounds, **unbounded}
+    scipy_options = dict(options)
+    if workload.scipy_method is not None:
+        scipy_options["method"] = workload.scipy_method
     calls = {"lmfast": lambda: batch(model, data.x, data.y, data.p0, threads=config.threads,
                                      **options)}
     if workload.compiled and threads > 1:
@@ -295,15 +353,16 @@ def run_batch_fit(workload, modules, config):
                                            **options)
     if workload.bounds is not None and workload.make_model is None:
         calls["lmfast_unbounded"] = lambda: batch(model, data.x, data.y, data.p0,
-                                                  threads=config.threads)
+                                                  threads=config.threads, **unbounded)
     curve_fit = modules["scipy"].curve_fit
     scipy_model = workload.plain if workload.make_model is not None else model
-    calls["scipy"] = lambda: scipy_fit_loop(curve_fit, scipy_model, data, subset, **options)
+    calls["scipy"] = lambda: scipy_fit_loop(curve_fit, scipy_model, data, subset,
+                                            **scipy_options)
     if workload.make_model is not None and installed("lmfit"):
         calls["lmfit"] = lambda: lmfit_fit_loop(workload.plain, data, subset, workload.bounds)
     if workload.compiled and workload.plain is not None and workload.make_model is None:
         calls["scipy_plain"] = lambda: scipy_fit_loop(curve_fit, workload.plain, data, subset,
-                                                      **options)
+                                                      **scipy_options)
     try:
         outs = _warm_up_each(calls, res)
     except FitFailed as exc:
@@ -412,6 +471,61 @@ def run_peer_fit(workload, modules, config):
     return res
 
 
+def run_estimator_fit(workload, modules, config):
+    """Measure one :class:`~lmfast.bench.workloads.EstimatorFit`: the same data fitted by
+    ``curve_fit_batch`` with ``estimator`` and with ``reference_estimator``.
+
+    Both batches fit all ``N`` fits with ``config.threads``, timed in interleaved rounds
+    (order alternating). Before timing, the first ``subset`` fits of the estimator's batch
+    are compared with SciPy's ``leastsq`` on the deviance residuals (untimed).
+
+    Returns
+    -------
+    EstimatorFitResult
+        ``status`` is ``"skipped"`` when lmfast lacks the batch API or the model and
+        ``"error"`` when a call raised.
+    """
+    threads = config.threads or usable_cpus()
+    inputs = _batch_inputs(workload, modules)
+    n_fits = config.n_fits(workload)
+    subset = config.subset(n_fits)
+    res = EstimatorFitResult(
+        workload.name, workload.estimator, workload.reference_estimator, workload.m,
+        workload.n, n_fits, subset, threads, target=workload.target,
+    )  # fmt: skip
+    if isinstance(inputs, str):
+        res.status, res.note = "skipped", inputs
+        return res
+    batch, model = inputs
+    data = workload.make_data(n_fits)
+    calls = {
+        "lmfast": lambda: batch(model, data.x, data.y, data.p0, threads=config.threads,
+                                estimator=workload.estimator),
+        "reference": lambda: batch(model, data.x, data.y, data.p0, threads=config.threads,
+                                   estimator=workload.reference_estimator),
+    }
+    try:
+        outs = _warm_up_each(calls, res)
+    except FitFailed as exc:
+        res.status, res.note = "error", str(exc)
+        return res
+    lm = outs.pop("lmfast")
+    reference_success = float(np.mean(outs.pop("reference").success))
+    sp_popt, sp_ier = scipy_poisson_loop(modules["scipy"].leastsq, workload.plain,
+                                         workload.plain_jac, data, subset)
+    res.agreement, res.agree = batch_agreement(
+        np.asarray(lm.popt)[:subset], np.asarray(lm.ier)[:subset], sp_popt, sp_ier
+    )
+    res.agreement["success_all_lmfast"] = float(np.mean(lm.success))
+    res.agreement["success_all_reference"] = reference_success
+    del lm  # free the warm-up result before timing
+    notes = _time_batch(calls, dict.fromkeys(calls, n_fits), config, res, "reference")
+    if workload.target is not None and res.ratio < workload.target:
+        notes.append(f"ratio below target {workload.target:g}x")
+    res.note = _join_notes(*notes)
+    return res
+
+
 def run_scale_out(workload, modules, config):
     """Measure one :class:`~lmfast.bench.workloads.ScaleOutFit` (see
     :mod:`lmfast.bench.scaleout`).
@@ -443,6 +557,7 @@ def run_scale_out(workload, modules, config):
 
 #: kind -> function(workload, modules, config) returning a result object.
 RUNNERS = {"single": run_single_fit, "batch": run_batch_fit, "peer": run_peer_fit}
+RUNNERS["estimator"] = run_estimator_fit
 RUNNERS["patch"] = run_patched_fit
 RUNNERS["scaleout"] = run_scale_out
 

@@ -278,6 +278,73 @@ class PeerFitTable(_FixedWidthTable):
     )
 
 
+class EstimatorFitTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.results.EstimatorFitResult` rows."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        return [
+            ("m", 4, ">"),
+            ("n", 2, ">"),
+            ("N", 7, ">"),
+            ("threads", 7, ">"),
+            ("estimator", 9, "<"),
+            ("fits/s", 9, ">"),
+            ("reference", 13, "<"),
+            ("ref fits/s", 10, ">"),
+            ("ratio", 5, ">"),
+            ("target", 6, ">"),
+            ("agree", 9, "<"),
+        ]
+
+    def row(self, r):
+        """One line for a result (skipped and failed rows show their status)."""
+        if r.status != "ok":
+            return self._line([r.name, r.m, r.n, r.n_fits, r.threads, r.status] + [""] * 6)
+        return self._line(
+            [
+                r.name,
+                r.m,
+                r.n,
+                r.n_fits,
+                r.threads,
+                r.estimator,
+                format_rate(1.0 / r.seconds["lmfast"]),
+                r.reference_estimator,
+                format_rate(1.0 / r.seconds["reference"]),
+                f"{r.ratio:.2f}",
+                "-" if r.target is None else f"{r.target:g}",
+                format_agree(r.agree, r.agreement),
+            ]
+        )
+
+    @staticmethod
+    def notes(results):
+        """Agreement of every measured row, then skips, failures, targets and warnings."""
+        lines = []
+        for r in results:
+            if r.agreement:
+                extra = (f" (all {r.n_fits}: {100 * r.agreement['success_all_lmfast']:.1f}%, "
+                         f"{r.reference_estimator} "
+                         f"{100 * r.agreement['success_all_reference']:.1f}%)")
+                lines.append(_agreement_note(r.name, r.agreement,
+                                             "SciPy leastsq on deviance residuals", extra))
+            lines += _row_notes(r)
+        return lines
+
+    footer = (
+        "One batch of data fitted by curve_fit_batch twice, all N fits, same model and\n"
+        "threads: with the estimator shown and with the reference estimator (least squares),\n"
+        "timed in interleaved rounds (order alternating). ratio = the estimator's fits/s /\n"
+        "the reference's (what the estimator costs; higher is better, target as shown).\n"
+        "agree compares the estimator's first fits with SciPy's leastsq on the Poisson\n"
+        "deviance residuals and their analytic Jacobian (same estimator, same algorithm): yes\n"
+        f"when success matches on >= {100 * BATCH_SUCCESS_MATCH:g}% and the median relative popt "
+        f"difference\nis <= {BATCH_X_RTOL:g}."
+    )
+
+
 class PatchedFitTable(_FixedWidthTable):
     """Fixed-width table of :class:`~lmfast.bench.results.PatchedFitResult` rows."""
 
@@ -433,5 +500,6 @@ class ScaleOutTable(_FixedWidthTable):
 
 #: kind -> table class printing results of that kind.
 TABLES = {"single": SingleFitTable, "batch": BatchFitTable, "peer": PeerFitTable}
+TABLES["estimator"] = EstimatorFitTable
 TABLES["patch"] = PatchedFitTable
 TABLES["scaleout"] = ScaleOutTable

@@ -4,8 +4,8 @@ A workload is a frozen description of one row; nothing is computed until it runs
 
 Adding a workload
 -----------------
-Append an instance to the tuple built by :func:`default_workloads` (single fits) or
-:func:`batch_workloads`. A workload class declares a ``kind``;
+Append an instance to the tuple built by :func:`default_workloads` (single fits),
+:func:`batch_workloads` or :func:`estimator_workloads`. A workload class declares a ``kind``;
 :data:`lmfast.bench.runners.RUNNERS` maps the kind to the function that measures it and
 :data:`lmfast.bench.tables.TABLES` to the table that prints its rows. A new kind of row
 is a new workload class, a runner and a table, with no change to the existing ones.
@@ -24,6 +24,7 @@ from lmfast.bench.problems import (
     BATCH_GAUSS_BOUNDS,
     GAUSS_BOUNDS,
     RAMAN_BOUNDS,
+    ROBUST_OPTIONS,
     BatchData,
     gauss1d,
     gauss1d_jac,
@@ -35,8 +36,11 @@ from lmfast.bench.problems import (
     peaks_problem,
     peaks_residual,
     peaks_residual_jacobian,
+    poisson_gaussian_batch,
     raman_batch,
     raman_spectrum,
+    spiky_gauss_problem,
+    spiky_gaussian_batch,
     trivial_problem,
     trivial_residual,
 )
@@ -72,6 +76,9 @@ class SingleFit:
     same_solution : bool
         The reference runs another method (SciPy's trf, lmfit): ``same`` compares the
         solution only, not ier and nfev.
+    scipy_options : dict, optional
+        More keyword arguments for SciPy's side only (``{"method": "trf"}`` for a robust
+        loss, which SciPy's ``'lm'`` lacks); the column stays SciPy's.
     """
 
     kind: ClassVar[str] = "single"
@@ -85,6 +92,7 @@ class SingleFit:
     target: float | None = None
     reference: Callable[[], Callable[[], Any]] | None = field(default=None, repr=False)
     same_solution: bool = False
+    scipy_options: dict | None = field(default=None, repr=False)
 
 
 def _leastsq_call(problem, func, Dfun=None):
@@ -147,7 +155,7 @@ def _lmfit_call(problem, f, bounds):
     return make_call
 
 
-def _model_curve_fit_call(problem, model_name, use_jac=False):
+def _model_curve_fit_call(problem, model_name, use_jac=False, **options):
     """Return ``make_call`` running ``curve_fit`` with a ``lmfast.models`` model.
 
     The same :class:`lmfast.models.Model` goes to both implementations: lmfast runs its
@@ -163,12 +171,14 @@ def _model_curve_fit_call(problem, model_name, use_jac=False):
         Attribute of ``lmfast.models``, looked up when the workload runs.
     use_jac : bool, optional
         Pass ``jac=model.jac``.
+    **options
+        More keyword arguments for both sides (``loss``, ``f_scale``, tolerances).
     """
 
     def make_call(fit):
         models = importlib.import_module("lmfast.models")
         model = getattr(models, model_name)
-        kwargs = {"jac": model.jac} if use_jac else {}
+        kwargs = {"jac": model.jac, **options} if use_jac else dict(options)
         xdata, ydata, p0 = problem()
         return lambda: fit(model, xdata, ydata, p0=p0, full_output=True, **kwargs)
 
@@ -221,6 +231,10 @@ class BatchFit:
         fits ``plain`` only, and lmfit too when it is installed.
     scipy_subset : int, optional
         At most this many fits in the SciPy (and lmfit) loop, for slow reference fits.
+    fit_options : dict, optional
+        More keyword arguments for both sides (``loss``, ``f_scale``, tolerances).
+    scipy_method : str, optional
+        SciPy's ``method`` (``"trf"`` for a robust loss, which SciPy's ``'lm'`` lacks).
     """
 
     kind: ClassVar[str] = "batch"
@@ -239,6 +253,8 @@ class BatchFit:
     unbounded_target: float | None = None
     make_model: Callable | None = field(default=None, repr=False)
     scipy_subset: int | None = None
+    fit_options: dict | None = field(default=None, repr=False)
+    scipy_method: str | None = None
 
     @property
     def compiled(self):
@@ -287,6 +303,48 @@ class PeerFit:
     def api(self):
         """Shown by ``--list``."""
         return self.library
+
+
+@dataclass(frozen=True)
+class EstimatorFit:
+    """One batch of data fitted by ``curve_fit_batch`` with two estimators: fits/s of
+    ``estimator`` against ``reference_estimator`` on the same data, same model, same
+    threads (lmfast against itself: what the estimator costs).
+
+    Parameters
+    ----------
+    name : str
+        Row name, matched by ``--only``.
+    model : str
+        ``lmfast.models`` model (compiled).
+    m, n, n_fits, quick_n_fits, description, make_data
+        As in :class:`BatchFit`.
+    estimator, reference_estimator : str
+        ``estimator=`` of the measured batch (``"poisson"``) and of the reference batch
+        (``"least_squares"``).
+    target : float, optional
+        Goal of the estimator's fits/s over the reference batch's; lower gets a note.
+    plain, plain_jac : callable
+        The model as a plain NumPy function and its Jacobian ``(m, n)``: SciPy's side of
+        the agreement check (SciPy's ``leastsq`` on the Poisson deviance residuals of the
+        first fits, untimed).
+    """
+
+    kind: ClassVar[str] = "estimator"
+    api: ClassVar[str] = "batch"
+    name: str
+    model: str
+    m: int
+    n: int
+    n_fits: int
+    quick_n_fits: int
+    description: str
+    make_data: Callable[[int], BatchData] = field(repr=False)
+    estimator: str = "poisson"
+    reference_estimator: str = "least_squares"
+    target: float | None = None
+    plain: Callable | None = field(default=None, repr=False)
+    plain_jac: Callable | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -371,7 +429,7 @@ def default_workloads():
 
     Returns
     -------
-    tuple of SingleFit, BatchFit and PeerFit
+    tuple of SingleFit, BatchFit, PeerFit, EstimatorFit and PatchedFit
         The workloads; problem data is generated only when a workload runs. Peer rows
         are present only when the peer is installed.
     """
@@ -436,7 +494,15 @@ def default_workloads():
             _model_curve_fit_call(gauss128_problem, "gaussian", use_jac=True),
             requires="lmfast.models", target=5.0,
         ),
-    ) + batch_workloads() + patched_workloads()  # fmt: skip
+        SingleFit(
+            "robust-cf-gauss-spikes", "curve_fit", 200, 4,
+            "curve_fit(models.gaussian, loss='soft_l1', f_scale=0.1) vs SciPy trf, same "
+            "loss; 5% spikes, tolerances 1e-10",
+            _model_curve_fit_call(spiky_gauss_problem, "gaussian", **ROBUST_OPTIONS),
+            requires="lmfast.models", target=5.0, same_solution=True,
+            scipy_options={"method": "trf"},
+        ),
+    ) + batch_workloads() + estimator_workloads() + patched_workloads()  # fmt: skip
 
 
 def _raman_model():
@@ -476,6 +542,13 @@ def batch_workloads():
             "curve_fit_batch(NumPy function, Python path) vs SciPy loop, same function",
             gaussian_batch, target=8.0,
         ),
+        BatchFit(
+            "robust-batch-gauss-spikes", "gaussian", 128, 4, 2_000, 200,
+            "curve_fit_batch(models.gaussian, loss='soft_l1') vs SciPy trf loop, same loss; "
+            "5% spikes",
+            spiky_gaussian_batch, target=20.0, plain=gauss1d, scipy_subset=30,
+            fit_options=ROBUST_OPTIONS, scipy_method="trf",
+        ),
     )  # fmt: skip
     peers = (
         PeerFit(
@@ -493,6 +566,18 @@ def batch_workloads():
         ),
     )  # fmt: skip
     return rows + tuple(p for p in peers if installed(p.module))
+
+
+def estimator_workloads():
+    """The rows timing one estimator of ``curve_fit_batch`` against another."""
+    return (
+        EstimatorFit(
+            "poisson-batch-gauss64", "gaussian", 64, 4, 20_000, 2_000,
+            "curve_fit_batch(models.gaussian, estimator='poisson') vs least squares, "
+            "same counts",
+            poisson_gaussian_batch, target=0.85, plain=gauss1d, plain_jac=gauss1d_jac,
+        ),
+    )  # fmt: skip
 
 
 def select_workloads(workloads, only):
