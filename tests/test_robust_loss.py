@@ -326,8 +326,10 @@ def test_python_batch_is_single_curve_fit(loss):
     for i in range(N_FITS):
         popt, pcov, info, _, ier = lmfast_fit(np_gaussian, Y_ROWS[i], loss=loss,
                                               f_scale=F_SCALE)
-        assert_popt_close(res.popt[i], popt, 1e-10)
-        assert_pcov_close(res.pcov[i], pcov, 1e-8)
+        # NumPy's vectorised exp may round a last bit unlike the scalar one: a fit can
+        # then stop a hair elsewhere within its tolerance (1e-9 once, arctan)
+        assert_popt_close(res.popt[i], popt, 1e-8)
+        assert_pcov_close(res.pcov[i], pcov, 1e-6)
         assert (res.ier[i], res.nfev[i]) == (ier, info["nfev"])
     np.testing.assert_allclose(res.chisq, chisq(loss, F_SCALE, res.popt), rtol=1e-10)
 
