@@ -16,7 +16,7 @@ import numpy as np
 
 from lmfast import _batch_core, _defaults, _estimator, _poisson, _validate, _weighting
 from lmfast._blas_threads import single_blas_thread
-from lmfast._outcomes import CODES_DOC, NOT_COUNTS, SUCCESS, message
+from lmfast._outcomes import CODES_DOC, NOT_COUNTS, P0_OUTSIDE_BOUNDS, SUCCESS, message
 from lmfast._problem import Problem
 from lmfast.models import Model
 
@@ -79,6 +79,7 @@ class BatchResult:
         for name, (dtype, shape) in RESULT_FIELDS.items():
             setattr(self, name, np.empty((n_fits, *shape(n)), dtype=dtype))
         self._tolerances = tolerances
+        self._details = {}  # fit -> its own message (p0 outside its bounds)
 
     @property
     def perr(self):
@@ -91,7 +92,11 @@ class BatchResult:
         return np.isin(self.ier, tuple(SUCCESS))
 
     def message(self, i):
-        """Why fit `i` stopped, in leastsq's words (or lmfast's, for negative codes)."""
+        """Why fit `i` stopped, in leastsq's words (or lmfast's, for negative codes;
+        for a p0 outside its bounds, naming the parameter as curve_fit's error does)."""
+        detail = self._details.get(int(i) % max(len(self), 1))
+        if detail is not None and self.ier[i] == P0_OUTSIDE_BOUNDS:
+            return detail
         return message(int(self.ier[i]), self._tolerances)
 
     def __len__(self):
@@ -254,10 +259,21 @@ def curve_fit_batch(
     if n_fits == 0:
         threads = _validate.threads_for(threads, 1)
         return result
-    status = None
-    if est.poisson and (not_counts := _poisson.bad_counts(ydata)).any():
-        # Those fits get their own status and are not run.
-        status = np.where(not_counts, NOT_COUNTS, 0).astype(np.int32)
+    # Fits not to run get their status here, each decided once: a p0 outside its bounds
+    # (the message names the parameter), rows that are not counts.
+    status = np.zeros(n_fits, dtype=np.int32)
+    if lower is not None:
+        outside = np.broadcast_to(_validate.p0_outside(p0, lower, upper), (n_fits,))
+        status[outside >= 0] = P0_OUTSIDE_BOUNDS
+        names = getattr(f, "param_names", None)
+        for i in np.flatnonzero(outside >= 0):
+            result._details[int(i)] = _validate.p0_outside_message(
+                _fit_rows(p0, i), _fit_rows(lower, i), _fit_rows(upper, i), int(outside[i]),
+                names)
+    if est.poisson:
+        status[(status == 0) & _poisson.bad_counts(ydata)] = NOT_COUNTS
+    if not status.any():
+        status = None
 
     problem = Problem(
         m=m, n=n, n_fits=n_fits, p0=p0, tolerances=tol, epsfcn=settings["epsfcn"],

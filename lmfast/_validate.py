@@ -284,10 +284,24 @@ def p0_within(p0, lb, ub, names=None):
     """ValueError naming the first parameter of p0 outside [lb, ub] (or NaN)."""
     bad = ~((p0 >= lb) & (p0 <= ub))
     if bad.any():
-        j = int(np.argmax(bad))
-        name = f" ({names[j]})" if names else ""
-        raise ValueError(f"p0 is outside the bounds: parameter {j}{name} = {p0[j]} is not "
-                         f"in [{lb[j]}, {ub[j]}]")
+        raise ValueError(p0_outside_message(p0, lb, ub, int(np.argmax(bad)), names))
+
+
+def p0_outside(p0, lb, ub):
+    """Per fit, the index of the first parameter of p0 outside [lb, ub] (or NaN), -1
+    where there is none; p0, lb, ub broadcast to (N, n)."""
+    with np.errstate(invalid="ignore"):
+        bad = ~((p0 >= lb) & (p0 <= ub))
+    bad = np.atleast_2d(bad)
+    return np.where(bad.any(axis=-1), np.argmax(bad, axis=-1), -1)
+
+
+def p0_outside_message(p0, lb, ub, j, names=None):
+    """The words for parameter j of p0 outside its bounds, the same for one fit (a
+    ValueError) and for a fit of a batch (its message)."""
+    name = f" ({names[j]})" if names else ""
+    return (f"p0 is outside the bounds: parameter {j}{name} = {p0[j]} is not "
+            f"in [{lb[j]}, {ub[j]}]")
 
 
 def bounds_resolvable(p0, lb, ub, names=None):

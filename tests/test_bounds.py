@@ -1093,3 +1093,18 @@ def test_max_nfev_is_maxfev():
             _assert_same_fit(a.value, b.value)
     with pytest.raises(TypeError, match="max_nfev"):
         curve_fit(np_gaussian, XG, YG, PG, maxfev=7, max_nfev=7)
+
+
+def test_batch_message_for_p0_outside_names_the_parameter():
+    """A fit of a batch whose p0 is outside its bounds gets ier -4 and, as its message,
+    the words curve_fit's ValueError has for the same p0 (naming the parameter)."""
+    x = np.linspace(-3, 3, 40)
+    Y = np.array([models.gaussian(x, 1.0, 0.0, 1.0, 0.0)] * 3)
+    p0 = np.array([[1, 0, 1, 0], [1, 5, 1, 0], [1, 0, 1, 0]], dtype=float)
+    bounds = ([0, -1, 0.1, -1], [5, 1, 3, 1])
+    res = curve_fit_batch(models.gaussian, x, Y, p0, bounds=bounds)
+    assert res.ier[1] == -4 and res.success[[0, 2]].all()
+    with pytest.raises(ValueError) as single:
+        curve_fit(models.gaussian, x, Y[1], p0[1], bounds=bounds)
+    assert res.message(1) == str(single.value)
+    assert "parameter 1 (center) = 5.0" in res.message(1)
