@@ -79,7 +79,8 @@ class BatchResult:
         for name, (dtype, shape) in RESULT_FIELDS.items():
             setattr(self, name, np.empty((n_fits, *shape(n)), dtype=dtype))
         self._tolerances = tolerances
-        self._details = {}  # fit -> its own message (p0 outside its bounds)
+        # (first parameter outside per fit, p0, lower, upper, names) for message(i)
+        self._outside = None
 
     @property
     def perr(self):
@@ -94,9 +95,10 @@ class BatchResult:
     def message(self, i):
         """Why fit `i` stopped, in leastsq's words (or lmfast's, for negative codes;
         for a p0 outside its bounds, naming the parameter as curve_fit's error does)."""
-        detail = self._details.get(int(i) % max(len(self), 1))
-        if detail is not None and self.ier[i] == P0_OUTSIDE_BOUNDS:
-            return detail
+        if self.ier[i] == P0_OUTSIDE_BOUNDS and self._outside is not None:
+            outside, p0, lower, upper, names = self._outside
+            return _validate.p0_outside_message(_fit_rows(p0, i), _fit_rows(lower, i),
+                                                _fit_rows(upper, i), int(outside[i]), names)
         return message(int(self.ier[i]), self._tolerances)
 
     def __len__(self):
@@ -264,12 +266,9 @@ def curve_fit_batch(
     status = np.zeros(n_fits, dtype=np.int32)
     if lower is not None:
         outside = np.broadcast_to(_validate.p0_outside(p0, lower, upper), (n_fits,))
-        status[outside >= 0] = P0_OUTSIDE_BOUNDS
-        names = getattr(f, "param_names", None)
-        for i in np.flatnonzero(outside >= 0):
-            result._details[int(i)] = _validate.p0_outside_message(
-                _fit_rows(p0, i), _fit_rows(lower, i), _fit_rows(upper, i), int(outside[i]),
-                names)
+        if (outside >= 0).any():
+            status[outside >= 0] = P0_OUTSIDE_BOUNDS
+            result._outside = (outside, p0, lower, upper, getattr(f, "param_names", None))
     if est.poisson:
         status[(status == 0) & _poisson.bad_counts(ydata)] = NOT_COUNTS
     if not status.any():
