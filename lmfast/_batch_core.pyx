@@ -21,17 +21,18 @@ cimport numpy as cnp
 from libc.string cimport memcpy
 
 from lmfast._engine cimport (
-    LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_FD, lm_step, lm_fd_step, lm_fd_column,
+    LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_FD, lm_step,
 )
 from lmfast._estimator cimport (
-    ESTIMATOR_LEAST_SQUARES, cache_at, cache_fill, cache_next, scale_rows, scaled_difference,
+    ESTIMATOR_LEAST_SQUARES, cache_at, cache_fill, cache_next, scale_rows,
 )
 from lmfast._model_fit cimport (
-    FitData, FitOutputs, bind_outputs, cache_scratch, finish_fit, fit_data, fit_work_doubles, grad_scratch,
+    FitData, FitOutputs, bind_outputs, cache_scratch, difference_column, difference_steps,
+    finish_fit, fit_map, fit_data, fit_work_doubles, grad_scratch,
     lmfast_claim, lmfast_load, lmfast_store, run_model_fit, start_fit, step_scratch,
 )
-from lmfast._problem cimport Problem, ProblemData, fit_param_map
-from lmfast._transform cimport ParamMap, chain_jacobian, fd_step, gradient, to_external
+from lmfast._problem cimport Problem, ProblemData
+from lmfast._transform cimport ParamMap, chain_jacobian, gradient, to_external
 
 cnp.import_array()
 
@@ -230,23 +231,18 @@ cdef class VectorBatch:
             for a in range(self.n_active):
                 k = self.active[a]
                 ws = self.works + k
-                fit_param_map(p, self.first + k, &pm)
+                fit_map(p, self.first + k, self.dwork + k * self.lwork, &pm)
                 if self.requests[k] == LM_NEED_F:
                     _row(p, &pm, ws.req_x, rows_f + n_f * n)
                     fit_f[n_f] = self.first + k
                     n_f += 1
                 elif self.requests[k] == LM_NEED_FD:
                     steps = step_scratch(p, self.dwork + k * self.lwork)
-                    if p.mapped:
-                        grad = grad_scratch(p, self.dwork + k * self.lwork)
-                        gradient(&pm, ws.x, grad)
+                    grad = grad_scratch(p, self.dwork + k * self.lwork)
+                    # P(x) (scratch for fd_step) in the row the first column overwrites
+                    difference_steps(ws, &pm, p.mapped, rows_f + n_f * n, grad, steps)
                     for j in range(nf):
                         r = n_f + j
-                        steps[j] = lm_fd_step(ws, j)
-                        if p.mapped:
-                            to_external(&pm, ws.x, rows_f + r * n)  # P(x), for fd_step
-                            steps[j] = fd_step(&pm, j, steps[j], rows_f + r * n, grad,
-                                               ws.epsfcn)
                         xj = ws.x[j]
                         ws.x[j] = xj + steps[j]
                         _row(p, &pm, ws.x, rows_f + r * n)
@@ -303,19 +299,15 @@ cdef class VectorBatch:
                         memcpy(ws.req_f, res + n_f * m, m * sizeof(double))
                     n_f += 1
                 elif self.requests[k] == LM_NEED_FD:
-                    # the steps gather() took (with fd_step's guard when mapped)
+                    # the steps gather() took
                     steps = step_scratch(p, self.dwork + k * self.lwork)
                     for j in range(nf):
-                        if slot != NULL:
-                            memcpy(ws.wa4, res + (n_f + j) * m, m * sizeof(double))
-                            scaled_difference(m, ws.fvec, slot, ws.wa4)
-                            lm_fd_column(ws, j, steps[j], ws.wa4)
-                        else:
-                            lm_fd_column(ws, j, steps[j], res + (n_f + j) * m)
+                        memcpy(ws.wa4, res + (n_f + j) * m, m * sizeof(double))
+                        difference_column(ws, j, steps[j], ws.wa4, slot)
                     n_f += nf
                 else:
                     if p.mapped:
-                        fit_param_map(p, self.first + k, &pm)
+                        fit_map(p, self.first + k, self.dwork + k * self.lwork, &pm)
                         grad = grad_scratch(p, self.dwork + k * self.lwork)
                         gradient(&pm, ws.x, grad)
                         chain_jacobian(&pm, grad, m, jac + n_j * m * n, n, 1, ws.fjac)

@@ -28,6 +28,7 @@ ctypedef struct FitData:
     Estimator est          # what the residuals are (lmfast/_estimator.pxd)
     double *cache          # beyond least squares, the base values (see _estimator.pxd)
     double *fh             # scratch: m model values at a stepped point
+    double *steps          # scratch: the n_free forward-difference steps
     const double *x        # model.x_dims rows of m values, row r at x + r * xstride
     Py_ssize_t xstride
     const double *y        # m observations
@@ -49,6 +50,17 @@ ctypedef struct FitOutputs:
 cdef Py_ssize_t fit_work_doubles(const ProblemData *p, bint with_model) noexcept nogil
 # n_free doubles of scratch each in a fit's workspace, free while the fit iterates.
 cdef double *grad_scratch(const ProblemData *p, double *fit_work) noexcept nogil
+# Fit i's change of variables with its kinds, resolved by start_fit in fit_work.
+cdef void fit_map(const ProblemData *p, Py_ssize_t i, double *fit_work,
+                  ParamMap *pm) noexcept nogil
+# The one forward-difference path of every driver: the steps of all n_free columns at
+# ws.x (MINPACK's h, with fd_step's guard when mapped; p and grad: scratch, left as
+# P(x) and dp/du), then each column handed to the engine from the values at the stepped
+# point (beyond least squares base values, scaled through the cache slot at x).
+cdef void difference_steps(LMWork *ws, const ParamMap *pm, bint mapped, double *p,
+                           double *grad, double *steps) noexcept nogil
+cdef void difference_column(LMWork *ws, Py_ssize_t j, double h, double *column,
+                            const double *slot) noexcept nogil
 # The fit's base-value cache (lmfast/_estimator.pxd), reset by start_fit.
 cdef double *cache_scratch(const ProblemData *p, double *fit_work) noexcept nogil
 cdef double *step_scratch(const ProblemData *p, double *fit_work) noexcept nogil
@@ -72,7 +84,7 @@ cdef void finish_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, const FitDa
 # free parameters' block mapped through the change of variables; 0 for fixed ones):
 # returns 0, or -1 when R is singular (cov untouched).
 cdef void fit_parameters(const ProblemData *p, Py_ssize_t i, const LMWork *ws,
-                         double *popt) noexcept nogil
+                         double *popt, double *fit_work) noexcept nogil
 cdef int fit_covariance(const ProblemData *p, Py_ssize_t i, const LMWork *ws, double *cov,
                         double *fit_work) noexcept nogil
 # Which parameters of fit i ended on a bound (n flags from popt); returns how many.

@@ -19,7 +19,8 @@ from lmfast._estimator cimport (
 from lmfast._linalg cimport qrfac
 from lmfast._problem cimport Problem, fit_param_map
 from lmfast._transform cimport (
-    chain_jacobian, fd_step, gradient, map_covariance, to_external, to_internal,
+    chain_jacobian, fd_step, gradient, map_covariance, resolve_kinds, to_external,
+    to_internal,
 )
 
 cnp.import_array()
@@ -35,9 +36,9 @@ cdef inline Py_ssize_t _engine_doubles(const ProblemData *p) noexcept nogil:
 
 cdef Py_ssize_t fit_work_doubles(const ProblemData *p, bint with_model) noexcept nogil:
     # engine | dtrtri scratch (nf^2) | cov of u (nf^2) | grad (nf) | QR scratch (4 nf)
-    # | base-value cache | [p (n) | jac (m n) | fh (m)]
+    # | base-value cache | kinds (nf bytes in nf doubles) | [p (n) | jac (m n) | fh (m)]
     cdef Py_ssize_t nf = p.n_free
-    cdef Py_ssize_t size = (_engine_doubles(p) + 2 * nf * nf + 5 * nf
+    cdef Py_ssize_t size = (_engine_doubles(p) + 2 * nf * nf + 6 * nf
                             + cache_doubles(p.m, nf))
     if with_model:
         size += p.n + p.m * p.n + p.m
@@ -64,6 +65,17 @@ cdef double *cache_scratch(const ProblemData *p, double *fit_work) noexcept nogi
     return _qr_scratch(p, fit_work) + 4 * p.n_free
 
 
+cdef inline signed char *_kinds(const ProblemData *p, double *fit_work) noexcept nogil:
+    return <signed char *>(cache_scratch(p, fit_work) + cache_doubles(p.m, p.n_free))
+
+
+cdef void fit_map(const ProblemData *p, Py_ssize_t i, double *fit_work,
+                  ParamMap *pm) noexcept nogil:
+    fit_param_map(p, i, pm)
+    if p.mapped:
+        pm.kinds = _kinds(p, fit_work)
+
+
 cdef double *step_scratch(const ProblemData *p, double *fit_work) noexcept nogil:
     return _cov_scratch(p, fit_work)
 
@@ -83,6 +95,8 @@ cdef int start_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, double *dwork
             memcpy(ws.x, p.p0 + i * p.p0_fit_stride, p.n * sizeof(double))
         return 0
     fit_param_map(p, i, &pm)
+    resolve_kinds(&pm, _kinds(p, dwork))   # once per fit
+    pm.kinds = _kinds(p, dwork)
     if to_internal(&pm, p.p0 + i * p.p0_fit_stride, ws.x) != 0:
         ws.info = LM_INFO_P0_OUTSIDE
         return -1
@@ -91,7 +105,7 @@ cdef int start_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, double *dwork
 
 cdef void fit_data(const ProblemData *p, Py_ssize_t i, double *fit_work,
                    FitData *d) noexcept nogil:
-    cdef double *scratch = cache_scratch(p, fit_work) + cache_doubles(p.m, p.n_free)
+    cdef double *scratch = cache_scratch(p, fit_work) + cache_doubles(p.m, p.n_free) + p.n_free
     d.model = p.model
     d.m = p.m
     d.n = p.n
@@ -101,12 +115,13 @@ cdef void fit_data(const ProblemData *p, Py_ssize_t i, double *fit_work,
     d.w = p.w + i * p.w_fit_stride if p.w != NULL else NULL
     d.whiten = p.whiten
     d.mapped = p.mapped
-    fit_param_map(p, i, &d.pm)
+    fit_map(p, i, fit_work, &d.pm)
     d.grad = grad_scratch(p, fit_work)
     d.p = scratch
     d.jac = d.p + p.n
     d.fh = d.jac + p.m * p.n
     d.cache = cache_scratch(p, fit_work)
+    d.steps = step_scratch(p, fit_work)
     d.est = p.estimator
 
 
@@ -201,32 +216,40 @@ cdef inline void _jacobian(const FitData *d, const double *u, double *jac) noexc
         scale_rows(d.m, n, _base_at(d, u) + d.m, jac)
 
 
-cdef void _differences(const FitData *d, LMWork *ws) noexcept nogil:
-    """The Jacobian by forward differences at ws.x, column by column into the engine.
-    Least squares differences its residuals.  The other estimators difference the base
-    values (not the residuals: a deviance residual is infinite wherever a step makes the
-    model <= 0) and scale them by dr/db (scaled_difference)."""
+cdef void difference_steps(LMWork *ws, const ParamMap *pm, bint mapped, double *p,
+                           double *grad, double *steps) noexcept nogil:
     cdef Py_ssize_t j
-    cdef double h, xj
+    if mapped:
+        to_external(pm, ws.x, p)
+        gradient(pm, ws.x, grad)
+    for j in range(ws.n):
+        steps[j] = lm_fd_step(ws, j)
+        if mapped:
+            steps[j] = fd_step(pm, j, steps[j], p, grad, ws.epsfcn)
+
+
+cdef void difference_column(LMWork *ws, Py_ssize_t j, double h, double *column,
+                            const double *slot) noexcept nogil:
+    if slot != NULL:
+        scaled_difference(ws.m, ws.fvec, slot, column)
+    lm_fd_column(ws, j, h, column)
+
+
+cdef void _differences(const FitData *d, LMWork *ws, double *steps) noexcept nogil:
+    """The Jacobian by forward differences at ws.x, column by column into the engine
+    (difference_steps, difference_column)."""
+    cdef Py_ssize_t j
+    cdef double xj
     cdef const double *slot = NULL
-    if d.mapped:
-        # P(x) and dp/du for fd_step; each evaluation below changes one component of
-        # d.p at a time, and only the one already differenced.
-        to_external(&d.pm, ws.x, d.p)
-        gradient(&d.pm, ws.x, d.grad)
     if d.est.kind != ESTIMATOR_LEAST_SQUARES:
         slot = _base_at(d, ws.x)
+    difference_steps(ws, &d.pm, d.mapped, d.p, d.grad, steps)
     for j in range(ws.n):
-        h = lm_fd_step(ws, j)
-        if d.mapped:
-            h = fd_step(&d.pm, j, h, d.p, d.grad, ws.epsfcn)
         xj = ws.x[j]
-        ws.x[j] = xj + h
+        ws.x[j] = xj + steps[j]
         _base(d, ws.x, ws.wa4)
         ws.x[j] = xj
-        if slot != NULL:
-            scaled_difference(d.m, ws.fvec, slot, ws.wa4)
-        lm_fd_column(ws, j, h, ws.wa4)
+        difference_column(ws, j, steps[j], ws.wa4, slot)
 
 
 cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
@@ -240,16 +263,16 @@ cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
         elif request == LM_NEED_J:
             _jacobian(d, ws.x, ws.fjac)
         else:
-            _differences(d, ws)
+            _differences(d, ws, d.steps)
         request = lm_step(ws)
     return request
 
 
 cdef void fit_parameters(const ProblemData *p, Py_ssize_t i, const LMWork *ws,
-                         double *popt) noexcept nogil:
+                         double *popt, double *fit_work) noexcept nogil:
     cdef ParamMap pm
     if p.mapped:
-        fit_param_map(p, i, &pm)
+        fit_map(p, i, fit_work, &pm)
         to_external(&pm, ws.x, popt)
     elif p.n:
         memcpy(popt, ws.x, p.n * sizeof(double))
@@ -263,7 +286,7 @@ cdef int fit_covariance(const ProblemData *p, Py_ssize_t i, const LMWork *ws, do
         return lm_covariance(ws, cov, _cov_scratch(p, fit_work))
     if lm_covariance(ws, _cov_u(p, fit_work), _cov_scratch(p, fit_work)) != 0:
         return -1
-    fit_param_map(p, i, &pm)
+    fit_map(p, i, fit_work, &pm)
     grad = grad_scratch(p, fit_work)
     gradient(&pm, ws.x, grad)
     map_covariance(&pm, grad, _cov_u(p, fit_work), cov)
@@ -411,7 +434,7 @@ cdef void finish_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, const FitDa
             out.at_bound[i * n + j] = 0
         out.chisq[i] = NAN
     else:
-        fit_parameters(p, i, ws, popt)
+        fit_parameters(p, i, ws, popt, fit_work)
         n_at_bound = bound_flags(p, i, popt, out.at_bound + i * n)
         # BLAS, as curve_fit sums fvec.dot(fvec): the same rounding, so the same pcov.
         chisq = ddot(&m_int, ws.fvec, &one, ws.fvec, &one)

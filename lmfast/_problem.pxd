@@ -45,13 +45,15 @@ ctypedef struct ProblemData:
 
 
 cdef inline void fit_param_map(const ProblemData *p, Py_ssize_t i, ParamMap *pm) noexcept nogil:
-    """The change of variables of fit i (its bounds, and its p0 for fixed values)."""
+    """The change of variables of fit i (its bounds, and its p0 for fixed values); its
+    kinds unresolved (see _model_fit.fit_map for the fit's resolved ones)."""
     pm.n = p.n
     pm.n_free = p.n_free
     pm.free = p.free
     pm.lower = p.lower + i * p.bounds_fit_stride if p.lower != NULL else NULL
     pm.upper = p.upper + i * p.bounds_fit_stride if p.upper != NULL else NULL
     pm.values = p.p0 + i * p.p0_fit_stride
+    pm.kinds = NULL
 
 
 cdef class Problem:

@@ -12,17 +12,18 @@ from libc.string cimport memcpy
 
 from lmfast._engine cimport (
     LMWork, LMRequest, LM_DONE, LM_NEED_F, LM_NEED_J, LM_NEED_FD,
-    lm_step, lm_fd_step, lm_fd_column,
+    lm_step,
 )
 from lmfast._estimator cimport (
-    ESTIMATOR_LEAST_SQUARES, cache_at, cache_fill, cache_next, scale_rows, scaled_difference,
+    ESTIMATOR_LEAST_SQUARES, cache_at, cache_fill, cache_next, scale_rows,
 )
 from lmfast._model_fit cimport (
-    FitData, bound_flags, cache_scratch, fit_covariance, fit_data, fit_parameters, fit_work_doubles,
+    FitData, bound_flags, cache_scratch, difference_column, difference_steps,
+    fit_covariance, fit_data, fit_map, fit_parameters, fit_work_doubles, step_scratch,
     fresh_covariance, grad_scratch, model_covariance, run_model_fit, start_fit,
 )
-from lmfast._problem cimport Problem, ProblemData, fit_param_map
-from lmfast._transform cimport ParamMap, chain_jacobian, fd_step, gradient, to_external
+from lmfast._problem cimport Problem, ProblemData
+from lmfast._transform cimport ParamMap, chain_jacobian, gradient, to_external
 
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import exception_class, NOT_FLOATS, CHANGED_SIZE
@@ -121,6 +122,7 @@ ctypedef struct _Mapping:
     # problem (its estimator and ydata) and the fit's base-value cache.
     const ProblemData *problem
     double *cache
+    double *steps   # n_free forward-difference steps
 
 
 cdef inline const double *_parameters(const _Mapping *mapping, const double *u) noexcept:
@@ -218,24 +220,17 @@ cdef int _run(LMWork *ws, const _Mapping *mapping, func, tuple args, Dfun, bint 
         elif request == LM_NEED_FD:
             if _scaled(mapping):
                 slot = _slot_at(ws, mapping, func, args, points)
-            if mapping.mapped:
-                to_external(&mapping.pm, ws.x, mapping.p)
-                gradient(&mapping.pm, ws.x, mapping.grad)
+            difference_steps(ws, &mapping.pm, mapping.mapped, mapping.p, mapping.grad,
+                             mapping.steps)
             for j in range(n):
-                h = lm_fd_step(ws, j)
-                if mapping.mapped:
-                    # mapping.p is P(x) in every component not yet differenced
-                    h = fd_step(&mapping.pm, j, h, mapping.p, mapping.grad, ws.epsfcn)
                 xj = ws.x[j]
-                ws.x[j] = xj + h
+                ws.x[j] = xj + mapping.steps[j]
                 try:
                     _store_residuals(_call(func, points, _parameters(mapping, ws.x), args),
                                      ws.wa4, m)
                 finally:
                     ws.x[j] = xj
-                if slot != NULL:
-                    scaled_difference(m, ws.fvec, slot, ws.wa4)
-                lm_fd_column(ws, j, h, ws.wa4)
+                difference_column(ws, j, mapping.steps[j], ws.wa4, slot)
         elif request == LM_NEED_J:
             if J0 is not None:
                 jac_in_use = _store_jacobian(J0, ws, col_deriv, mapping)
@@ -278,7 +273,7 @@ def fit(Problem problem not None, func, tuple args, Dfun, bint col_deriv, f0, J0
     cdef _Mapping mapping
     work = _start(problem, &ws)
     mapping.mapped = problem.data.mapped
-    fit_param_map(&problem.data, 0, &mapping.pm)
+    fit_map(&problem.data, 0, <double *>cnp.PyArray_DATA(work[0]), &mapping.pm)
     p_buffer = None
     mapping.p = NULL
     if mapping.mapped:  # the parameters the callbacks see: P(u), formed here
@@ -287,6 +282,7 @@ def fit(Problem problem not None, func, tuple args, Dfun, bint col_deriv, f0, J0
     mapping.grad = grad_scratch(&problem.data, <double *>cnp.PyArray_DATA(work[0]))
     mapping.problem = &problem.data
     mapping.cache = cache_scratch(&problem.data, <double *>cnp.PyArray_DATA(work[0]))
+    mapping.steps = step_scratch(&problem.data, <double *>cnp.PyArray_DATA(work[0]))
     if mapping.mapped:
         f0 = J0 = None
     if ws.tsqr_rows:
@@ -357,7 +353,8 @@ cdef SingleFit _result(Problem problem, LMWork *ws, tuple work, bint full_output
     cdef SingleFit fit = SingleFit.__new__(SingleFit)
     cdef cnp.npy_intp n_params = problem.data.n
     x = cnp.PyArray_SimpleNew(1, &n_params, cnp.NPY_DOUBLE)
-    fit_parameters(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(x))
+    fit_parameters(&problem.data, 0, ws, <double *>cnp.PyArray_DATA(x),
+                   <double *>cnp.PyArray_DATA(work[0]))
     fit.x = x
     fit.problem = problem
     at_bound = np.zeros(n_params, dtype=np.bool_)

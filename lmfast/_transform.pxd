@@ -16,7 +16,13 @@ ctypedef struct ParamMap:
     const double *lower     # n lower bounds (-inf: none), or NULL: no bounds at all
     const double *upper     # n upper bounds (+inf: none), or NULL
     const double *values    # n values the fixed parameters keep (the fit's p0)
+    # n_free kinds of transform (resolve_kinds), resolved once per fit; NULL: each call
+    # resolves them from the bounds
+    const signed char *kinds
 
+# Each free parameter's kind of transform (which bounds, how wide) into kinds (n_free),
+# for pm.kinds: a fit resolves them once, when it starts.
+cdef void resolve_kinds(const ParamMap *pm, signed char *kinds) noexcept nogil
 # u (n_free) from p (n); -1 when a free parameter lies outside its bounds (or is NaN
 # where bounded), else 0.  A value exactly on a bound starts slightly inside it (where
 # dp/du = 0 it could not move): 1e-10 * max(1, |bound|) between two bounds, 0.01

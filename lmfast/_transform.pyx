@@ -72,6 +72,17 @@ cdef inline int _kind(const ParamMap *pm, Py_ssize_t j) noexcept nogil:
     return BOTH_LOW if fabs(lo) <= fabs(hi) else BOTH_HIGH
 
 
+cdef inline int _kind_of(const ParamMap *pm, Py_ssize_t a, Py_ssize_t j) noexcept nogil:
+    """The kind of internal variable a (external parameter j), resolved or not."""
+    return pm.kinds[a] if pm.kinds != NULL else _kind(pm, j)
+
+
+cdef void resolve_kinds(const ParamMap *pm, signed char *kinds) noexcept nogil:
+    cdef Py_ssize_t a
+    for a in range(pm.n_free):
+        kinds[a] = <signed char>_kind(pm, pm.free[a])
+
+
 cdef inline double _inside(double v, double lo, double hi, int kind) noexcept nogil:
     """v moved strictly inside its bounds when it lies on one (the middle of bounds
     too narrow for the step)."""
@@ -97,7 +108,7 @@ cdef int to_internal(const ParamMap *pm, const double *p, double *u) noexcept no
     for a in range(pm.n_free):
         j = pm.free[a]
         v = p[j]
-        kind = _kind(pm, j)
+        kind = _kind_of(pm, a, j)
         if kind == FREE:
             u[a] = v
             continue
@@ -130,7 +141,7 @@ cdef void to_external(const ParamMap *pm, const double *u, double *p) noexcept n
         p[j] = pm.values[j]
     for a in range(pm.n_free):
         j = pm.free[a]
-        kind = _kind(pm, j)
+        kind = _kind_of(pm, a, j)
         if kind == FREE:
             p[j] = u[a]
             continue
@@ -157,7 +168,7 @@ cdef void gradient(const ParamMap *pm, const double *u, double *grad) noexcept n
     cdef int kind
     for a in range(pm.n_free):
         j = pm.free[a]
-        kind = _kind(pm, j)
+        kind = _kind_of(pm, a, j)
         if kind == FREE:
             grad[a] = 1.0
         elif kind == BOTH:
@@ -177,7 +188,7 @@ cdef void gradient(const ParamMap *pm, const double *u, double *grad) noexcept n
 cdef double fd_step(const ParamMap *pm, Py_ssize_t a, double h, const double *p,
                     const double *grad, double epsfcn) noexcept nogil:
     cdef Py_ssize_t j = pm.free[a]
-    cdef int kind = _kind(pm, j)
+    cdef int kind = _kind_of(pm, a, j)
     cdef double eps, hp, g = fabs(grad[a])
     if kind < BOTH or g == 0.0:
         return h
@@ -223,6 +234,7 @@ cdef ParamMap _test_map(const double[::1] lower, const double[::1] upper,
     pm.lower = &lower[0] if lower.shape[0] else NULL
     pm.upper = &upper[0] if upper.shape[0] else NULL
     pm.values = &values[0] if pm.n else NULL
+    pm.kinds = NULL
     return pm
 
 
