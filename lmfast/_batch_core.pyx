@@ -27,9 +27,9 @@ from lmfast._estimator cimport (
     ESTIMATOR_LEAST_SQUARES, cache_at, cache_fill, cache_next, scale_rows,
 )
 from lmfast._model_fit cimport (
-    FitData, FitOutputs, bind_outputs, cache_scratch, difference_column, difference_steps,
-    finish_fit, fit_map, fit_data, fit_work_doubles, grad_scratch,
-    lmfast_claim, lmfast_load, lmfast_store, run_model_fit, start_fit, step_scratch,
+    CompiledFit, FitOutputs, bind_outputs, cache_scratch, difference_column, difference_steps,
+    finish_fit, fit_map, bind_compiled_fit, fit_work_doubles, grad_scratch,
+    atomic_fetch_add, atomic_load, atomic_store, run_model_fit, start_fit, step_scratch,
 )
 from lmfast._problem cimport Problem, ProblemData
 from lmfast._transform cimport ParamMap, chain_jacobian, gradient, to_external
@@ -82,11 +82,11 @@ cdef class CompiledBatch:
     @property
     def done(self):
         """Number of fits finished so far."""
-        return lmfast_load(&self.n_done)
+        return atomic_load(&self.n_done)
 
     def cancel(self):
         """Make every worker stop after the fit it is running."""
-        lmfast_store(&self.cancelled, 1)
+        atomic_store(&self.cancelled, 1)
 
     @cython.nonecheck(False)  # self is never None; the debug build checks the rest
     def work(self, int slot):
@@ -95,28 +95,28 @@ cdef class CompiledBatch:
         if not 0 <= slot < self.workers:
             raise ValueError(f"internal: slot {slot} out of range")
         cdef LMWork ws
-        cdef FitData d
+        cdef CompiledFit d
         cdef Py_ssize_t start, stop, i, finished
         cdef double *dwork = <double *>cnp.PyArray_DATA(self.dwork) + slot * self.lwork
         cdef int *iwork = <int *>cnp.PyArray_DATA(self.iwork) + slot * self.iwork.shape[1]
         cdef const ProblemData *s = &self.problem.data
         with nogil:
-            while not lmfast_load(&self.cancelled):
-                start = lmfast_claim(&self.next_fit, self.block)
+            while not atomic_load(&self.cancelled):
+                start = atomic_fetch_add(&self.next_fit, self.block)
                 if start >= s.n_fits:
                     break
                 stop = start + self.block if start + self.block < s.n_fits else s.n_fits
                 finished = 0
                 for i in range(start, stop):
-                    if lmfast_load(&self.cancelled):
+                    if atomic_load(&self.cancelled):
                         break
-                    fit_data(s, i, dwork, &d)
+                    bind_compiled_fit(s, i, dwork, &d)
                     if start_fit(s, i, &ws, dwork, iwork) == 0:
                         if run_model_fit(&ws, &d, &self.cancelled) != LM_DONE:
                             break
                     finish_fit(s, i, &ws, &d, &self.out, dwork)
                     finished += 1
-                lmfast_claim(&self.n_done, finished)
+                atomic_fetch_add(&self.n_done, finished)
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,13 +11,13 @@ from lmfast._problem cimport ProblemData
 from lmfast._transform cimport ParamMap
 
 cdef extern from "lmfast_atomic.h" nogil:
-    Py_ssize_t lmfast_claim(Py_ssize_t *counter, Py_ssize_t count)
-    Py_ssize_t lmfast_load(const Py_ssize_t *value)
-    void lmfast_store(Py_ssize_t *value, Py_ssize_t v)
+    Py_ssize_t atomic_fetch_add(Py_ssize_t *counter, Py_ssize_t count)
+    Py_ssize_t atomic_load(const Py_ssize_t *value)
+    void atomic_store(Py_ssize_t *value, Py_ssize_t v)
 
 # Fit i of a problem with a compiled model: residuals w * (model(x, p) - y), or
 # whiten @ (model(x, p) - y), or model(x, p) - y, at p = P(u) for the engine's u.
-ctypedef struct FitData:
+ctypedef struct CompiledFit:
     ModelFuncs model
     Py_ssize_t m, n        # n: the model's parameters (the engine iterates pm.n_free)
     int mapped             # bounds or fixed parameters: p = P(u) (else p = u)
@@ -29,8 +29,8 @@ ctypedef struct FitData:
     double *cache          # beyond least squares, the base values (see _estimator.pxd)
     double *fh             # scratch: m model values at a stepped point
     double *steps          # scratch: the n_free forward-difference steps
-    const double *x        # model.x_dims rows of m values, row r at x + r * xstride
-    Py_ssize_t xstride
+    const double *xdata    # model.x_dims rows of m values, row r at xdata + r * xdata_stride
+    Py_ssize_t xdata_stride
     const double *y        # m observations
     const double *w        # m weights (1 / sigma), or NULL
     const double *whiten   # m-by-m lower-triangular inv(L), row-major, or NULL
@@ -70,15 +70,15 @@ cdef double *step_scratch(const ProblemData *p, double *fit_work) noexcept nogil
 # status, or LM_INFO_P0_OUTSIDE: finish, do not run).
 cdef int start_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, double *dwork,
                    int *iwork) noexcept nogil
-cdef void fit_data(const ProblemData *p, Py_ssize_t i, double *fit_work,
-                   FitData *d) noexcept nogil
+cdef void bind_compiled_fit(const ProblemData *p, Py_ssize_t i, double *fit_work,
+                   CompiledFit *d) noexcept nogil
 # Answer the engine's requests with the compiled model until the fit is done (LM_DONE),
 # or until *cancel becomes nonzero (cancel may be NULL): then the pending request.
-cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
+cdef LMRequest run_model_fit(LMWork *ws, const CompiledFit *d,
                              const Py_ssize_t *cancel) noexcept nogil
-# d: the fit's FitData with a compiled model, or NULL (a Python model: a fit that needs
+# d: the fit's CompiledFit with a compiled model, or NULL (a Python model: a fit that needs
 # fresh_covariance gets NaN there, for the caller to fill).
-cdef void finish_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, const FitData *d,
+cdef void finish_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, const CompiledFit *d,
                      const FitOutputs *out, double *fit_work) noexcept nogil
 # The fit's parameters (n) from the engine's x, and its covariance cov_x (n by n, the
 # free parameters' block mapped through the change of variables; 0 for fixed ones):
@@ -96,7 +96,7 @@ cdef bint fresh_covariance(const ProblemData *p, Py_ssize_t n_at_bound) noexcept
 # That covariance with a compiled model: rows of the Jacobian in the n parameters at popt
 # weighted as the estimator says, its free block inverted (lmfast/_estimator.pxd);
 # 0, or -1 when singular.  Uses ws's scratch (wa1..wa4), not its R.
-cdef int model_covariance(const ProblemData *p, LMWork *ws, const FitData *d,
+cdef int model_covariance(const ProblemData *p, LMWork *ws, const CompiledFit *d,
                           const double *popt, double *cov, double *fit_work) noexcept nogil
 # The covariance of a Jacobian's m-by-nf rows a (row-major, overwritten): (A^T A)^-1 in
 # cov (nf*nf); scratch 4 nf doubles, tri nf^2; 0, or -1 when singular.

@@ -103,14 +103,14 @@ cdef int start_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, double *dwork
     return 0
 
 
-cdef void fit_data(const ProblemData *p, Py_ssize_t i, double *fit_work,
-                   FitData *d) noexcept nogil:
+cdef void bind_compiled_fit(const ProblemData *p, Py_ssize_t i, double *fit_work,
+                   CompiledFit *d) noexcept nogil:
     cdef double *scratch = cache_scratch(p, fit_work) + cache_doubles(p.m, p.n_free) + p.n_free
     d.model = p.model
     d.m = p.m
     d.n = p.n
-    d.x = p.x + i * p.x_fit_stride if p.x != NULL else NULL
-    d.xstride = p.x_row_stride
+    d.xdata = p.xdata + i * p.xdata_fit_stride if p.xdata != NULL else NULL
+    d.xdata_stride = p.xdata_row_stride
     d.y = p.y + i * p.y_fit_stride
     d.w = p.w + i * p.w_fit_stride if p.w != NULL else NULL
     d.whiten = p.whiten
@@ -125,24 +125,24 @@ cdef void fit_data(const ProblemData *p, Py_ssize_t i, double *fit_work,
     d.est = p.estimator
 
 
-cdef inline void _whiten(const FitData *d, double *v, Py_ssize_t incv) noexcept nogil:
+cdef inline void _whiten(const CompiledFit *d, double *v, Py_ssize_t incv) noexcept nogil:
     """v := whiten @ v (v: m values, incv apart).  The row-major lower-triangular matrix
     is, read column-major, its upper-triangular transpose: hence uplo 'U', trans 'T'."""
     cdef blas_int mm = <blas_int>d.m, inc = <blas_int>incv
     dtrmv(b"U", b"T", b"N", &mm, d.whiten, &mm, v, &inc, 1, 1, 1)
 
 
-cdef inline void _model_values(const FitData *d, const double *u,
+cdef inline void _model_values(const CompiledFit *d, const double *u,
                                double *out) noexcept nogil:
     """The model's values at P(u) (no residual formed)."""
     cdef const double *p = u
     if d.mapped:
         to_external(&d.pm, u, d.p)
         p = d.p
-    d.model.f(p, d.n, d.x, d.xstride, d.m, out, d.model.ctx)
+    d.model.f(p, d.n, d.xdata, d.xdata_stride, d.m, out, d.model.ctx)
 
 
-cdef inline void _weigh(const FitData *d, double *values) noexcept nogil:
+cdef inline void _weigh(const CompiledFit *d, double *values) noexcept nogil:
     """values := w * (values - y), whiten @ (values - y) or values - y (curve_fit's
     residual, in its order of operations)."""
     cdef Py_ssize_t i
@@ -156,7 +156,7 @@ cdef inline void _weigh(const FitData *d, double *values) noexcept nogil:
             _whiten(d, values, 1)
 
 
-cdef inline void _base(const FitData *d, const double *u, double *out) noexcept nogil:
+cdef inline void _base(const CompiledFit *d, const double *u, double *out) noexcept nogil:
     """The base values at P(u): the model's values for Poisson, else the weighted
     residuals (for least squares, the engine's residuals themselves)."""
     _model_values(d, u, out)
@@ -164,7 +164,7 @@ cdef inline void _base(const FitData *d, const double *u, double *out) noexcept 
         _weigh(d, out)
 
 
-cdef void _residuals(const FitData *d, const double *u, double *out) noexcept nogil:
+cdef void _residuals(const CompiledFit *d, const double *u, double *out) noexcept nogil:
     """out = the engine's residuals at u (beyond least squares, through the cache)."""
     cdef Py_ssize_t nf = d.pm.n_free
     if d.est.kind == ESTIMATOR_LEAST_SQUARES:
@@ -174,7 +174,7 @@ cdef void _residuals(const FitData *d, const double *u, double *out) noexcept no
     cache_fill(d.cache, d.m, nf, &d.est, u, d.y, out)
 
 
-cdef const double *_base_at(const FitData *d, const double *u) noexcept nogil:
+cdef const double *_base_at(const CompiledFit *d, const double *u) noexcept nogil:
     """The cache slot at u (base values, then slopes), evaluating there if needed."""
     cdef Py_ssize_t nf = d.pm.n_free
     cdef const double *slot = cache_at(d.cache, d.m, nf, u)
@@ -185,7 +185,7 @@ cdef const double *_base_at(const FitData *d, const double *u) noexcept nogil:
     return cache_at(d.cache, d.m, nf, u)
 
 
-cdef inline void _jacobian(const FitData *d, const double *u, double *jac) noexcept nogil:
+cdef inline void _jacobian(const CompiledFit *d, const double *u, double *jac) noexcept nogil:
     """jac = d residuals / du: the model's Jacobian at P(u) (chained through the change
     of variables), with its rows weighted (or whitened) like the residuals and scaled
     by the estimator's slopes dr/db."""
@@ -196,15 +196,15 @@ cdef inline void _jacobian(const FitData *d, const double *u, double *jac) noexc
         if n == d.n:
             # Every parameter free (bounds only): the columns scaled in place, the same
             # products as chain_jacobian forms.
-            d.model.jac(d.p, d.n, d.x, d.xstride, d.m, jac, d.model.ctx)
+            d.model.jac(d.p, d.n, d.xdata, d.xdata_stride, d.m, jac, d.model.ctx)
             for i in range(d.m):
                 for j in range(n):
                     jac[i * n + j] = jac[i * n + j] * d.grad[j]
         else:
-            d.model.jac(d.p, d.n, d.x, d.xstride, d.m, d.jac, d.model.ctx)
+            d.model.jac(d.p, d.n, d.xdata, d.xdata_stride, d.m, d.jac, d.model.ctx)
             chain_jacobian(&d.pm, d.grad, d.m, d.jac, d.n, 1, jac)
     else:
-        d.model.jac(u, n, d.x, d.xstride, d.m, jac, d.model.ctx)
+        d.model.jac(u, n, d.xdata, d.xdata_stride, d.m, jac, d.model.ctx)
     if d.w != NULL:
         for i in range(d.m):
             for j in range(n):
@@ -235,7 +235,7 @@ cdef void difference_column(LMWork *ws, Py_ssize_t j, double h, double *column,
     lm_fd_column(ws, j, h, column)
 
 
-cdef void _differences(const FitData *d, LMWork *ws, double *steps) noexcept nogil:
+cdef void _differences(const CompiledFit *d, LMWork *ws, double *steps) noexcept nogil:
     """The Jacobian by forward differences at ws.x, column by column into the engine
     (difference_steps, difference_column)."""
     cdef Py_ssize_t j
@@ -252,11 +252,11 @@ cdef void _differences(const FitData *d, LMWork *ws, double *steps) noexcept nog
         difference_column(ws, j, steps[j], ws.wa4, slot)
 
 
-cdef LMRequest run_model_fit(LMWork *ws, const FitData *d,
+cdef LMRequest run_model_fit(LMWork *ws, const CompiledFit *d,
                              const Py_ssize_t *cancel) noexcept nogil:
     cdef LMRequest request = lm_step(ws)
     while request != LM_DONE:
-        if cancel != NULL and lmfast_load(cancel):
+        if cancel != NULL and atomic_load(cancel):
             return request
         if request == LM_NEED_F:
             _residuals(d, ws.req_x, ws.req_f)
@@ -336,7 +336,7 @@ cdef int rows_covariance(Py_ssize_t m, Py_ssize_t nf, double *a, double *cov,
     return r_covariance(nf, a, ipvt, cov, tri)
 
 
-cdef int model_covariance(const ProblemData *p, LMWork *ws, const FitData *d,
+cdef int model_covariance(const ProblemData *p, LMWork *ws, const CompiledFit *d,
                           const double *popt, double *cov, double *fit_work) noexcept nogil:
     cdef Py_ssize_t i, j, a, k, m = p.m, n = p.n, nf = p.n_free
     cdef double *f = ws.wa4          # model values at popt
@@ -344,11 +344,11 @@ cdef int model_covariance(const ProblemData *p, LMWork *ws, const FitData *d,
     cdef double *A = d.jac           # the m-by-nf rows
     cdef double *cov_u = _cov_u(p, fit_work)
     cdef double h, pj, eps = sqrt(fmax(p.settings.epsfcn, DBL_EPSILON))
-    d.model.f(popt, n, d.x, d.xstride, m, f, d.model.ctx)
+    d.model.f(popt, n, d.xdata, d.xdata_stride, m, f, d.model.ctx)
     if d.model.jac != NULL:
         # The model's own Jacobian whenever it has one, even for a fit run by
         # differences: the covariance is the better for it.
-        d.model.jac(popt, n, d.x, d.xstride, m, A, d.model.ctx)
+        d.model.jac(popt, n, d.xdata, d.xdata_stride, m, A, d.model.ctx)
         if nf != n:
             for i in range(m):
                 for a in range(nf):
@@ -366,7 +366,7 @@ cdef int model_covariance(const ProblemData *p, LMWork *ws, const FitData *d,
             if d.pm.upper != NULL and pj + h > d.pm.upper[j]:
                 h = -h
             d.p[j] = pj + h
-            d.model.f(d.p, n, d.x, d.xstride, m, fh, d.model.ctx)
+            d.model.f(d.p, n, d.xdata, d.xdata_stride, m, fh, d.model.ctx)
             d.p[j] = pj
             for i in range(m):
                 A[i * nf + a] = (fh[i] - f[i]) / h
@@ -408,7 +408,7 @@ cdef int _estimator_covariance(const ProblemData *p, const double *base, double 
     return 0
 
 
-cdef void finish_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, const FitData *d,
+cdef void finish_fit(const ProblemData *p, Py_ssize_t i, LMWork *ws, const CompiledFit *d,
                      const FitOutputs *out, double *fit_work) noexcept nogil:
     """Store fit i's outcome: popt, at_bound, chisq and pcov as curve_fit forms them.
 

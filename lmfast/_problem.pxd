@@ -12,11 +12,12 @@ ctypedef struct ProblemData:
     LMSettings settings
     int absolute_sigma
     Estimator estimator        # what the residuals are (lmfast/_estimator.pxd)
-    # Fit i reads: x at x + i*x_fit_stride (rows x_row_stride apart), y + i*y_fit_stride,
+    # Fit i reads: its independent variable at xdata + i*xdata_fit_stride (rows
+    # xdata_row_stride apart), y + i*y_fit_stride,
     # w + i*w_fit_stride (w NULL: unweighted), p0 + i*p0_fit_stride.  A shared array has
     # fit stride 0.
-    const double *x
-    Py_ssize_t x_fit_stride, x_row_stride
+    const double *xdata
+    Py_ssize_t xdata_fit_stride, xdata_row_stride
     const double *y
     Py_ssize_t y_fit_stride
     const double *w

@@ -171,17 +171,17 @@ cdef class Problem:
         d.mapped = d.lower != NULL or d.n_free != n
 
         d.has_model = model is not None
-        d.x = NULL
-        d.x_fit_stride = 0
-        d.x_row_stride = m
+        d.xdata = NULL
+        d.xdata_fit_stride = 0
+        d.xdata_row_stride = m
         if model is not None:
             d.model = model.funcs
             k = model.funcs.x_dims
             x_shape = (m,)
             if k != 1:
                 x_shape = (k, m)
-            d.x = _doubles(xdata, "xdata", x_shape, n_fits, &d.x_fit_stride)
-            if (d.x_fit_stride != 0) != x_per_fit:
+            d.xdata = _doubles(xdata, "xdata", x_shape, n_fits, &d.xdata_fit_stride)
+            if (d.xdata_fit_stride != 0) != x_per_fit:
                 raise ValueError("internal: Problem.xdata is not laid out as x_per_fit says")
             if d.y == NULL:
                 raise ValueError("internal: a compiled model needs ydata")

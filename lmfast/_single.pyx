@@ -18,8 +18,8 @@ from lmfast._estimator cimport (
     ESTIMATOR_LEAST_SQUARES, cache_at, cache_fill, cache_next, scale_rows,
 )
 from lmfast._model_fit cimport (
-    FitData, bound_flags, cache_scratch, difference_column, difference_steps,
-    fit_covariance, fit_data, fit_map, fit_parameters, fit_work_doubles, step_scratch,
+    CompiledFit, bound_flags, cache_scratch, difference_column, difference_steps,
+    fit_covariance, bind_compiled_fit, fit_map, fit_parameters, fit_work_doubles, step_scratch,
     fresh_covariance, grad_scratch, model_covariance, run_model_fit, start_fit,
 )
 from lmfast._problem cimport Problem, ProblemData
@@ -297,11 +297,11 @@ def fit_model(Problem problem not None, bint full_output):
     """Run one fit of the problem's compiled model (residuals weighted or whitened as the
     problem says), GIL released; returns what :func:`fit` returns."""
     cdef LMWork ws
-    cdef FitData d
+    cdef CompiledFit d
     if not problem.data.has_model or problem.data.n_fits != 1:
         raise ValueError("internal: fit_model needs one fit of a compiled model")
     work = _start(problem, &ws)
-    fit_data(&problem.data, 0, <double *>cnp.PyArray_DATA(work[0]), &d)
+    bind_compiled_fit(&problem.data, 0, <double *>cnp.PyArray_DATA(work[0]), &d)
     if ws.tsqr_rows:
         with single_blas_thread():
             with nogil:
@@ -342,7 +342,7 @@ cdef class SingleFit:
 
 
 cdef SingleFit _result(Problem problem, LMWork *ws, tuple work, bint full_output,
-                       const FitData *d):
+                       const CompiledFit *d):
     """fit()'s result from a finished fit: x and cov_x in the problem's n parameters;
     fjac, ipvt and qtf are the engine's (in its n_free variables).  d: the compiled
     model's fit data, or NULL."""
