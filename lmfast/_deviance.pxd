@@ -46,4 +46,4 @@ cdef inline double deviance_slope(double f, double y, double r) noexcept nogil:
         return 1.0 / r
     if r == 0.0:
         return 1.0 / sqrt(y)
-    return ((f - y) / f) / r
+    return (f - y) / (f * r)
