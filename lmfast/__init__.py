@@ -18,7 +18,7 @@ from lmfast._leastsq import leastsq
 from lmfast._outcomes import exception_class as _exception_class
 from lmfast._patching import patch, patch_calls, patched, patched_names, unpatch
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
 __all__ = [
     "leastsq",
     "least_squares",
