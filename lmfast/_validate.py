@@ -16,7 +16,6 @@ import numpy as np
 
 from lmfast import _defaults
 from lmfast._linalg import invert_upper
-from lmfast._problem import LEAST_SQUARES, POISSON
 from lmfast._transform import WIDE_BOUNDS
 
 _REAL_KINDS = "biuf"
@@ -388,16 +387,6 @@ def usable_cores():
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def estimator_kind(estimator):
-    """The Problem's estimator kind: LEAST_SQUARES for None or 'least_squares', POISSON
-    for 'poisson'."""
-    if estimator is None or estimator == "least_squares":
-        return LEAST_SQUARES
-    if estimator == "poisson":
-        return POISSON
-    raise ValueError(f"estimator must be None, 'least_squares' or 'poisson', not {estimator!r}")
 
 
 def integer(name, value, minimum):
