@@ -247,7 +247,7 @@ def curve_fit_batch(
     if lower is not None:
         _validate.bounds_resolvable(p0, lower, upper, getattr(f, "param_names", None))
     fixed = _validate.fixed_mask(fixed, n, getattr(f, "param_names", None))
-    n_free = n if fixed is None else n - int(fixed.sum())
+    n_free = len(_validate.free_parameters(fixed, n))
     if m < n_free:
         raise ValueError(f"each fit has M={m} points but n={n_free} free parameters: a fit "
                          "needs at least as many points as free parameters")
@@ -314,7 +314,7 @@ def _python_pcov(result, problem, python_model, est, upper, epsfcn):
     idx = np.flatnonzero(fresh)
     if not idx.size:
         return
-    free = problem.free if problem.free is not None else np.arange(problem.n)
+    free = _validate.free_parameters(problem.fixed, problem.n)
     for start in range(0, idx.size, 1024):
         chunk = idx[start:start + 1024]
         rows = np.ascontiguousarray(result.popt[chunk])

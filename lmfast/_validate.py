@@ -358,6 +358,13 @@ def fixed_mask(fixed, n, names=None):
     return mask if mask.any() else None
 
 
+def free_parameters(fixed, n):
+    """The indices of the free parameters, increasing: ``range(n)`` when ``fixed`` is None
+    (no array to allocate on leastsq's path), else the int array of those a
+    ``fixed_mask`` leaves free.  Its length is n_free, the engine's number of variables."""
+    return range(n) if fixed is None else np.flatnonzero(~fixed)
+
+
 # --------------------------------------------------------------------------------------
 # Settings
 # --------------------------------------------------------------------------------------
@@ -436,3 +443,12 @@ def diag_scales(diag, n):
     if diag.shape[0] < n:
         return np.zeros(n)
     return np.array(diag[:n], dtype=np.float64)
+
+
+def free_diag(diag, n, free):
+    """leastsq's diag (read by ``diag_scales``) for the engine: the scales of the free
+    parameters ``free`` (from ``free_parameters``) only, or None."""
+    diag = diag_scales(diag, n)
+    if diag is None or len(free) == n:
+        return diag
+    return diag[free]

@@ -155,7 +155,7 @@ def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=N
     fixed = _validate.fixed_mask(options.get("fixed"), len(params), params)
     options["fixed"] = fixed  # names of a NumPy function's parameters -> mask
     settings = {"f": func, "options": options, "n_params": len(params),
-                "n_free": len(params) - (0 if fixed is None else int(fixed.sum())),
+                "n_free": len(_validate.free_parameters(fixed, len(params))),
                 "skipna": bool(skipna), "errors": errors,
                 "per_fit": frozenset(k for k, v in per_fit.items() if v)}
     shared = {k: v for k, v in inputs.items() if v is not None and not per_fit[k]}
