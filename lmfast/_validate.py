@@ -25,13 +25,22 @@ def real_array(name, value):
     """``value`` as a C-contiguous float64 array.
 
     Booleans, integers and floats of any width are converted; complex numbers, objects
-    and strings raise TypeError naming the argument.
+    and strings raise TypeError naming the argument (``real_dtype``).
     """
     arr = np.asarray(value)
-    if arr.dtype.kind not in _REAL_KINDS:
-        what = "complex values" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
-        raise TypeError(f"{name} must hold real numbers; got {what}")
+    real_dtype(name, arr.dtype)
     return np.asarray(arr, dtype=np.float64, order="C")  # keeps a 0-d array 0-d
+
+
+def real_dtype(name, dtype):
+    """TypeError naming the argument unless ``dtype`` holds real numbers (booleans,
+    integers or floats of any width)."""
+    if dtype.kind not in _REAL_KINDS:
+        raise TypeError(f"{name} must hold real numbers; got {_dtype_words(dtype)}")
+
+
+def _dtype_words(dtype):
+    return "complex values" if dtype.kind == "c" else f"dtype {dtype}"
 
 
 def check_finite(arr):
@@ -48,8 +57,8 @@ def model_values(name, values, shape):
     TypeError and a wrong shape TypeError (the caller adds how to fix it)."""
     arr = np.asarray(values)
     if arr.dtype.kind not in _REAL_KINDS:
-        what = "complex values" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
-        raise TypeError(f"{name} returned {what}; the model must return real numbers")
+        raise TypeError(f"{name} returned {_dtype_words(arr.dtype)}; the model must return "
+                        "real numbers")
     if arr.shape != shape:
         raise ValueError(f"{name} returned shape {arr.shape}, expected {shape}")
     return np.ascontiguousarray(arr, dtype=np.float64)
@@ -71,8 +80,7 @@ def single_weights(sigma, m):
         return None, None
     sigma = np.asarray(sigma)
     if sigma.size == 1 or sigma.shape == (m,):
-        if sigma.dtype.kind not in _REAL_KINDS:
-            raise TypeError(f"sigma must hold real numbers; got dtype {sigma.dtype}")
+        real_dtype("sigma", sigma.dtype)
         # 1 / sigma in sigma's own precision, as SciPy forms it (exact in float64 after).
         weights = np.asarray(1.0 / sigma, dtype=np.float64).reshape(-1)
         return np.ascontiguousarray(np.broadcast_to(weights, (m,))), None
@@ -98,22 +106,14 @@ def whitening(covariance):
 def batch_weights(sigma, n_fits, m):
     """1 / sigma for a batch: None, or (m,) shared, or (N, m) per fit.
 
-    sigma may be a scalar, (m,) or (N, m) standard deviations.  A covariance sigma is
-    not supported in batches (an (N, m) sigma with N == m is read as one row per fit).
+    sigma may be a scalar, (m,) or (N, m) standard deviations (``batch_sigma_shape``).
     """
     if sigma is None:
         return None
     sigma = real_array("sigma", sigma)
+    batch_sigma_shape(sigma, n_fits, m)
     if sigma.ndim == 0:
         sigma = np.full(m, sigma)
-    elif sigma.shape not in ((m,), (n_fits, m)):
-        if sigma.shape == (m, m):
-            raise ValueError(
-                f"sigma of shape ({m}, {m}) looks like a covariance matrix, which "
-                "curve_fit_batch does not support: pass standard deviations, (M,) or "
-                f"(N, M) = ({n_fits}, {m})")
-        raise ValueError(f"sigma must be a scalar or have shape (M,) = ({m},) or "
-                         f"(N, M) = ({n_fits}, {m}); got {sigma.shape}")
     # A zero sigma gives an infinite weight: that fit alone ends with ier -2.
     with np.errstate(divide="ignore"):
         return 1.0 / sigma
@@ -121,30 +121,68 @@ def batch_weights(sigma, n_fits, m):
 
 # --------------------------------------------------------------------------------------
 # Shapes of a batch
+#
+# Each array argument of a batch has a shape-only check (``batch_*_shape``,
+# ``x_layout``) that reads nothing but its ``dtype`` and ``shape``: the eager function
+# runs it on the converted array, lmfast.dask on a lazy (Dask) one before any chunk is
+# computed, so both raise the same errors in the same words.
 # --------------------------------------------------------------------------------------
 
 
 def batch_ydata(ydata):
-    """ydata as (N, M) float64, M >= 1."""
+    """ydata as (N, M) float64, M >= 1 (``batch_ydata_shape``)."""
     ydata = real_array("ydata", ydata)
+    batch_ydata_shape(ydata)
+    return ydata
+
+
+def batch_ydata_shape(ydata):
+    """(N, M) of a batch's ydata (any array), from its dtype and shape alone: real
+    numbers, 2-D, M >= 1."""
+    real_dtype("ydata", ydata.dtype)
     if ydata.ndim != 2:
         raise ValueError(f"ydata must be 2-D, (N fits, M points); got shape {ydata.shape}")
     if ydata.shape[1] == 0:
         raise ValueError(f"ydata must have at least one point per fit; got shape "
                          f"{ydata.shape}")
-    return ydata
+    return ydata.shape
 
 
 def batch_p0(p0, n_fits, model):
-    """p0 as (n,) shared or (N, n) per fit, checked against a compiled model's size."""
+    """p0 as (n,) shared or (N, n) per fit, float64 (``batch_p0_shape``)."""
     p0 = real_array("p0", p0)
+    batch_p0_shape(p0, n_fits, model)
+    return p0
+
+
+def batch_p0_shape(p0, n_fits, model):
+    """n of a batch's p0 (any array), from its dtype and shape alone: real numbers, (n,)
+    shared or (N, n) per fit, n >= 1 and a compiled model's own n."""
+    real_dtype("p0", p0.dtype)
     if p0.ndim not in (1, 2) or (p0.ndim == 2 and p0.shape[0] != n_fits):
         raise ValueError(f"p0 must have shape (n,) or (N, n) = ({n_fits}, n); got {p0.shape}")
     if p0.shape[-1] == 0:
         raise ValueError(f"p0 must hold at least one parameter; got shape {p0.shape}")
     if model is not None:
         model_p0_length(model, p0.shape[-1])
-    return p0
+    return p0.shape[-1]
+
+
+def batch_sigma_shape(sigma, n_fits, m):
+    """Whether a batch's sigma (any array) is one row per fit, from its dtype and shape
+    alone: real numbers, a scalar or (M,) shared, or (N, M) per fit.  A covariance sigma
+    is not supported in batches (an (N, M) sigma with N == M is read as one row per
+    fit)."""
+    real_dtype("sigma", sigma.dtype)
+    if sigma.ndim and sigma.shape not in ((m,), (n_fits, m)):
+        if sigma.shape == (m, m):
+            raise ValueError(
+                f"sigma of shape ({m}, {m}) looks like a covariance matrix, which "
+                "curve_fit_batch does not support: pass standard deviations, (M,) or "
+                f"(N, M) = ({n_fits}, {m})")
+        raise ValueError(f"sigma must be a scalar or have shape (M,) = ({m},) or "
+                         f"(N, M) = ({n_fits}, {m}); got {sigma.shape}")
+    return sigma.ndim == 2
 
 
 def compiled_model(f, jac):
@@ -167,44 +205,58 @@ def model_p0_length(model, n):
 
 
 def batch_xdata(xdata, n_fits, m, x_dims):
-    """Return (xdata as float64, whether it is one per fit, x_dims).
+    """Return (xdata as float64, whether it is one per fit, x_dims) (``x_layout``)."""
+    x = real_array("xdata", xdata)
+    return (x, *x_layout(x, n_fits, m, x_dims))
+
+
+def x_layout(xdata, n_fits, m, x_dims):
+    """(whether a batch's xdata (any array) is one per fit, x_dims), from its dtype and
+    shape alone.
 
     Shared: (M,) or (k, M); one per fit: (N, M) or (N, k, M).  ``x_dims`` (k) is known
     for a compiled model and may be given for a Python one; a 2-D xdata whose first
     length is N cannot be told apart from a shared k-D one without it, and raises.
     """
-    x = real_array("xdata", xdata)
-    if x.ndim == 0 or x.shape[-1] != m:
+    real_dtype("xdata", xdata.dtype)
+    shape = tuple(xdata.shape)
+    if not shape or shape[-1] != m:
         raise ValueError(
             f"xdata must end with the M={m} points of ydata (shape (M,), (k, M), (N, M) "
-            f"or (N, k, M)); got shape {x.shape}")
+            f"or (N, k, M)); got shape {shape}")
     if x_dims is not None:
         x_dims = operator.index(x_dims)
         if x_dims < 1:
             raise ValueError(f"x_dims must be a positive integer, not {x_dims}")
-        one = (m,) if x_dims == 1 else (x_dims, m)
-        if x.shape == one:
-            return x, False, x_dims
-        if x.shape == (n_fits, *one):
-            return x, True, x_dims
+        one = x_shape(x_dims, m)
+        if shape == one:
+            return False, x_dims
+        if shape == (n_fits, *one):
+            return True, x_dims
         raise ValueError(f"xdata for a model of x_dims={x_dims} must have shape {one} "
-                         f"(shared) or {(n_fits, *one)} (one per fit); got {x.shape}")
-    if x.ndim == 1:
-        return x, False, 1
-    if x.ndim == 3:
-        if x.shape[0] != n_fits:
-            raise ValueError(f"xdata of shape {x.shape} does not match N={n_fits} fits")
-        return x, True, x.shape[1]
-    if x.ndim > 3:
-        raise ValueError(f"xdata must have 1 to 3 dimensions; got shape {x.shape}")
-    if x.shape[0] != n_fits:
-        return x, False, x.shape[0]
+                         f"(shared) or {(n_fits, *one)} (one per fit); got {shape}")
+    if len(shape) == 1:
+        return False, 1
+    if len(shape) == 3:
+        if shape[0] != n_fits:
+            raise ValueError(f"xdata of shape {shape} does not match N={n_fits} fits")
+        return True, shape[1]
+    if len(shape) > 3:
+        raise ValueError(f"xdata must have 1 to 3 dimensions; got shape {shape}")
+    if shape[0] != n_fits:
+        return False, shape[0]
     if n_fits <= 1:
-        return x, True, 1  # (1, M) or (0, M): the same data read either way
+        return True, 1  # (1, M) or (0, M): the same data read either way
     raise ValueError(
-        f"xdata of shape {x.shape} can be one row per fit (N={n_fits}) or a shared "
-        f"{x.shape[0]}-D coordinate: pass x_dims=1 for one row per fit, or "
-        f"x_dims={x.shape[0]} for shared coordinates")
+        f"xdata of shape {shape} can be one row per fit (N={n_fits}) or a shared "
+        f"{shape[0]}-D coordinate: pass x_dims=1 for one row per fit, or "
+        f"x_dims={shape[0]} for shared coordinates")
+
+
+def x_shape(x_dims, m):
+    """The shape of one fit's xdata for a model that reads x_dims rows of M points:
+    (M,) for one row, else (x_dims, M)."""
+    return (m,) if x_dims == 1 else (x_dims, m)
 
 
 # --------------------------------------------------------------------------------------
@@ -213,16 +265,20 @@ def batch_xdata(xdata, n_fits, m, x_dims):
 
 
 def bounds_pair(bounds):
+    """(lb, ub) of ``bounds_sides`` as float64 arrays (not yet broadcast)."""
+    lb, ub = bounds_sides(bounds)
+    return real_array("bounds", lb), real_array("bounds", ub)
+
+
+def bounds_sides(bounds):
     """(lb, ub) from a 2-sequence or an object with ``lb`` and ``ub`` (such as
-    ``scipy.optimize.Bounds``), as float64 arrays (not yet broadcast)."""
+    ``scipy.optimize.Bounds``), unconverted (a Dask array stays one); None leaves a side
+    open, as in SciPy."""
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
         lb, ub = bounds.lb, bounds.ub
     else:
         lb, ub = bounds  # SciPy's own ValueError/TypeError for anything else
-    # None leaves a side open, as in SciPy.
-    lb = -np.inf if lb is None else lb
-    ub = np.inf if ub is None else ub
-    return real_array("bounds", lb), real_array("bounds", ub)
+    return (-np.inf if lb is None else lb), (np.inf if ub is None else ub)
 
 
 def single_bounds(bounds, n):
@@ -244,14 +300,22 @@ def batch_bounds(bounds, n_fits, n):
     if bounds is None:
         return None, None
     lb, ub = bounds_pair(bounds)
+    shape = batch_bounds_shape(lb, ub, n_fits, n)
+    lb = np.ascontiguousarray(np.broadcast_to(lb, shape))
+    ub = np.ascontiguousarray(np.broadcast_to(ub, shape))
+    return _checked_bounds(lb, ub)
+
+
+def batch_bounds_shape(lb, ub, n_fits, n):
+    """The shape of a batch's bounds, (n,) shared or (N, n) per fit, from the dtypes and
+    shapes of lb and ub (any arrays) alone: real numbers, each a scalar, (n,) or (N, n)."""
+    real_dtype("bounds", lb.dtype)
+    real_dtype("bounds", ub.dtype)
     shapes = ((), (n,), (n_fits, n))
     if lb.shape not in shapes or ub.shape not in shapes:
         raise ValueError(f"bounds must be scalars, (n,) = ({n},) or (N, n) = ({n_fits}, "
                          f"{n}); got shapes {lb.shape} and {ub.shape}")
-    shape = (n_fits, n) if (n_fits, n) in (lb.shape, ub.shape) else (n,)
-    lb = np.ascontiguousarray(np.broadcast_to(lb, shape))
-    ub = np.ascontiguousarray(np.broadcast_to(ub, shape))
-    return _checked_bounds(lb, ub)
+    return (n_fits, n) if (n_fits, n) in (lb.shape, ub.shape) else (n,)
 
 
 def _checked_bounds(lb, ub):
