@@ -415,7 +415,7 @@ def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwa
     if ydata.ndim != 1:
         raise ValueError(f"ydata must be 1-D (M,) for the compiled model {model.name}; "
                          f"got shape {ydata.shape}")
-    expected = (m,) if model.x_dims == 1 else (model.x_dims, m)
+    expected = _validate.x_shape(model.x_dims, m)
     if not isinstance(xdata, np.ndarray) or xdata.shape != expected:
         raise ValueError(f"xdata for the compiled model {model.name} must be an array of "
                          f"shape {expected}; got {getattr(xdata, 'shape', type(xdata).__name__)}")
