@@ -18,7 +18,6 @@ from lmfast import _batch_core, _defaults, _estimator, _poisson, _validate, _wei
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import CODES_DOC, NOT_COUNTS, P0_OUTSIDE_BOUNDS, SUCCESS, message
 from lmfast._problem import Problem
-from lmfast.models import Model
 
 __all__ = ["BatchResult", "curve_fit_batch"]
 
@@ -222,22 +221,12 @@ def curve_fit_batch(
     >>> np.round(res.popt[:, 0], 6)
     array([1., 2., 3.])
     """
-    model = f if isinstance(f, Model) else None
-    compiled = _validate.compiled_model(f, jac) is not None
-    if not callable(f):
-        raise TypeError(f"f must be a lmfast.models model or a callable, not {type(f).__name__}")
-    if jac is not None and not callable(jac):
-        raise TypeError(f"jac must be None or a callable, not {type(jac).__name__}")
-    if model is not None and x_dims is not None and x_dims != model.x_dims:
-        raise ValueError(f"x_dims={x_dims} but the model {model.name} reads "
-                         f"{model.x_dims} row(s) of x")
-
+    model, compiled, x_dims = _validate.batch_model(f, jac, x_dims)
     ydata = _validate.batch_ydata(ydata)
     n_fits, m = ydata.shape
     p0 = _validate.batch_p0(p0, n_fits, model)
     n = p0.shape[-1]
-    xdata, x_per_fit, x_dims = _validate.batch_xdata(
-        xdata, n_fits, m, model.x_dims if model is not None else x_dims)
+    xdata, x_per_fit, x_dims = _validate.batch_xdata(xdata, n_fits, m, x_dims)
     weights = _validate.batch_weights(sigma, n_fits, m)
     est = _estimator.estimator_from(estimator, loss, f_scale)
     if est.poisson and sigma is not None:

@@ -196,6 +196,30 @@ def compiled_model(f, jac):
     return f
 
 
+def batch_model(f, jac, x_dims):
+    """(model, compiled, x_dims) of curve_fit_batch's f, jac and x_dims: the lmfast Model
+    f (None for another callable), whether it runs compiled (``compiled_model``), and the
+    rows of x it reads (a Model's own; for another callable x_dims as given, maybe None).
+
+    TypeError unless f is callable and jac None or callable; ValueError for an x_dims
+    other than a Model's own.
+    """
+    from lmfast.models import Model  # lmfast.models imports this module
+
+    model = f if isinstance(f, Model) else None
+    compiled = compiled_model(f, jac) is not None
+    if not callable(f):
+        raise TypeError(f"f must be a lmfast.models model or a callable, not {type(f).__name__}")
+    if jac is not None and not callable(jac):
+        raise TypeError(f"jac must be None or a callable, not {type(jac).__name__}")
+    if model is not None:
+        if x_dims is not None and x_dims != model.x_dims:
+            raise ValueError(f"x_dims={x_dims} but the model {model.name} reads "
+                             f"{model.x_dims} row(s) of x")
+        x_dims = model.x_dims
+    return model, compiled, x_dims
+
+
 def model_p0_length(model, n):
     """ValueError unless a compiled model takes n parameters."""
     if n != model.n_params:
