@@ -229,9 +229,7 @@ def curve_fit_batch(
     xdata, x_per_fit, x_dims = _validate.batch_xdata(xdata, n_fits, m, x_dims)
     weights = _validate.batch_weights(sigma, n_fits, m)
     est = _estimator.estimator_from(estimator, loss, f_scale)
-    if est.poisson and sigma is not None:
-        raise ValueError("sigma must be None with estimator='poisson': the Poisson "
-                         "likelihood weights each point by its model value")
+    _validate.estimator_sigma(est, sigma)
     lower, upper = _validate.batch_bounds(bounds, n_fits, n)
     if lower is not None:
         _validate.bounds_resolvable(p0, lower, upper, getattr(f, "param_names", None))

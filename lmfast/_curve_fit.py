@@ -278,13 +278,10 @@ def curve_fit(
         m = ydata.size
 
     est = _estimator.estimator_from(estimator, loss, f_scale)
-    if est.poisson:
-        if sigma is not None:
-            raise ValueError("sigma must be None with estimator='poisson': the Poisson "
-                             "likelihood weights each point by its model value")
-        if _poisson.bad_counts(ydata):
-            raise ValueError("ydata must hold counts (non-negative integers) with "
-                             "estimator='poisson'")
+    _validate.estimator_sigma(est, sigma)
+    if est.poisson and _poisson.bad_counts(ydata):
+        raise ValueError("ydata must hold counts (non-negative integers) with "
+                         "estimator='poisson'")
     weights, whiten = _validate.single_weights(sigma, m)
     if "args" in kwargs:
         # `f` receives the parameters only; extra arguments belong in a closure.

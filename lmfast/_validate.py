@@ -484,6 +484,14 @@ def usable_cores():
         return max(1, os.cpu_count() or 1)
 
 
+def estimator_sigma(est, sigma):
+    """ValueError for a sigma with a Poisson estimator ``est`` (an
+    ``lmfast._estimator.Estimator``): its likelihood weights each point itself."""
+    if est.poisson and sigma is not None:
+        raise ValueError("sigma must be None with estimator='poisson': the Poisson "
+                         "likelihood weights each point by its model value")
+
+
 def integer(name, value, minimum):
     """value as an int >= minimum, else TypeError (not an integer; bool is not one) or
     ValueError naming it."""
