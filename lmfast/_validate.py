@@ -357,14 +357,12 @@ def _checked_bounds(lb, ub):
 
 def feasible_start(lb, ub):
     """SciPy's default p0 within bounds: the middle of two finite bounds, one inside a
-    single finite bound, 1 where a parameter is unbounded."""
-    p0 = np.ones(lb.shape)
+    single finite bound, 1 where a parameter is unbounded.  Elementwise, for scalars and
+    NumPy or Dask arrays alike (a float64 array of their broadcast shape)."""
     low, high = np.isfinite(lb), np.isfinite(ub)
-    both = low & high
-    p0[both] = 0.5 * (lb[both] + ub[both])
-    p0[low & ~high] = lb[low & ~high] + 1
-    p0[high & ~low] = ub[high & ~low] - 1
-    return p0
+    with np.errstate(invalid="ignore"):  # -inf + inf where unbounded (not taken)
+        return np.where(low, np.where(high, 0.5 * (lb + ub), lb + 1.0),
+                        np.where(high, ub - 1.0, 1.0))
 
 
 def p0_within(p0, lb, ub, names=None):

@@ -275,7 +275,8 @@ def _starts_and_bounds(params, signature, p0, bounds, template):
         low, high = -math.inf, math.inf
         if name in bounds:
             low, high = (_per_pixel(v, template, f"bounds[{name!r}]") for v in bounds[name])
-            start = np.where((start < low) | (start > high), _feasible(low, high), start)
+            start = np.where((start < low) | (start > high),
+                             _validate.feasible_start(low, high), start)
         if name in p0:
             start = _per_pixel(p0[name], template, f"p0[{name!r}]")
         starts.append(start)
@@ -287,14 +288,6 @@ def _starts_and_bounds(params, signature, p0, bounds, template):
         all(np.ndim(v) == 0 and v == math.inf for v in highs)
     return _stacked(starts, shape), (None if unbounded else lower), \
         (None if unbounded else upper)
-
-
-def _feasible(low, high):
-    """SciPy's start inside bounds: the middle of two finite ones, one away from a single
-    finite one, 0 if neither is finite (elementwise)."""
-    low_finite, high_finite = np.isfinite(low), np.isfinite(high)
-    return np.where(low_finite, np.where(high_finite, 0.5 * (low + high), low + 1),
-                    np.where(high_finite, high - 1, 0.0))
 
 
 def _stacked(values, shape):
