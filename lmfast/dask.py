@@ -286,11 +286,8 @@ def curve_fit_batch(
                "chunk_size": chunk_size}
     shared = {name: np.asarray(value) for name, value in inputs.items()
               if value is not None and not per_fit[name]}
-    probe = _batch.curve_fit_batch(
-        f, ydata=np.empty((0, m), dtype=ydata.dtype), threads=threads,
-        **_batch_arguments({**shared, **{name: _empty_rows(inputs[name]) for name, per
-                                         in per_fit.items() if per}}),
-        **options)
+    probe = check_now(f, ydata, 1, shared, {name: inputs[name] for name, per
+                                           in per_fit.items() if per}, threads, options)
     check_travels(f, jac)
     fit_chunks = ydata.chunks[0]
     blocks = {name: _chunked_like(inputs[name], fit_chunks)
@@ -416,6 +413,21 @@ def block_threads(threads):
     return max(1, int(getattr(getattr(worker, "state", worker), "nthreads", 1)))
 
 
+def check_now(f, ydata, fit_ndim, shared, per_fit, threads, options):
+    """curve_fit_batch's checks that read no per-fit data (the model, the settings, the
+    shared arrays' values), run now: the batch itself on no fits, with the shared arrays
+    and an empty stand-in (no fits, the same trailing shape and dtype) for ydata and for
+    each per-fit array, whose first ``fit_ndim`` axes are the fits.  Returns its (empty)
+    BatchResult."""
+
+    def empty(value):
+        return np.empty((0, *value.shape[fit_ndim:]), dtype=value.dtype)
+
+    arguments = {**shared, **{name: empty(value) for name, value in per_fit.items()}}
+    return _batch.curve_fit_batch(f, ydata=empty(ydata), threads=threads,
+                                  **_batch_arguments(arguments), **options)
+
+
 def check_travels(*functions):
     """TypeError now, naming the argument, if the scheduler Dask would use runs tasks in
     other processes and one of ``functions`` (f, jac) cannot be pickled there."""
@@ -464,11 +476,6 @@ def _batch_arguments(arguments):
     if "lb" in arguments:
         out["bounds"] = (arguments["lb"], arguments["ub"])
     return out
-
-
-def _empty_rows(value):
-    """An empty stand-in (0 rows, same trailing shape and dtype) for a per-fit array."""
-    return np.empty((0, *value.shape[1:]), dtype=value.dtype)
 
 
 def _chunked_like(value, fit_chunks):

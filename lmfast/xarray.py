@@ -161,7 +161,9 @@ def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=N
     shared = {k: v for k, v in inputs.items() if v is not None and not per_fit[k]}
     blocks = {k: v for k, v in inputs.items() if v is not None and per_fit[k]}
     if _is_dask(y):
-        _check_now(y, blocks, shared, settings, fit_ndim)
+        import lmfast.dask
+
+        lmfast.dask.check_now(func, y, fit_ndim, shared, blocks, threads, options)
         records = _lazy_records(y, fit_ndim, blocks, shared, settings, threads)
     else:  # NumPy data: a Dask-backed p0, bound or sigma is brought in memory
         blocks = {k: np.asarray(v) for k, v in blocks.items()}
@@ -365,19 +367,6 @@ def _is_dask(array):
 # --------------------------------------------------------------------------------------
 # Fitting the pixels
 # --------------------------------------------------------------------------------------
-
-
-def _check_now(y, blocks, shared, settings, fit_ndim):
-    """The checks of lmfast.curve_fit_batch that need no data (model, shapes, settings),
-    run now on an empty batch rather than when the chunks are computed."""
-    empty = {name: np.empty((0, *value.shape[fit_ndim:]), dtype=value.dtype)
-             for name, value in blocks.items()}
-    inputs = {**shared, **empty}
-    _batch.curve_fit_batch(
-        settings["f"], inputs["xdata"], np.empty((0, y.shape[-1]), dtype=y.dtype),
-        inputs["p0"], inputs.get("sigma"),
-        bounds=None if inputs.get("lb") is None else (inputs["lb"], inputs["ub"]),
-        **settings["options"])
 
 
 def _lazy_records(y, fit_ndim, blocks, shared, settings, threads):
