@@ -18,7 +18,6 @@ from lmfast import _batch_core, _defaults, _estimator, _poisson, _validate, _wei
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import CODES_DOC, NOT_COUNTS, P0_OUTSIDE_BOUNDS, SUCCESS, message
 from lmfast._problem import Problem
-from lmfast.models import Model
 
 __all__ = ["BatchResult", "curve_fit_batch"]
 
@@ -222,32 +221,20 @@ def curve_fit_batch(
     >>> np.round(res.popt[:, 0], 6)
     array([1., 2., 3.])
     """
-    model = f if isinstance(f, Model) else None
-    compiled = _validate.compiled_model(f, jac) is not None
-    if not callable(f):
-        raise TypeError(f"f must be a lmfast.models model or a callable, not {type(f).__name__}")
-    if jac is not None and not callable(jac):
-        raise TypeError(f"jac must be None or a callable, not {type(jac).__name__}")
-    if model is not None and x_dims is not None and x_dims != model.x_dims:
-        raise ValueError(f"x_dims={x_dims} but the model {model.name} reads "
-                         f"{model.x_dims} row(s) of x")
-
+    model, compiled, x_dims = _validate.batch_model(f, jac, x_dims)
     ydata = _validate.batch_ydata(ydata)
     n_fits, m = ydata.shape
     p0 = _validate.batch_p0(p0, n_fits, model)
     n = p0.shape[-1]
-    xdata, x_per_fit, x_dims = _validate.batch_xdata(
-        xdata, n_fits, m, model.x_dims if model is not None else x_dims)
+    xdata, x_per_fit, x_dims = _validate.batch_xdata(xdata, n_fits, m, x_dims)
     weights = _validate.batch_weights(sigma, n_fits, m)
     est = _estimator.estimator_from(estimator, loss, f_scale)
-    if est.poisson and sigma is not None:
-        raise ValueError("sigma must be None with estimator='poisson': the Poisson "
-                         "likelihood weights each point by its model value")
+    _validate.estimator_sigma(est, sigma)
     lower, upper = _validate.batch_bounds(bounds, n_fits, n)
     if lower is not None:
         _validate.bounds_resolvable(p0, lower, upper, getattr(f, "param_names", None))
     fixed = _validate.fixed_mask(fixed, n, getattr(f, "param_names", None))
-    n_free = n if fixed is None else n - int(fixed.sum())
+    n_free = len(_validate.free_parameters(fixed, n))
     if m < n_free:
         raise ValueError(f"each fit has M={m} points but n={n_free} free parameters: a fit "
                          "needs at least as many points as free parameters")
@@ -314,7 +301,7 @@ def _python_pcov(result, problem, python_model, est, upper, epsfcn):
     idx = np.flatnonzero(fresh)
     if not idx.size:
         return
-    free = problem.free if problem.free is not None else np.arange(problem.n)
+    free = _validate.free_parameters(problem.fixed, problem.n)
     for start in range(0, idx.size, 1024):
         chunk = idx[start:start + 1024]
         rows = np.ascontiguousarray(result.popt[chunk])

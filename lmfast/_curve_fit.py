@@ -260,7 +260,7 @@ def curve_fit(
         _validate.bounds_resolvable(np.asarray(p0, dtype=np.float64).ravel(), lower, upper,
                                     names)
     fixed = _validate.fixed_mask(fixed, n, names)
-    n_free = n if fixed is None else n - int(fixed.sum())
+    n_free = len(_validate.free_parameters(fixed, n))
     bounds = (lower, upper, fixed)
 
     if check_finite is None:
@@ -278,13 +278,10 @@ def curve_fit(
         m = ydata.size
 
     est = _estimator.estimator_from(estimator, loss, f_scale)
-    if est.poisson:
-        if sigma is not None:
-            raise ValueError("sigma must be None with estimator='poisson': the Poisson "
-                             "likelihood weights each point by its model value")
-        if _poisson.bad_counts(ydata):
-            raise ValueError("ydata must hold counts (non-negative integers) with "
-                             "estimator='poisson'")
+    _validate.estimator_sigma(est, sigma)
+    if est.poisson and _poisson.bad_counts(ydata):
+        raise ValueError("ydata must hold counts (non-negative integers) with "
+                         "estimator='poisson'")
     weights, whiten = _validate.single_weights(sigma, m)
     if "args" in kwargs:
         # `f` receives the parameters only; extra arguments belong in a closure.
@@ -363,7 +360,7 @@ def _python_covariance(fit, f, jac, xdata, ydata, weights, whiten, est, bounds, 
     parameter on a bound, or an estimator beyond least squares); None where singular."""
     lower, upper, fixed = bounds
     popt = fit.x
-    free = np.flatnonzero(~fixed) if fixed is not None else np.arange(popt.size)
+    free = _validate.free_parameters(fixed, popt.size)
     fun = _base_function(f, xdata, ydata, weights, whiten, est)
 
     def base(rows):
@@ -415,18 +412,16 @@ def _fit_compiled(model, use_jac, xdata, ydata, weights, whiten, p0, bounds, kwa
     if ydata.ndim != 1:
         raise ValueError(f"ydata must be 1-D (M,) for the compiled model {model.name}; "
                          f"got shape {ydata.shape}")
-    expected = (m,) if model.x_dims == 1 else (model.x_dims, m)
+    expected = _validate.x_shape(model.x_dims, m)
     if not isinstance(xdata, np.ndarray) or xdata.shape != expected:
         raise ValueError(f"xdata for the compiled model {model.name} must be an array of "
                          f"shape {expected}; got {getattr(xdata, 'shape', type(xdata).__name__)}")
     epsfcn = options["epsfcn"]
     lower, upper, fixed = bounds
-    n_free = n if fixed is None else n - int(fixed.sum())
+    free = _validate.free_parameters(fixed, n)
     tol = _defaults.tolerances(options["ftol"], options["xtol"], options["gtol"],
-                               options["maxfev"], n_free, not use_jac)
-    diag = _validate.diag_scales(options["diag"], n)
-    if diag is not None and fixed is not None:
-        diag = np.ascontiguousarray(diag[~fixed])
+                               options["maxfev"], len(free), not use_jac)
+    diag = _validate.free_diag(options["diag"], n, free)
     problem = Problem(
         m=m, n=n, p0=np.array(p0, dtype=np.float64).ravel(), tolerances=tol,
         epsfcn=_defaults.default_epsfcn() if epsfcn is None else epsfcn,

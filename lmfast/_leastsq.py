@@ -152,11 +152,9 @@ def run(func, x0, args, Dfun, col_deriv, ftol, xtol, gtol, maxfev, epsfcn, facto
         raise TypeError(f"Cannot cast array data from {x0.dtype!r} to {_FLOAT64!r} "
                         "according to the rule 'safe'")
     x_start = x0 if reuse else np.asarray(x0, dtype=np.float64)  # flatten() copied: contiguous
-    n_free = n if fixed is None else n - int(fixed.sum())
-    tol = _defaults.tolerances(ftol, xtol, gtol, maxfev, n_free, Dfun is None)
-    diag = _validate.diag_scales(diag, n)
-    if diag is not None and fixed is not None:
-        diag = np.ascontiguousarray(diag[~fixed])
+    free = _validate.free_parameters(fixed, n)
+    tol = _defaults.tolerances(ftol, xtol, gtol, maxfev, len(free), Dfun is None)
+    diag = _validate.free_diag(diag, n, free)
     problem = Problem(m=m, n=n, p0=x_start, tolerances=tol, epsfcn=epsfcn, factor=factor,
                       use_fd=Dfun is None, stop_nonfinite=raise_nonfinite, diag=diag,
                       lower=lower, upper=upper, fixed=fixed,

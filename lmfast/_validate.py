@@ -16,7 +16,6 @@ import numpy as np
 
 from lmfast import _defaults
 from lmfast._linalg import invert_upper
-from lmfast._problem import LEAST_SQUARES, POISSON
 from lmfast._transform import WIDE_BOUNDS
 
 _REAL_KINDS = "biuf"
@@ -26,13 +25,22 @@ def real_array(name, value):
     """``value`` as a C-contiguous float64 array.
 
     Booleans, integers and floats of any width are converted; complex numbers, objects
-    and strings raise TypeError naming the argument.
+    and strings raise TypeError naming the argument (``real_dtype``).
     """
     arr = np.asarray(value)
-    if arr.dtype.kind not in _REAL_KINDS:
-        what = "complex values" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
-        raise TypeError(f"{name} must hold real numbers; got {what}")
+    real_dtype(name, arr.dtype)
     return np.asarray(arr, dtype=np.float64, order="C")  # keeps a 0-d array 0-d
+
+
+def real_dtype(name, dtype):
+    """TypeError naming the argument unless ``dtype`` holds real numbers (booleans,
+    integers or floats of any width)."""
+    if dtype.kind not in _REAL_KINDS:
+        raise TypeError(f"{name} must hold real numbers; got {_dtype_words(dtype)}")
+
+
+def _dtype_words(dtype):
+    return "complex values" if dtype.kind == "c" else f"dtype {dtype}"
 
 
 def check_finite(arr):
@@ -49,8 +57,8 @@ def model_values(name, values, shape):
     TypeError and a wrong shape TypeError (the caller adds how to fix it)."""
     arr = np.asarray(values)
     if arr.dtype.kind not in _REAL_KINDS:
-        what = "complex values" if arr.dtype.kind == "c" else f"dtype {arr.dtype}"
-        raise TypeError(f"{name} returned {what}; the model must return real numbers")
+        raise TypeError(f"{name} returned {_dtype_words(arr.dtype)}; the model must return "
+                        "real numbers")
     if arr.shape != shape:
         raise ValueError(f"{name} returned shape {arr.shape}, expected {shape}")
     return np.ascontiguousarray(arr, dtype=np.float64)
@@ -72,8 +80,7 @@ def single_weights(sigma, m):
         return None, None
     sigma = np.asarray(sigma)
     if sigma.size == 1 or sigma.shape == (m,):
-        if sigma.dtype.kind not in _REAL_KINDS:
-            raise TypeError(f"sigma must hold real numbers; got dtype {sigma.dtype}")
+        real_dtype("sigma", sigma.dtype)
         # 1 / sigma in sigma's own precision, as SciPy forms it (exact in float64 after).
         weights = np.asarray(1.0 / sigma, dtype=np.float64).reshape(-1)
         return np.ascontiguousarray(np.broadcast_to(weights, (m,))), None
@@ -99,22 +106,14 @@ def whitening(covariance):
 def batch_weights(sigma, n_fits, m):
     """1 / sigma for a batch: None, or (m,) shared, or (N, m) per fit.
 
-    sigma may be a scalar, (m,) or (N, m) standard deviations.  A covariance sigma is
-    not supported in batches (an (N, m) sigma with N == m is read as one row per fit).
+    sigma may be a scalar, (m,) or (N, m) standard deviations (``batch_sigma_shape``).
     """
     if sigma is None:
         return None
     sigma = real_array("sigma", sigma)
+    batch_sigma_shape(sigma, n_fits, m)
     if sigma.ndim == 0:
         sigma = np.full(m, sigma)
-    elif sigma.shape not in ((m,), (n_fits, m)):
-        if sigma.shape == (m, m):
-            raise ValueError(
-                f"sigma of shape ({m}, {m}) looks like a covariance matrix, which "
-                "curve_fit_batch does not support: pass standard deviations, (M,) or "
-                f"(N, M) = ({n_fits}, {m})")
-        raise ValueError(f"sigma must be a scalar or have shape (M,) = ({m},) or "
-                         f"(N, M) = ({n_fits}, {m}); got {sigma.shape}")
     # A zero sigma gives an infinite weight: that fit alone ends with ier -2.
     with np.errstate(divide="ignore"):
         return 1.0 / sigma
@@ -122,30 +121,68 @@ def batch_weights(sigma, n_fits, m):
 
 # --------------------------------------------------------------------------------------
 # Shapes of a batch
+#
+# Each array argument of a batch has a shape-only check (``batch_*_shape``,
+# ``x_layout``) that reads nothing but its ``dtype`` and ``shape``: the eager function
+# runs it on the converted array, lmfast.dask on a lazy (Dask) one before any chunk is
+# computed, so both raise the same errors in the same words.
 # --------------------------------------------------------------------------------------
 
 
 def batch_ydata(ydata):
-    """ydata as (N, M) float64, M >= 1."""
+    """ydata as (N, M) float64, M >= 1 (``batch_ydata_shape``)."""
     ydata = real_array("ydata", ydata)
+    batch_ydata_shape(ydata)
+    return ydata
+
+
+def batch_ydata_shape(ydata):
+    """(N, M) of a batch's ydata (any array), from its dtype and shape alone: real
+    numbers, 2-D, M >= 1."""
+    real_dtype("ydata", ydata.dtype)
     if ydata.ndim != 2:
         raise ValueError(f"ydata must be 2-D, (N fits, M points); got shape {ydata.shape}")
     if ydata.shape[1] == 0:
         raise ValueError(f"ydata must have at least one point per fit; got shape "
                          f"{ydata.shape}")
-    return ydata
+    return ydata.shape
 
 
 def batch_p0(p0, n_fits, model):
-    """p0 as (n,) shared or (N, n) per fit, checked against a compiled model's size."""
+    """p0 as (n,) shared or (N, n) per fit, float64 (``batch_p0_shape``)."""
     p0 = real_array("p0", p0)
+    batch_p0_shape(p0, n_fits, model)
+    return p0
+
+
+def batch_p0_shape(p0, n_fits, model):
+    """n of a batch's p0 (any array), from its dtype and shape alone: real numbers, (n,)
+    shared or (N, n) per fit, n >= 1 and a compiled model's own n."""
+    real_dtype("p0", p0.dtype)
     if p0.ndim not in (1, 2) or (p0.ndim == 2 and p0.shape[0] != n_fits):
         raise ValueError(f"p0 must have shape (n,) or (N, n) = ({n_fits}, n); got {p0.shape}")
     if p0.shape[-1] == 0:
         raise ValueError(f"p0 must hold at least one parameter; got shape {p0.shape}")
     if model is not None:
         model_p0_length(model, p0.shape[-1])
-    return p0
+    return p0.shape[-1]
+
+
+def batch_sigma_shape(sigma, n_fits, m):
+    """Whether a batch's sigma (any array) is one row per fit, from its dtype and shape
+    alone: real numbers, a scalar or (M,) shared, or (N, M) per fit.  A covariance sigma
+    is not supported in batches (an (N, M) sigma with N == M is read as one row per
+    fit)."""
+    real_dtype("sigma", sigma.dtype)
+    if sigma.ndim and sigma.shape not in ((m,), (n_fits, m)):
+        if sigma.shape == (m, m):
+            raise ValueError(
+                f"sigma of shape ({m}, {m}) looks like a covariance matrix, which "
+                "curve_fit_batch does not support: pass standard deviations, (M,) or "
+                f"(N, M) = ({n_fits}, {m})")
+        raise ValueError(f"sigma must be a scalar or have shape (M,) = ({m},) or "
+                         f"(N, M) = ({n_fits}, {m}); got {sigma.shape}")
+    return sigma.ndim == 2
 
 
 def compiled_model(f, jac):
@@ -159,6 +196,30 @@ def compiled_model(f, jac):
     return f
 
 
+def batch_model(f, jac, x_dims):
+    """(model, compiled, x_dims) of curve_fit_batch's f, jac and x_dims: the lmfast Model
+    f (None for another callable), whether it runs compiled (``compiled_model``), and the
+    rows of x it reads (a Model's own; for another callable x_dims as given, maybe None).
+
+    TypeError unless f is callable and jac None or callable; ValueError for an x_dims
+    other than a Model's own.
+    """
+    from lmfast.models import Model  # lmfast.models imports this module
+
+    model = f if isinstance(f, Model) else None
+    compiled = compiled_model(f, jac) is not None
+    if not callable(f):
+        raise TypeError(f"f must be a lmfast.models model or a callable, not {type(f).__name__}")
+    if jac is not None and not callable(jac):
+        raise TypeError(f"jac must be None or a callable, not {type(jac).__name__}")
+    if model is not None:
+        if x_dims is not None and x_dims != model.x_dims:
+            raise ValueError(f"x_dims={x_dims} but the model {model.name} reads "
+                             f"{model.x_dims} row(s) of x")
+        x_dims = model.x_dims
+    return model, compiled, x_dims
+
+
 def model_p0_length(model, n):
     """ValueError unless a compiled model takes n parameters."""
     if n != model.n_params:
@@ -168,44 +229,58 @@ def model_p0_length(model, n):
 
 
 def batch_xdata(xdata, n_fits, m, x_dims):
-    """Return (xdata as float64, whether it is one per fit, x_dims).
+    """Return (xdata as float64, whether it is one per fit, x_dims) (``x_layout``)."""
+    x = real_array("xdata", xdata)
+    return (x, *x_layout(x, n_fits, m, x_dims))
+
+
+def x_layout(xdata, n_fits, m, x_dims):
+    """(whether a batch's xdata (any array) is one per fit, x_dims), from its dtype and
+    shape alone.
 
     Shared: (M,) or (k, M); one per fit: (N, M) or (N, k, M).  ``x_dims`` (k) is known
     for a compiled model and may be given for a Python one; a 2-D xdata whose first
     length is N cannot be told apart from a shared k-D one without it, and raises.
     """
-    x = real_array("xdata", xdata)
-    if x.ndim == 0 or x.shape[-1] != m:
+    real_dtype("xdata", xdata.dtype)
+    shape = tuple(xdata.shape)
+    if not shape or shape[-1] != m:
         raise ValueError(
             f"xdata must end with the M={m} points of ydata (shape (M,), (k, M), (N, M) "
-            f"or (N, k, M)); got shape {x.shape}")
+            f"or (N, k, M)); got shape {shape}")
     if x_dims is not None:
         x_dims = operator.index(x_dims)
         if x_dims < 1:
             raise ValueError(f"x_dims must be a positive integer, not {x_dims}")
-        one = (m,) if x_dims == 1 else (x_dims, m)
-        if x.shape == one:
-            return x, False, x_dims
-        if x.shape == (n_fits, *one):
-            return x, True, x_dims
+        one = x_shape(x_dims, m)
+        if shape == one:
+            return False, x_dims
+        if shape == (n_fits, *one):
+            return True, x_dims
         raise ValueError(f"xdata for a model of x_dims={x_dims} must have shape {one} "
-                         f"(shared) or {(n_fits, *one)} (one per fit); got {x.shape}")
-    if x.ndim == 1:
-        return x, False, 1
-    if x.ndim == 3:
-        if x.shape[0] != n_fits:
-            raise ValueError(f"xdata of shape {x.shape} does not match N={n_fits} fits")
-        return x, True, x.shape[1]
-    if x.ndim > 3:
-        raise ValueError(f"xdata must have 1 to 3 dimensions; got shape {x.shape}")
-    if x.shape[0] != n_fits:
-        return x, False, x.shape[0]
+                         f"(shared) or {(n_fits, *one)} (one per fit); got {shape}")
+    if len(shape) == 1:
+        return False, 1
+    if len(shape) == 3:
+        if shape[0] != n_fits:
+            raise ValueError(f"xdata of shape {shape} does not match N={n_fits} fits")
+        return True, shape[1]
+    if len(shape) > 3:
+        raise ValueError(f"xdata must have 1 to 3 dimensions; got shape {shape}")
+    if shape[0] != n_fits:
+        return False, shape[0]
     if n_fits <= 1:
-        return x, True, 1  # (1, M) or (0, M): the same data read either way
+        return True, 1  # (1, M) or (0, M): the same data read either way
     raise ValueError(
-        f"xdata of shape {x.shape} can be one row per fit (N={n_fits}) or a shared "
-        f"{x.shape[0]}-D coordinate: pass x_dims=1 for one row per fit, or "
-        f"x_dims={x.shape[0]} for shared coordinates")
+        f"xdata of shape {shape} can be one row per fit (N={n_fits}) or a shared "
+        f"{shape[0]}-D coordinate: pass x_dims=1 for one row per fit, or "
+        f"x_dims={shape[0]} for shared coordinates")
+
+
+def x_shape(x_dims, m):
+    """The shape of one fit's xdata for a model that reads x_dims rows of M points:
+    (M,) for one row, else (x_dims, M)."""
+    return (m,) if x_dims == 1 else (x_dims, m)
 
 
 # --------------------------------------------------------------------------------------
@@ -214,16 +289,20 @@ def batch_xdata(xdata, n_fits, m, x_dims):
 
 
 def bounds_pair(bounds):
+    """(lb, ub) of ``bounds_sides`` as float64 arrays (not yet broadcast)."""
+    lb, ub = bounds_sides(bounds)
+    return real_array("bounds", lb), real_array("bounds", ub)
+
+
+def bounds_sides(bounds):
     """(lb, ub) from a 2-sequence or an object with ``lb`` and ``ub`` (such as
-    ``scipy.optimize.Bounds``), as float64 arrays (not yet broadcast)."""
+    ``scipy.optimize.Bounds``), unconverted (a Dask array stays one); None leaves a side
+    open, as in SciPy."""
     if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
         lb, ub = bounds.lb, bounds.ub
     else:
         lb, ub = bounds  # SciPy's own ValueError/TypeError for anything else
-    # None leaves a side open, as in SciPy.
-    lb = -np.inf if lb is None else lb
-    ub = np.inf if ub is None else ub
-    return real_array("bounds", lb), real_array("bounds", ub)
+    return (-np.inf if lb is None else lb), (np.inf if ub is None else ub)
 
 
 def single_bounds(bounds, n):
@@ -245,14 +324,22 @@ def batch_bounds(bounds, n_fits, n):
     if bounds is None:
         return None, None
     lb, ub = bounds_pair(bounds)
+    shape = batch_bounds_shape(lb, ub, n_fits, n)
+    lb = np.ascontiguousarray(np.broadcast_to(lb, shape))
+    ub = np.ascontiguousarray(np.broadcast_to(ub, shape))
+    return _checked_bounds(lb, ub)
+
+
+def batch_bounds_shape(lb, ub, n_fits, n):
+    """The shape of a batch's bounds, (n,) shared or (N, n) per fit, from the dtypes and
+    shapes of lb and ub (any arrays) alone: real numbers, each a scalar, (n,) or (N, n)."""
+    real_dtype("bounds", lb.dtype)
+    real_dtype("bounds", ub.dtype)
     shapes = ((), (n,), (n_fits, n))
     if lb.shape not in shapes or ub.shape not in shapes:
         raise ValueError(f"bounds must be scalars, (n,) = ({n},) or (N, n) = ({n_fits}, "
                          f"{n}); got shapes {lb.shape} and {ub.shape}")
-    shape = (n_fits, n) if (n_fits, n) in (lb.shape, ub.shape) else (n,)
-    lb = np.ascontiguousarray(np.broadcast_to(lb, shape))
-    ub = np.ascontiguousarray(np.broadcast_to(ub, shape))
-    return _checked_bounds(lb, ub)
+    return (n_fits, n) if (n_fits, n) in (lb.shape, ub.shape) else (n,)
 
 
 def _checked_bounds(lb, ub):
@@ -270,14 +357,12 @@ def _checked_bounds(lb, ub):
 
 def feasible_start(lb, ub):
     """SciPy's default p0 within bounds: the middle of two finite bounds, one inside a
-    single finite bound, 1 where a parameter is unbounded."""
-    p0 = np.ones(lb.shape)
+    single finite bound, 1 where a parameter is unbounded.  Elementwise, for scalars and
+    NumPy or Dask arrays alike (a float64 array of their broadcast shape)."""
     low, high = np.isfinite(lb), np.isfinite(ub)
-    both = low & high
-    p0[both] = 0.5 * (lb[both] + ub[both])
-    p0[low & ~high] = lb[low & ~high] + 1
-    p0[high & ~low] = ub[high & ~low] - 1
-    return p0
+    with np.errstate(invalid="ignore"):  # -inf + inf where unbounded (not taken)
+        return np.where(low, np.where(high, 0.5 * (lb + ub), lb + 1.0),
+                        np.where(high, ub - 1.0, 1.0))
 
 
 def p0_within(p0, lb, ub, names=None):
@@ -359,6 +444,13 @@ def fixed_mask(fixed, n, names=None):
     return mask if mask.any() else None
 
 
+def free_parameters(fixed, n):
+    """The indices of the free parameters, increasing: ``range(n)`` when ``fixed`` is None
+    (no array to allocate on leastsq's path), else the int array of those a
+    ``fixed_mask`` leaves free.  Its length is n_free, the engine's number of variables."""
+    return range(n) if fixed is None else np.flatnonzero(~fixed)
+
+
 # --------------------------------------------------------------------------------------
 # Settings
 # --------------------------------------------------------------------------------------
@@ -390,14 +482,12 @@ def usable_cores():
         return max(1, os.cpu_count() or 1)
 
 
-def estimator_kind(estimator):
-    """The Problem's estimator kind: LEAST_SQUARES for None or 'least_squares', POISSON
-    for 'poisson'."""
-    if estimator is None or estimator == "least_squares":
-        return LEAST_SQUARES
-    if estimator == "poisson":
-        return POISSON
-    raise ValueError(f"estimator must be None, 'least_squares' or 'poisson', not {estimator!r}")
+def estimator_sigma(est, sigma):
+    """ValueError for a sigma with a Poisson estimator ``est`` (an
+    ``lmfast._estimator.Estimator``): its likelihood weights each point itself."""
+    if est.poisson and sigma is not None:
+        raise ValueError("sigma must be None with estimator='poisson': the Poisson "
+                         "likelihood weights each point by its model value")
 
 
 def integer(name, value, minimum):
@@ -447,3 +537,12 @@ def diag_scales(diag, n):
     if diag.shape[0] < n:
         return np.zeros(n)
     return np.array(diag[:n], dtype=np.float64)
+
+
+def free_diag(diag, n, free):
+    """leastsq's diag (read by ``diag_scales``) for the engine: the scales of the free
+    parameters ``free`` (from ``free_parameters``) only, or None."""
+    diag = diag_scales(diag, n)
+    if diag is None or len(free) == n:
+        return diag
+    return diag[free]

@@ -28,10 +28,9 @@ except ImportError as exc:  # pragma: no cover (the tests skip without dask)
         "lmfast.dask needs dask: pip install 'dask[array]' distributed (or the 'dask' "
         "extra: pip install 'fastminpack[dask]')") from exc
 
-from lmfast import _batch, _defaults
+from lmfast import _batch, _defaults, _validate
 from lmfast._outcomes import SUCCESS
 from lmfast._records import batch_result_of, record_dtype, records_of
-from lmfast.models import Model
 
 __all__ = ["DaskBatchResult", "curve_fit_batch", "record_dtype"]
 
@@ -262,14 +261,24 @@ def curve_fit_batch(
     if progress:
         raise ValueError("progress=True is not available on Dask arrays: use Dask's "
                          "progress bars (dask.diagnostics.ProgressBar, distributed.progress)")
+    # The batch's shape rules, on the arrays' shapes and dtypes (any N, no data read),
+    # in curve_fit_batch's order; the rest, on an empty batch below.
+    model, _, x_dims = _validate.batch_model(f, jac, x_dims)
     ydata = _fits_array(ydata)
     n_fits, m = ydata.shape
-    model = f if isinstance(f, Model) else None
-    x_dims = model.x_dims if model is not None and x_dims is None else x_dims
-    x_per_fit, x_dims = _x_layout(np.shape(xdata), n_fits, m, x_dims)
-    lower, upper = (None, None) if bounds is None else _bounds_sides(bounds)
+    p0 = _array(p0)
+    n = _validate.batch_p0_shape(p0, n_fits, model)
+    xdata = _array(xdata)
+    x_per_fit, x_dims = _validate.x_layout(xdata, n_fits, m, x_dims)
+    if sigma is not None:
+        sigma = _array(sigma)
+        _validate.batch_sigma_shape(sigma, n_fits, m)
+    lower = upper = None
+    if bounds is not None:
+        lower, upper = (_array(side) for side in _validate.bounds_sides(bounds))
+        _validate.batch_bounds_shape(lower, upper, n_fits, n)
     inputs = {"xdata": xdata, "p0": p0, "sigma": sigma, "lb": lower, "ub": upper}
-    per_fit = {name: x_per_fit if name == "xdata" else np.ndim(value) == 2
+    per_fit = {name: x_per_fit if name == "xdata" else value.ndim == 2
                for name, value in inputs.items() if value is not None}
     options = {"absolute_sigma": absolute_sigma, "jac": jac, "fixed": fixed,
                "estimator": estimator, "x_dims": x_dims, "ftol": ftol, "xtol": xtol,
@@ -277,14 +286,11 @@ def curve_fit_batch(
                "chunk_size": chunk_size}
     shared = {name: np.asarray(value) for name, value in inputs.items()
               if value is not None and not per_fit[name]}
-    probe = _batch.curve_fit_batch(
-        f, ydata=np.empty((0, m), dtype=ydata.dtype), threads=threads,
-        **_batch_arguments({**shared, **{name: _empty_rows(inputs[name]) for name, per
-                                         in per_fit.items() if per}}),
-        **options)
+    probe = check_now(f, ydata, 1, shared, {name: inputs[name] for name, per
+                                           in per_fit.items() if per}, threads, options)
     check_travels(f, jac)
     fit_chunks = ydata.chunks[0]
-    blocks = {name: _chunked_like(name, inputs[name], n_fits, fit_chunks)
+    blocks = {name: _chunked_like(inputs[name], fit_chunks)
               for name, per in per_fit.items() if per}
     records = blockwise_records(
         _batch_block, ydata, 1, blocks, record_dtype(probe.popt.shape[1]),
@@ -407,6 +413,21 @@ def block_threads(threads):
     return max(1, int(getattr(getattr(worker, "state", worker), "nthreads", 1)))
 
 
+def check_now(f, ydata, fit_ndim, shared, per_fit, threads, options):
+    """curve_fit_batch's checks that read no per-fit data (the model, the settings, the
+    shared arrays' values), run now: the batch itself on no fits, with the shared arrays
+    and an empty stand-in (no fits, the same trailing shape and dtype) for ydata and for
+    each per-fit array, whose first ``fit_ndim`` axes are the fits.  Returns its (empty)
+    BatchResult."""
+
+    def empty(value):
+        return np.empty((0, *value.shape[fit_ndim:]), dtype=value.dtype)
+
+    arguments = {**shared, **{name: empty(value) for name, value in per_fit.items()}}
+    return _batch.curve_fit_batch(f, ydata=empty(ydata), threads=threads,
+                                  **_batch_arguments(arguments), **options)
+
+
 def check_travels(*functions):
     """TypeError now, naming the argument, if the scheduler Dask would use runs tasks in
     other processes and one of ``functions`` (f, jac) cannot be pickled there."""
@@ -431,60 +452,21 @@ def check_travels(*functions):
 # --------------------------------------------------------------------------------------
 
 
+def _array(value):
+    """A Dask array as it is, anything else as a NumPy array: what the validator's
+    shape-only checks read (dtype and shape)."""
+    return value if isinstance(value, da.Array) else np.asarray(value)
+
+
 def _fits_array(ydata):
-    """ydata as a Dask array (N, M) with M in one chunk."""
+    """ydata as a Dask array (N, M) with M in one chunk, checked by the batch's rule."""
+    ydata = _array(ydata)
+    _validate.batch_ydata_shape(ydata)
     if not isinstance(ydata, da.Array):
-        ydata = np.asarray(ydata)
-        if ydata.ndim != 2:
-            raise ValueError(f"ydata must be 2-D, (N fits, M points); got shape {ydata.shape}")
-        ydata = da.from_array(ydata, chunks=("auto", -1))
-    if ydata.ndim != 2:
-        raise ValueError(f"ydata must be 2-D, (N fits, M points); got shape {ydata.shape}")
-    if ydata.dtype.kind not in "biuf":
-        what = "complex values" if ydata.dtype.kind == "c" else f"dtype {ydata.dtype}"
-        raise TypeError(f"ydata must hold real numbers; got {what}")
+        return da.from_array(ydata, chunks=("auto", -1))
     if len(ydata.chunks[1]) > 1:
         ydata = ydata.rechunk({1: -1})
     return ydata
-
-
-def _x_layout(shape, n_fits, m, x_dims):
-    """(one xdata per fit?, x_dims) for an xdata of ``shape``, by the rules of
-    lmfast.curve_fit_batch; shapes fitting no rule are taken as shared (and rejected
-    by the batch's own check)."""
-    ndim = len(shape)
-    if x_dims is not None:
-        one = (m,) if x_dims == 1 else (x_dims, m)
-        if tuple(shape) == (n_fits, *one):
-            return True, x_dims
-        if tuple(shape) != one:
-            raise ValueError(f"xdata for a model of x_dims={x_dims} must have shape {one} "
-                             f"(shared) or {(n_fits, *one)} (one per fit); got {tuple(shape)}")
-        return False, x_dims
-    if ndim == 3:
-        if shape[0] != n_fits:
-            raise ValueError(f"xdata of shape {tuple(shape)} does not match N={n_fits} fits")
-        return True, shape[1]
-    if ndim == 2:
-        if shape[0] != n_fits:
-            return False, shape[0]
-        if n_fits <= 1:
-            return True, 1
-        raise ValueError(
-            f"xdata of shape {tuple(shape)} can be one row per fit (N={n_fits}) or a shared "
-            f"{shape[0]}-D coordinate: pass x_dims=1 for one row per fit, or "
-            f"x_dims={shape[0]} for shared coordinates")
-    return False, None
-
-
-def _bounds_sides(bounds):
-    """(lb, ub) of bounds given as a pair or an object with lb and ub, unconverted (a
-    Dask array stays one); None opens a side, as in SciPy."""
-    if hasattr(bounds, "lb") and hasattr(bounds, "ub"):
-        lower, upper = bounds.lb, bounds.ub
-    else:
-        lower, upper = bounds
-    return (-np.inf if lower is None else lower), (np.inf if upper is None else upper)
 
 
 def _batch_arguments(arguments):
@@ -496,17 +478,9 @@ def _batch_arguments(arguments):
     return out
 
 
-def _empty_rows(value):
-    """An empty stand-in (0 rows, same trailing shape and dtype) for a per-fit array."""
-    return np.empty((0, *np.shape(value)[1:]), dtype=getattr(value, "dtype", np.float64))
-
-
-def _chunked_like(name, value, n_fits, fit_chunks):
-    """A per-fit argument as a Dask array chunked along its fits like ydata."""
-    if not isinstance(value, da.Array):
-        value = np.asarray(value)
-    if value.shape[0] != n_fits:
-        raise ValueError(f"{name} has {value.shape[0]} rows but ydata has N={n_fits} fits")
+def _chunked_like(value, fit_chunks):
+    """A per-fit argument (N rows, checked) as a Dask array chunked along its fits like
+    ydata."""
     chunks = (fit_chunks, *((size,) for size in value.shape[1:]))
     if isinstance(value, da.Array):
         return value.rechunk(chunks)

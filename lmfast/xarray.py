@@ -155,13 +155,15 @@ def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=N
     fixed = _validate.fixed_mask(options.get("fixed"), len(params), params)
     options["fixed"] = fixed  # names of a NumPy function's parameters -> mask
     settings = {"f": func, "options": options, "n_params": len(params),
-                "n_free": len(params) - (0 if fixed is None else int(fixed.sum())),
+                "n_free": len(_validate.free_parameters(fixed, len(params))),
                 "skipna": bool(skipna), "errors": errors,
                 "per_fit": frozenset(k for k, v in per_fit.items() if v)}
     shared = {k: v for k, v in inputs.items() if v is not None and not per_fit[k]}
     blocks = {k: v for k, v in inputs.items() if v is not None and per_fit[k]}
     if _is_dask(y):
-        _check_now(y, blocks, shared, settings, fit_ndim)
+        import lmfast.dask
+
+        lmfast.dask.check_now(func, y, fit_ndim, shared, blocks, threads, options)
         records = _lazy_records(y, fit_ndim, blocks, shared, settings, threads)
     else:  # NumPy data: a Dask-backed p0, bound or sigma is brought in memory
         blocks = {k: np.asarray(v) for k, v in blocks.items()}
@@ -275,7 +277,8 @@ def _starts_and_bounds(params, signature, p0, bounds, template):
         low, high = -math.inf, math.inf
         if name in bounds:
             low, high = (_per_pixel(v, template, f"bounds[{name!r}]") for v in bounds[name])
-            start = np.where((start < low) | (start > high), _feasible(low, high), start)
+            start = np.where((start < low) | (start > high),
+                             _validate.feasible_start(low, high), start)
         if name in p0:
             start = _per_pixel(p0[name], template, f"p0[{name!r}]")
         starts.append(start)
@@ -287,14 +290,6 @@ def _starts_and_bounds(params, signature, p0, bounds, template):
         all(np.ndim(v) == 0 and v == math.inf for v in highs)
     return _stacked(starts, shape), (None if unbounded else lower), \
         (None if unbounded else upper)
-
-
-def _feasible(low, high):
-    """SciPy's start inside bounds: the middle of two finite ones, one away from a single
-    finite one, 0 if neither is finite (elementwise)."""
-    low_finite, high_finite = np.isfinite(low), np.isfinite(high)
-    return np.where(low_finite, np.where(high_finite, 0.5 * (low + high), low + 1),
-                    np.where(high_finite, high - 1, 0.0))
 
 
 def _stacked(values, shape):
@@ -372,19 +367,6 @@ def _is_dask(array):
 # --------------------------------------------------------------------------------------
 # Fitting the pixels
 # --------------------------------------------------------------------------------------
-
-
-def _check_now(y, blocks, shared, settings, fit_ndim):
-    """The checks of lmfast.curve_fit_batch that need no data (model, shapes, settings),
-    run now on an empty batch rather than when the chunks are computed."""
-    empty = {name: np.empty((0, *value.shape[fit_ndim:]), dtype=value.dtype)
-             for name, value in blocks.items()}
-    inputs = {**shared, **empty}
-    _batch.curve_fit_batch(
-        settings["f"], inputs["xdata"], np.empty((0, y.shape[-1]), dtype=y.dtype),
-        inputs["p0"], inputs.get("sigma"),
-        bounds=None if inputs.get("lb") is None else (inputs["lb"], inputs["ub"]),
-        **settings["options"])
 
 
 def _lazy_records(y, fit_ndim, blocks, shared, settings, threads):
