@@ -182,6 +182,8 @@ def curve_fit_batch(
     bounds=None,
     fixed=None,
     estimator=None,
+    loss="linear",
+    f_scale=1.0,
     x_dims=None,
     ftol=_defaults.FTOL,
     xtol=_defaults.XTOL,
@@ -217,8 +219,8 @@ def curve_fit_batch(
         (k, M), p0 (n,), sigma scalar or (M,), bounds scalars or (n,)) are brought into
         memory now and sent with every task; per-fit ones ((N, ...), NumPy or Dask) are
         rechunked along N like ``ydata``.
-    absolute_sigma, fixed, estimator, x_dims, ftol, xtol, gtol, maxfev, epsfcn, factor,
-    chunk_size
+    absolute_sigma, fixed, estimator, loss, f_scale, x_dims, ftol, xtol, gtol, maxfev,
+    epsfcn, factor, chunk_size
         As for :func:`lmfast.curve_fit_batch`, for every chunk.
     threads : int or None
         Threads of each task's batch.  None: on a ``dask.distributed`` worker, the
@@ -281,7 +283,8 @@ def curve_fit_batch(
     per_fit = {name: x_per_fit if name == "xdata" else value.ndim == 2
                for name, value in inputs.items() if value is not None}
     options = {"absolute_sigma": absolute_sigma, "jac": jac, "fixed": fixed,
-               "estimator": estimator, "x_dims": x_dims, "ftol": ftol, "xtol": xtol,
+               "estimator": estimator, "loss": loss, "f_scale": f_scale,
+               "x_dims": x_dims, "ftol": ftol, "xtol": xtol,
                "gtol": gtol, "maxfev": maxfev, "epsfcn": epsfcn, "factor": factor,
                "chunk_size": chunk_size}
     shared = {name: np.asarray(value) for name, value in inputs.items()

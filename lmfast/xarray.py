@@ -35,8 +35,9 @@ from lmfast._records import record_dtype, records_of
 __all__ = ["LmfastAccessor", "curvefit"]
 
 #: curve_fit_batch keywords that curvefit's ``kwargs`` may hold (the rest it sets).
-BATCH_KEYWORDS = ("sigma", "absolute_sigma", "jac", "fixed", "estimator", "ftol", "xtol",
-                  "gtol", "maxfev", "epsfcn", "factor", "threads", "chunk_size")
+BATCH_KEYWORDS = ("sigma", "absolute_sigma", "jac", "fixed", "estimator", "loss", "f_scale",
+                  "ftol", "xtol", "gtol", "maxfev", "epsfcn", "factor", "threads",
+                  "chunk_size")
 
 
 @xr.register_dataarray_accessor("lmfast")
@@ -108,7 +109,8 @@ def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=N
     kwargs : dict, optional
         Keywords of :func:`lmfast.curve_fit_batch`: ``sigma`` (scalar, or a DataArray
         over ``obj``'s dimensions, per pixel if it has the others), ``absolute_sigma``,
-        ``jac``, ``fixed``, ``estimator``, ``ftol``, ``xtol``, ``gtol``, ``maxfev``,
+        ``jac``, ``fixed``, ``estimator``, ``loss``, ``f_scale`` (a robust loss),
+        ``ftol``, ``xtol``, ``gtol``, ``maxfev``,
         ``epsfcn``, ``factor``, ``threads``, ``chunk_size``; ``method`` only as
         ``'lm'``.
 

@@ -449,3 +449,23 @@ def test_xarray_accessor_on_the_cluster_gives_the_numpy_backed_dataset(on_cluste
     lazy = cube.chunk({"a": 2, "b": 5}).lmfast.curvefit("t", peak, p0=start)
     xr.testing.assert_identical(lazy.compute(), expected)
     assert (expected.curvefit_ier > 0).all() and (expected.curvefit_ier <= 4).all()
+
+
+def test_robust_loss_and_at_bound_travel_with_the_chunks():
+    """loss= and f_scale= reach every chunk: the chunked batch is the local robust
+    batch bit for bit (at_bound too), and that batch is at SciPy trf's minimum with the
+    same loss."""
+    x, y, p0 = gaussian_data(60, seed=3)
+    y[:, ::9] += 3.0  # spikes
+    bounds = ([0, 0, 0.1, -0.3], [10, 10, 3, 0.3])
+    kw = {"loss": "soft_l1", "f_scale": 0.1, "bounds": bounds, "ftol": 1e-12, "xtol": 1e-12}
+    reference = lmfast.curve_fit_batch(models.gaussian, x, y, p0, **kw)
+    res = lmfast.dask.curve_fit_batch(models.gaussian, x, da.from_array(y, chunks=(25, 48)),
+                                      p0, **kw).compute()
+    assert_same_fits(res, reference)
+    assert np.array_equal(res.at_bound, reference.at_bound)
+    for i in (0, 31):
+        ref = scipy.optimize.least_squares(
+            lambda p, i=i: np_gaussian(x, *p) - y[i], reference.popt[i], method="trf",
+            bounds=bounds, loss="soft_l1", f_scale=0.1, ftol=1e-12, xtol=1e-12, gtol=1e-12)
+        np.testing.assert_allclose(reference.popt[i], ref.x, rtol=1e-5, atol=1e-7)

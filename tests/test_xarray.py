@@ -330,3 +330,21 @@ def test_readme_xarray_example_runs():
     assert fit.curvefit_coefficients.chunks is not None  # lazy
     centers = fit.curvefit_coefficients.sel(param="center").values.reshape(-1)
     np.testing.assert_allclose(centers, truth[:, 1], rtol=1e-6)
+
+
+def test_robust_loss_through_kwargs_is_the_batchs():
+    """kwargs={'loss': ..., 'f_scale': ...} fits each pixel with the robust loss: the
+    coefficients are curve_fit_batch's with that loss, which differ from least squares
+    on spiky pixels."""
+    data = peaks_cube()
+    spiky = data.copy()
+    spiky[..., ::7] = spiky[..., ::7] + 2.0
+    ours = spiky.lmfast.curvefit("t", models.gaussian, p0=P0,
+                                 kwargs={"loss": "cauchy", "f_scale": 0.1})
+    rows = spiky.values.reshape(-1, spiky.sizes["t"])
+    batch = lmfast.curve_fit_batch(models.gaussian, spiky.t.values, rows,
+                                   list(P0.values()), loss="cauchy", f_scale=0.1)
+    np.testing.assert_array_equal(
+        ours.curvefit_coefficients.values.reshape(-1, 4), batch.popt)
+    plain = lmfast.curve_fit_batch(models.gaussian, spiky.t.values, rows, list(P0.values()))
+    assert np.all(np.abs(plain.popt[:, 3] - batch.popt[:, 3]) > 0.1)
