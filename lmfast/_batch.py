@@ -7,8 +7,6 @@ fit.  Each fit's result is what :func:`lmfast.curve_fit` gives for it alone, wha
 the number of threads or the chunk size.
 """
 
-import contextvars
-import signal
 import threading
 import warnings
 
@@ -18,6 +16,7 @@ from lmfast import _batch_core, _defaults, _estimator, _poisson, _validate, _wei
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import CODES_DOC, NOT_COUNTS, P0_OUTSIDE_BOUNDS, SUCCESS, message
 from lmfast._problem import Problem
+from lmfast._thread_pool import Workers
 
 __all__ = ["BatchResult", "curve_fit_batch"]
 
@@ -368,79 +367,6 @@ def _progress_bar(progress, total):
 # --------------------------------------------------------------------------------------
 
 
-class _Workers:
-    """Threads running ``target(slot)``, started and waited for safely under Ctrl-C.
-
-    Completion is tracked with an event per thread rather than Thread.join(timeout): on
-    Python 3.11 a join interrupted by KeyboardInterrupt can mark a running thread as
-    stopped, after which join() no longer waits for it.
-    """
-
-    def __init__(self, target, slots, context=False):
-        # context: run each thread in a copy of the caller's contextvars context.
-        self.done = [threading.Event() for _ in slots]
-
-        def run(slot, done):
-            try:
-                target(slot)
-            finally:
-                done.set()
-
-        self.threads = []
-        for slot, done in zip(slots, self.done):
-            if context:
-                # In a copy of the caller's context: its np.errstate holds in the thread.
-                call, args = contextvars.copy_context().run, (run, slot, done)
-            else:
-                call, args = run, (slot, done)
-            self.threads.append(threading.Thread(target=call, args=args, daemon=True))
-
-    def start(self):
-        """Start every thread, with SIGINT held back (in the main thread, where Python
-        delivers it) until all have started, then handed to the previous handler: a
-        KeyboardInterrupt inside Thread.start() could leave a thread nobody waits for."""
-        previous = signal.getsignal(signal.SIGINT)
-        if threading.current_thread() is not threading.main_thread() or previous is None:
-            self._start_each()
-            return
-        held = []
-        signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
-        try:
-            self._start_each()
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        if held:
-            if callable(previous):
-                previous(signal.SIGINT, held[0])
-            elif previous == signal.SIG_DFL:
-                signal.raise_signal(signal.SIGINT)
-
-    def _start_each(self):
-        for thread, done in zip(self.threads, self.done):
-            try:
-                thread.start()
-            except BaseException:
-                done.set()  # never started: nothing to wait for
-                raise
-
-    def wait(self, poll=None, interval=0.05):
-        """Wait until every thread has finished, calling poll() every interval seconds."""
-        for done in self.done:
-            while not done.wait(interval):
-                if poll is not None:
-                    poll()
-
-    def stop(self, cancel):
-        """cancel(), then wait for every started thread to finish and exit."""
-        cancel()
-        for thread, done in zip(self.threads, self.done):
-            if thread.ident is None:
-                done.set()
-            done.wait()
-            if thread.ident is not None:
-                thread.join()
-
-
 def _run_compiled(batch, threads, n_fits, block, bar):
     """Work through the batch on `threads` worker threads.
 
@@ -457,7 +383,7 @@ def _run_compiled(batch, threads, n_fits, block, bar):
     if n_fits <= block:
         batch.work(0)
     else:
-        workers = _Workers(batch.work, range(threads))
+        workers = Workers(batch.work, range(threads))
         try:
             workers.start()
             workers.wait(show)
@@ -588,7 +514,7 @@ def _run_python(make_batch, model, n_fits, group, threads, bar):
             errors.append(exc)
             cancelled.set()
 
-    helpers = _Workers(helper, range(1, threads), context=True)
+    helpers = Workers(helper, range(1, threads), context=True)
     try:
         helpers.start()
         work(show)
