@@ -11,7 +11,8 @@ Python model.
 import scipy_openblas32  # noqa: F401
 
 from lmfast import models
-from lmfast._batch import BatchResult, curve_fit_batch
+from lmfast._batch import curve_fit_batch
+from lmfast._batch_result import BatchResult
 from lmfast._curve_fit import curve_fit
 from lmfast._least_squares import least_squares
 from lmfast._leastsq import leastsq

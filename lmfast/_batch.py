@@ -13,12 +13,13 @@ import warnings
 import numpy as np
 
 from lmfast import _batch_core, _defaults, _estimator, _poisson, _validate, _weighting
+from lmfast._batch_result import BatchResult, fit_rows
 from lmfast._blas_threads import single_blas_thread
-from lmfast._outcomes import CODES_DOC, NOT_COUNTS, P0_OUTSIDE_BOUNDS, SUCCESS, message
+from lmfast._outcomes import NOT_COUNTS, P0_OUTSIDE_BOUNDS
 from lmfast._problem import Problem
 from lmfast._thread_pool import Workers
 
-__all__ = ["BatchResult", "curve_fit_batch"]
+__all__ = ["curve_fit_batch"]
 
 #: Doubles of model output one round of a group of fits may produce: small enough for the
 #: group's arrays to stay in cache (and bounds memory), large enough to amortise Python.
@@ -34,82 +35,6 @@ _BROADCAST_HINT = (
     "NumPy operations that broadcast (np.exp, not math.exp; no float(p) or if-tests on "
     "a parameter)"
 )
-
-
-#: BatchResult's per-fit arrays: name -> (dtype, shape of one fit's entry given n).
-RESULT_FIELDS = {
-    "popt": (np.float64, lambda n: (n,)),
-    "at_bound": (np.bool_, lambda n: (n,)),
-    "pcov": (np.float64, lambda n: (n, n)),
-    "chisq": (np.float64, lambda n: ()),
-    "ier": (np.int32, lambda n: ()),
-    "nfev": (np.int64, lambda n: ()),
-    "njev": (np.int64, lambda n: ()),
-}
-
-
-class BatchResult:
-    """The outcome of :func:`curve_fit_batch`, one entry per fit.
-
-    Attributes
-    ----------
-    popt : ndarray, shape (N, n)
-        Fitted parameters; the last iterate for fits that stopped without converging
-        (ier 5-8), NaN for fits with no answer (ier 0 or negative).
-    at_bound : ndarray of bool, shape (N, n)
-        Which parameters ended on one of their bounds (within 1e-6 of max(1, |bound|)
-        and of the bounds' width); False for fixed and unbounded parameters.
-    pcov : ndarray, shape (N, n, n)
-        Covariance of popt as :func:`lmfast.curve_fit` computes it (inf where it is
-        indeterminate), NaN for fits that did not converge.
-    chisq : ndarray, shape (N,)
-        Sum of squared weighted residuals at popt.
-    ier : ndarray of int32, shape (N,)
-        Why each fit stopped (``message(i)`` says it in words)::
-
-{codes}
-
-    nfev, njev : ndarray of int64, shape (N,)
-        Model evaluations and Jacobian evaluations, counted as leastsq counts them.
-    """
-
-    def __init__(self, n_fits, n, tolerances):
-        for name, (dtype, shape) in RESULT_FIELDS.items():
-            setattr(self, name, np.empty((n_fits, *shape(n)), dtype=dtype))
-        self._tolerances = tolerances
-        # (first parameter outside per fit, p0, lower, upper, names) for message(i)
-        self._outside = None
-
-    @property
-    def perr(self):
-        """One-standard-deviation errors, ``sqrt(diag(pcov))`` per fit, shape (N, n)."""
-        return np.sqrt(np.diagonal(self.pcov, axis1=1, axis2=2))
-
-    @property
-    def success(self):
-        """Boolean array: True where the fit converged (ier 1-4)."""
-        return np.isin(self.ier, tuple(SUCCESS))
-
-    def message(self, i):
-        """Why fit `i` stopped, in leastsq's words (or lmfast's, for negative codes;
-        for a p0 outside its bounds, naming the parameter as curve_fit's error does)."""
-        if self.ier[i] == P0_OUTSIDE_BOUNDS and self._outside is not None:
-            outside, p0, lower, upper, names = self._outside
-            return _validate.p0_outside_message(_fit_rows(p0, i), _fit_rows(lower, i),
-                                                _fit_rows(upper, i), int(outside[i]), names)
-        return message(int(self.ier[i]), self._tolerances)
-
-    def __len__(self):
-        return len(self.ier)
-
-    def __repr__(self):
-        n_fits = len(self)
-        converged = int(np.count_nonzero(self.success))
-        return f"<BatchResult: {n_fits} fits, {converged} converged>"
-
-
-BatchResult.__doc__ = str(BatchResult.__doc__).format(
-    codes="\n".join("        " + line for line in CODES_DOC.splitlines()))
 
 
 def curve_fit_batch(
@@ -310,7 +235,7 @@ def _python_pcov(result, problem, python_model, est, upper, epsfcn):
         else:
             at, jac = _estimator.difference_rows(
                 lambda r: python_model.residuals(np.ascontiguousarray(r), chunk), rows,
-                free, None if upper is None else _fit_rows(upper, chunk), epsfcn)
+                free, None if upper is None else fit_rows(upper, chunk), epsfcn)
         for k, i in enumerate(chunk):
             cov = _estimator.python_covariance(problem, at[k], jac[k])
             result.pcov[i] = _scaled_pcov(cov, result.chisq[i], problem, est)
@@ -324,11 +249,6 @@ def _scaled_pcov(cov, chisq, problem, est):
         return cov
     dof = problem.m - problem.n_free
     return cov * (chisq / dof) if dof > 0 else np.inf
-
-
-def _fit_rows(a, idx):
-    """The rows idx of a per-fit (N, ...) array; a shared array as it is."""
-    return a[idx] if a.ndim == 2 else a
 
 
 def _x_rows(x, per_fit):

@@ -7,7 +7,7 @@ arrays are computed from it.
 
 import numpy as np
 
-from lmfast._batch import RESULT_FIELDS, BatchResult
+from lmfast._batch_result import RESULT_FIELDS, BatchResult
 
 #: Fields of one fit's record, in the order of BatchResult's arrays.
 RECORD_FIELDS = tuple(RESULT_FIELDS)
@@ -16,8 +16,8 @@ RECORD_FIELDS = tuple(RESULT_FIELDS)
 def record_dtype(n):
     """The structured dtype of one fit's outcome for a model of ``n`` parameters.
 
-    Fields ``popt`` (n,), ``pcov`` (n, n), ``chisq``, ``ier`` (int32), ``nfev`` and
-    ``njev`` (int64), as :class:`lmfast.BatchResult` holds them.
+    Fields ``popt`` (n,), ``at_bound`` (n,) bool, ``pcov`` (n, n), ``chisq``, ``ier``
+    (int32), ``nfev`` and ``njev`` (int64), as :class:`lmfast.BatchResult` holds them.
     """
     return np.dtype([(name, dtype, shape(n)) for name, (dtype, shape) in RESULT_FIELDS.items()])
 
