@@ -7,16 +7,16 @@ fit.  Each fit's result is what :func:`lmfast.curve_fit` gives for it alone, wha
 the number of threads or the chunk size.
 """
 
-import threading
 import warnings
 
 import numpy as np
 
-from lmfast import _batch_core, _defaults, _estimator, _poisson, _validate, _weighting
-from lmfast._batch_result import BatchResult, fit_rows
+from lmfast import _batch_core, _defaults, _estimator, _poisson, _validate
+from lmfast._batch_result import BatchResult
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import NOT_COUNTS, P0_OUTSIDE_BOUNDS
 from lmfast._problem import Problem
+from lmfast._python_batch import PythonModel, python_pcov, run_python, x_rows
 from lmfast._thread_pool import Workers
 
 __all__ = ["curve_fit_batch"]
@@ -28,13 +28,6 @@ PYTHON_ROUND_DOUBLES = 1 << 18
 #: claims at once).
 COMPILED_BLOCK_ENTRIES = 1 << 16
 MAX_COMPILED_BLOCK = 64
-
-_BROADCAST_HINT = (
-    "curve_fit_batch calls a Python model with each parameter as a column of shape "
-    "(K, 1), one row per fit, and needs an array of shape (K, M) back: write it with "
-    "NumPy operations that broadcast (np.exp, not math.exp; no float(p) or if-tests on "
-    "a parameter)"
-)
 
 
 def curve_fit_batch(
@@ -197,8 +190,8 @@ def curve_fit_batch(
     else:
         group = min(chunk_size or PYTHON_ROUND_DOUBLES // ((n_free + 1) * m) or 1, n_fits)
         threads = _validate.threads_for(threads, -(-n_fits // group))
-        python_model = _PythonModel(f, jac, n, m, _x_rows(xdata, x_per_fit), ydata, weights,
-                                    est.poisson)
+        python_model = PythonModel(f, jac, n, m, x_rows(xdata, x_per_fit), ydata, weights,
+                                   est.poisson)
         python_model.probe(p0 if p0.ndim == 2 else p0[np.newaxis])
     bar = _progress_bar(progress, n_fits)
     try:
@@ -207,66 +200,24 @@ def curve_fit_batch(
                 batch = _batch_core.CompiledBatch(problem, result, threads, block)
                 _run_compiled(batch, threads, n_fits, block, bar)
             else:
-                _run_python(lambda: _batch_core.VectorBatch(problem, result, group),
-                            python_model, n_fits, group, threads, bar)
+                run_python(lambda: _batch_core.VectorBatch(problem, result, group),
+                           python_model, n_fits, group, threads, bar)
     finally:
         if bar is not None:
             bar.close()
     if not compiled:
-        _python_pcov(result, problem, python_model, est, upper, settings["epsfcn"])
+        python_pcov(result, problem, python_model, est, upper, settings["epsfcn"])
     return result
 
 
-def _python_pcov(result, problem, python_model, est, upper, epsfcn):
-    """pcov of the converged fits of a Python model whose covariance comes from a fresh
-    Jacobian at popt (a parameter on a bound, or an estimator beyond least squares):
-    their base values and Jacobian rows at popt, evaluated for them all at once."""
-    fresh = result.success & (result.at_bound.any(axis=1) | (not est.least_squares))
-    idx = np.flatnonzero(fresh)
-    if not idx.size:
-        return
-    free = _validate.free_parameters(problem.fixed, problem.n)
-    for start in range(0, idx.size, 1024):
-        chunk = idx[start:start + 1024]
-        rows = np.ascontiguousarray(result.popt[chunk])
-        if python_model.jac is not None:
-            at = python_model.residuals(rows, chunk)
-            jac = python_model.jacobians(rows, chunk)[:, :, free]
-        else:
-            at, jac = _estimator.difference_rows(
-                lambda r: python_model.residuals(np.ascontiguousarray(r), chunk), rows,
-                free, None if upper is None else fit_rows(upper, chunk), epsfcn)
-        for k, i in enumerate(chunk):
-            cov = _estimator.python_covariance(problem, at[k], jac[k])
-            result.pcov[i] = _scaled_pcov(cov, result.chisq[i], problem, est)
-
-
-def _scaled_pcov(cov, chisq, problem, est):
-    """curve_fit's scaling of the covariance at the solution (inf where undefined)."""
-    if cov is None:
-        return np.inf
-    if problem.absolute_sigma or est.absolute:
-        return cov
-    dof = problem.m - problem.n_free
-    return cov * (chisq / dof) if dof > 0 else np.inf
-
-
-def _x_rows(x, per_fit):
-    """x_rows(idx): what a Python model receives for the fits idx (the shared xdata
-    itself, or the rows of the per-fit xdata with the fit axis second to last)."""
-    if not per_fit:
-        return lambda idx: x
-    if x.ndim == 2:
-        return lambda idx: x[idx]
-    by_row = x.transpose(1, 0, 2)
-    return lambda idx: by_row[:, idx]
-
-
 def _compiled_block(m, n):
+    """Fits a compiled worker claims at once: about COMPILED_BLOCK_ENTRIES Jacobian
+    entries (m * (n + 1) per fit), at least 1, at most MAX_COMPILED_BLOCK."""
     return max(1, min(MAX_COMPILED_BLOCK, COMPILED_BLOCK_ENTRIES // (m * (n + 1))))
 
 
 def _progress_bar(progress, total):
+    """A tqdm bar of `total` fits if `progress` (None without it, or without tqdm)."""
     if not progress:
         return None
     try:
@@ -283,7 +234,7 @@ def _progress_bar(progress, total):
 
 
 # --------------------------------------------------------------------------------------
-# Drivers
+# The compiled driver (the Python-model one is lmfast/_python_batch.py)
 # --------------------------------------------------------------------------------------
 
 
@@ -311,154 +262,3 @@ def _run_compiled(batch, threads, n_fits, block, bar):
             workers.stop(batch.cancel)
             raise
     show()
-
-
-class _PythonModel:
-    """A vectorised Python model (and Jacobian) evaluated for many parameter rows."""
-
-    def __init__(self, f, jac, n, m, x_rows, ydata, weights, poisson=False):
-        self.f = f
-        self.jac = jac
-        self.n = n
-        self.m = m
-        self.x_rows = x_rows
-        self.ydata = ydata
-        self.weights = weights
-        self.poisson = poisson
-
-    def _call(self, name, func, rows, idx, shape):
-        """func(x, *columns) for the fits idx, checked: real values of ``shape``."""
-        values = func(self.x_rows(idx), *[rows[:, j : j + 1] for j in range(self.n)])
-        try:
-            return _validate.model_values(name, values, shape)
-        except ValueError as exc:
-            raise TypeError(f"{exc} for {len(idx)} parameter rows: {_BROADCAST_HINT}") from None
-
-    def _fit_weights(self, idx):
-        if self.weights is None or self.weights.ndim == 1:
-            return self.weights
-        return self.weights[idx]
-
-    def residuals(self, rows, idx):
-        """The base values (len(idx), M) at rows, as C-contiguous float64: the weighted
-        residuals, or the model's values for Poisson (the engine applies the
-        estimator, lmfast/_estimator.pxd)."""
-        values = self._call("f", self.f, rows, idx, (len(idx), self.m))
-        if self.poisson:
-            return np.ascontiguousarray(values, dtype=np.float64)
-        res = _weighting.residuals(values, self.ydata[idx], self._fit_weights(idx))
-        return np.ascontiguousarray(res, dtype=np.float64)
-
-    def jacobians(self, rows, idx):
-        """The base values' Jacobians (len(idx), M, n) at rows, as C-contiguous float64:
-        the model's, weighted like the residuals."""
-        values = self._call("jac", self.jac, rows, idx, (len(idx), self.m, self.n))
-        if self.poisson:
-            return np.ascontiguousarray(values, dtype=np.float64)
-        w = self._fit_weights(idx)
-        if w is not None and w.ndim == 1:
-            w = w[np.newaxis]
-        return np.ascontiguousarray(_weighting.jacobian(values, w), dtype=np.float64)
-
-    def probe(self, p0_rows):
-        """Evaluate at two starting points first, so a model that does not broadcast is
-        reported before any work.  An exception the model also raises when called with
-        plain scalar parameters is its own: it propagates unchanged."""
-        idx = np.array([0, len(p0_rows) - 1], dtype=np.intp)
-        rows = np.ascontiguousarray(p0_rows[idx])
-        for name, func, call in (("f", self.f, self.residuals),
-                                 ("jac", self.jac, self.jacobians)):
-            if func is None:
-                continue
-            try:
-                call(rows, idx)
-            except (TypeError, ValueError, IndexError) as exc:
-                if isinstance(exc, TypeError) and _BROADCAST_HINT in str(exc):
-                    raise
-                if not self._works_with_scalars(func, rows[0], idx[:1]):
-                    raise
-                raise TypeError(
-                    f"{name} failed when called with parameter columns of shape (2, 1) "
-                    f"({type(exc).__name__}: {exc}), although it works with scalar "
-                    f"parameters: {_BROADCAST_HINT}"
-                ) from exc
-
-    def _works_with_scalars(self, func, row, idx):
-        """Whether func(x, *row) succeeds with plain float parameters for one fit."""
-        x = self.x_rows(idx)
-        if x is not self.x_rows(idx[:0]):
-            x = x[..., 0, :]  # per-fit rows: this fit's own coordinates
-        try:
-            func(x, *(float(v) for v in row))
-        except Exception:  # noqa: BLE001 (any failure means: not a broadcasting problem)
-            return False
-        return True
-
-
-def _run_python(make_batch, model, n_fits, group, threads, bar):
-    """Advance groups of fits in rounds, one model call per round for a whole group.
-
-    With several threads, each works through its own groups (NumPy releases the GIL
-    inside its array loops, the engine steps without it); the calling thread is one of
-    them and serves Ctrl-C and the progress bar.  The first exception raised in any
-    thread stops the others and propagates unchanged.
-    """
-    starts = iter(range(0, n_fits, group))
-    lock = threading.Lock()
-    cancelled = threading.Event()
-    errors = []
-    finished = [0]
-
-    def count(done):
-        with lock:
-            finished[0] += done
-
-    def show(done):
-        count(done)
-        if bar is not None:
-            bar.update(finished[0] - bar.n)
-
-    def work(report):
-        batch = make_batch()
-        while not cancelled.is_set():
-            with lock:
-                first = next(starts, None)
-            if first is None:
-                return
-            _run_group(batch, model, first, min(group, n_fits - first), cancelled, report)
-
-    def helper(slot):
-        try:
-            work(count)
-        except BaseException as exc:  # re-raised by the calling thread
-            errors.append(exc)
-            cancelled.set()
-
-    helpers = Workers(helper, range(1, threads), context=True)
-    try:
-        helpers.start()
-        work(show)
-        helpers.wait(lambda: show(0))
-    except BaseException:
-        helpers.stop(cancelled.set)
-        raise
-    if errors:
-        raise errors[0]
-    show(0)  # the fits the helpers finished after the last poll
-
-
-def _run_group(batch, model, first, count, cancelled, report):
-    """Fit `count` fits from `first` on to the end, calling report(number finished)."""
-    done = batch.start(first, count)
-    while not cancelled.is_set():
-        if done:
-            report(done)
-        n_f, n_j = batch.gather()
-        if not (n_f or n_j):
-            return
-        res = jacs = None
-        if n_f:
-            res = model.residuals(batch.rows_f[:n_f], batch.fit_f[:n_f])
-        if n_j:
-            jacs = model.jacobians(batch.rows_j[:n_j], batch.fit_j[:n_j])
-        done = batch.scatter(res, jacs)
