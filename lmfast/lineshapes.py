@@ -66,7 +66,8 @@ import math
 
 import numpy as np
 
-from lmfast import _lineshapes
+from lmfast import _lineshapes, _models
+from lmfast._model import Model
 
 __all__ = [
     "JACOBIANS",
@@ -345,7 +346,7 @@ del _name, _jac
 
 
 def model(name, prefix=""):
-    """The compiled lineshape ``name`` as an ``lmfast.models.Model`` (via ``from_cfunc``).
+    """The compiled lineshape ``name`` as an ``lmfast.models.Model``.
 
     Models add up into composite models, assembled in C::
 
@@ -373,8 +374,6 @@ def model(name, prefix=""):
 def _plain_model(name):
     """The Model of a lineshape: its C kernels for the fits, this module's NumPy function
     as its twin (called from Python), like every built-in model."""
-    from lmfast import _models, models
-
     table = _lineshapes.table()
     if name not in table:
         raise KeyError(f"unknown lineshape {name!r}; known: {', '.join(table)}")
@@ -388,7 +387,7 @@ def _plain_model(name):
         values = twin_jac(*args)
         return [values[..., j] for j in range(values.shape[-1])]
 
-    model = models.Model(name, names, twin, columns, compiled=compiled)
+    model = Model(name, names, twin, columns, compiled=compiled)
     model.__doc__ = twin.__doc__
     model._rebuild = (_plain_model, (name,))  # unpickled: this process's own model
     return model

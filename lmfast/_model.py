@@ -1,0 +1,256 @@
+"""Model: what lmfast fits, a NumPy function with its Jacobian and its compiled twin.
+
+A :class:`Model` is called like a curve_fit model, ``model(x, *params)``, ``model.jac``
+gives its analytic Jacobian, and the drivers run its C functions (``model._compiled``)
+with the GIL released.  Models add up into composite models (``+``, assembled in C by
+``lmfast/_composite.pyx``) and take prefixed parameter names (:meth:`Model.prefixed`).
+Its public home is :mod:`lmfast.models`, which makes the built-in models and those of
+a user's C functions.
+"""
+import inspect
+
+import numpy as np
+
+from lmfast import _models
+
+__all__ = ["Model", "broadcast_shape"]
+
+
+class Model:
+    """A fit model: NumPy function, analytic Jacobian and the id of its compiled twin.
+
+    Instances are made by lmfast, not by hand: the built-in models of
+    :mod:`lmfast.models` and its ``polynomial``, ``from_cfunc`` and ``from_factory``,
+    ``lmfast.lineshapes.model``, and from other models :meth:`prefixed` and ``+``
+    (composite models).  Use them as ``f`` in ``scipy.optimize.curve_fit``,
+    ``lmfast.curve_fit`` or ``lmfast.curve_fit_batch``.
+
+    Attributes
+    ----------
+    name : str
+        ``"gaussian"``, ..., ``"polynomial3"``.
+    param_names : tuple of str
+        The parameters, in the order ``__call__`` and ``jac`` take them.
+    n_params : int
+        ``len(param_names)``.
+    x_dims : int
+        Rows of the independent variable: 1, or 2 for the 2-D models (``xy``).
+    model_id : int
+        Id of the compiled model (``ModelId`` in ``lmfast/_models.pxd``); 0 for models
+        whose C functions are not in that table (``from_cfunc``, lineshapes, composites).
+    degree : int or None
+        The degree of a polynomial, None for the other models.
+    """
+
+    def __init__(self, name, param_names, func, jac, *, compiled, degree=None, doc=None):
+        self.name = name
+        self.__name__ = name
+        self.__qualname__ = name
+        self.param_names = tuple(param_names)
+        self.n_params = len(self.param_names)
+        self.x_dims = compiled.x_dims
+        self.model_id = compiled.model_id
+        self.degree = degree
+        self._func = func
+        self._jac = jac
+        # The C functions, their user data and the objects behind them, for the drivers.
+        self._compiled = compiled
+        # A composite's components, in order (see __add__); a plain model is its own.
+        self._components = (self,)
+        # What __reduce__ returns: (callable, args) that builds this model again in
+        # another process, or the name of a built-in model in lmfast.models (set there);
+        # None for a composite (rebuilt from its components) and a from_cfunc model.
+        self._rebuild = None
+        x_dims = self.x_dims
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        x_name = "x" if x_dims == 1 else "xy"
+        self.__signature__ = inspect.Signature(
+            [inspect.Parameter(x_name, kind)]
+            + [inspect.Parameter(p, kind) for p in self.param_names]
+        )
+        if doc is not None:
+            self.__doc__ = doc
+
+    @property
+    def has_jacobian(self):
+        """Whether the model has an analytic Jacobian (all built-in models have one)."""
+        return self._jac is not None
+
+    def __repr__(self):
+        return f"<lmfast.models.Model {self.name}{self.__signature__}>"
+
+    def prefixed(self, prefix):
+        """The same model with ``prefix`` before every parameter name (as lmfit names the
+        parameters of composite models), e.g. ``lineshapes.model("voigt").prefixed("p1_")``.
+
+        Parameters
+        ----------
+        prefix : str
+
+        Returns
+        -------
+        Model
+            The same compiled functions and NumPy twin under the new names.
+        """
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a string, not {type(prefix).__name__}")
+        if len(self._components) > 1:
+            return _composite([c.prefixed(prefix) for c in self._components])
+        model = Model(prefix + self.name, [prefix + p for p in self.param_names],
+                      self._func, self._jac, compiled=self._compiled, degree=self.degree)
+        model.__doc__ = self.__doc__
+        model._rebuild = (_prefixed, (self, prefix))
+        return model
+
+    def __add__(self, other):
+        """The composite model ``self + other``: the sum of both, its parameters those of
+        ``self`` then those of ``other``, value and Jacobian assembled in C (through the
+        composite's ``ctx``) from the components', NumPy twin the sum of the twins.
+
+        Parameter names must stay unique: give components a prefix (:meth:`prefixed`).
+        """
+        if not isinstance(other, Model):
+            return NotImplemented
+        return _composite([*self._components, *other._components])
+
+    def __reduce__(self):
+        # Built-in models are singletons: unpickling gives back lmfast.models' instance.
+        # The others are built again from what they were made of: composites from their
+        # components, polynomials by degree, lineshapes by name, prefixed models from the
+        # model and the prefix, from_factory models by their factory (see _rebuild).
+        # C function addresses (from_cfunc) mean nothing in another process: they refuse
+        # to pickle.
+        if self._rebuild is not None:
+            return self._rebuild
+        if len(self._components) > 1:
+            return _composite, (list(self._components),)
+        raise TypeError(
+            f"the model {self.name!r} holds the addresses of C functions (from_cfunc), "
+            "which mean nothing in another process, so it cannot be pickled (to send it "
+            "to dask workers or other processes): build it with "
+            "lmfast.models.from_factory(make_model), where make_model is an importable "
+            "function that creates the C functions and returns from_cfunc(...); each "
+            "process then builds its own")
+
+    def __call__(self, *args, **kwargs):
+        """Model values at ``x`` (NumPy twin of the compiled model).
+
+        Parameters
+        ----------
+        x : array_like
+            Shape (m,) or, per fit, (K, m); for 2-D models ``xy`` of shape (2, m) or
+            (2, K, m).
+        *params : float or array_like
+            The parameters in ``param_names`` order (also accepted by keyword).  Scalars
+            give one curve; columns of shape (K, 1) give K curves.
+
+        Returns
+        -------
+        ndarray
+            Shape (m,) for scalar parameters, (K, m) for (K, 1) parameters (in general the
+            broadcast shape of the coordinates and the parameters).
+        """
+        coords, params = self._arguments(args, kwargs)
+        value = self._func(*coords, *params)
+        if np.shape(value) != coords[0].shape:
+            # E.g. (K, 1) parameters, or a value that does not depend on x (degree 0).
+            shape = broadcast_shape(coords, params)
+            if np.shape(value) != shape:
+                value = np.broadcast_to(value, shape).copy()
+        return value
+
+    def jac(self, *args, **kwargs):
+        """Analytic Jacobian d model / d params (NumPy twin of the compiled Jacobian).
+
+        Parameters
+        ----------
+        x, *params
+            As for calling the model.
+
+        Returns
+        -------
+        ndarray
+            Shape (m, n) for scalar parameters, (K, m, n) for (K, 1) parameters: the
+            broadcast shape of the values with the parameter as last axis, in
+            ``param_names`` order.
+        """
+        if self._jac is None:
+            raise TypeError(f"{self.name}: this model has no Jacobian (from_cfunc without jac)")
+        coords, params = self._arguments(args, kwargs)
+        shape = broadcast_shape(coords, params)
+        columns = self._jac(*coords, *params)
+        return np.stack([np.broadcast_to(c, shape) for c in columns], axis=-1)
+
+    def _arguments(self, args, kwargs):
+        """(coordinates, parameters) from a call's arguments."""
+        if kwargs or len(args) != self.n_params + 1:
+            try:
+                bound = self.__signature__.bind(*args, **kwargs)
+            except TypeError as exc:
+                raise TypeError(f"{self.name}(): {exc}") from None
+            args = bound.args
+        x = np.asarray(args[0])
+        if x.dtype.kind not in "fc":
+            x = x.astype(np.float64)
+        if self.x_dims == 1:
+            coords = (x,)
+        else:
+            if x.ndim < 1 or x.shape[0] != self.x_dims:
+                raise ValueError(f"{self.name}(): xy must have shape (2, m) or (2, K, m), "
+                                 f"got {x.shape}")
+            coords = (x[0], x[1])
+        return coords, args[1:]
+
+
+def _composite(components):
+    """The Model summing ``components`` (plain models, in order)."""
+    from lmfast import _composite as composite_c
+
+    names = [p for c in components for p in c.param_names]
+    repeated = sorted({p for p in names if names.count(p) > 1})
+    if repeated:
+        raise ValueError(f"composite model: parameter names {repeated} repeat; give the "
+                         "components a prefix, e.g. model.prefixed('p1_')")
+    x_dims = {c.x_dims for c in components}
+    if len(x_dims) != 1:
+        raise ValueError("composite model: the components read different numbers of rows "
+                         "of x (x_dims)")
+    (x_dims,) = x_dims
+    table = composite_c.CompositeTable([(c._compiled, c.n_params) for c in components])
+    f_address, jac_address = composite_c.functions()
+    compiled = _models.CompiledModel(
+        0, f_address=f_address, jac_address=jac_address if table.has_jacobian else 0,
+        x_dims=x_dims, ctx_address=table.address, owners=(table, tuple(components)))
+    spans = []
+    offset = 0
+    for c in components:
+        spans.append((c, offset, offset + c.n_params))
+        offset += c.n_params
+
+    def value(*args):
+        coords, params = args[:x_dims], args[x_dims:]
+        total = None
+        for c, start, stop in spans:  # summed in the order the C kernel sums
+            part = c._func(*coords, *params[start:stop])
+            total = part if total is None else total + part
+        return total
+
+    def jacobian(*args):
+        coords, params = args[:x_dims], args[x_dims:]
+        return [column for c, start, stop in spans
+                for column in c._jac(*coords, *params[start:stop])]
+
+    model = Model(" + ".join(c.name for c in components), names, value,
+                  jacobian if table.has_jacobian else None, compiled=compiled)
+    model._components = tuple(components)
+    return model
+
+
+def _prefixed(model, prefix):
+    """``model.prefixed(prefix)``: how a prefixed model is rebuilt when unpickled."""
+    return model.prefixed(prefix)
+
+
+def broadcast_shape(coords, params):
+    """The shape of a model's value: coordinates and parameters broadcast together."""
+    return np.broadcast_shapes(*(np.shape(a) for a in coords), *(np.shape(p) for p in params))
