@@ -4,8 +4,8 @@ A :class:`Model` is called like a curve_fit model, ``model(x, *params)``, ``mode
 gives its analytic Jacobian, and the drivers run its C functions (``model._compiled``)
 with the GIL released.  Models add up into composite models (``+``, assembled in C by
 ``lmfast/_composite.pyx``) and take prefixed parameter names (:meth:`Model.prefixed`).
-Its public home is :mod:`lmfast.models`, which makes the built-in models and those of
-a user's C functions.
+Its public home is :mod:`lmfast.models`, which makes the built-in models; the models of
+a user's C functions are made in ``lmfast/_user_models.py``.
 """
 import inspect
 
