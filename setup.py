@@ -64,6 +64,7 @@ extensions = [
     extension("_linalg", **blas_link),
     extension("_engine", **blas_link),
     extension("_models"),
+    extension("_faddeeva"),
     extension("_lineshapes"),
     extension("_composite"),
     extension("_transform"),

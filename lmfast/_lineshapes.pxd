@@ -14,13 +14,6 @@
 #   linear                            slope, intercept
 #   exponential                       amplitude, decay
 
-# The Faddeeva function w(z) = exp(-z^2) erfc(-i z) at z = x + i y: re + i im; with
-# faddeeva_deriv also its derivative w'(z) = dre + i dim.  Any finite z (y < 0 by
-# w(z) = 2 exp(-z^2) - w(-z), which overflows where exp(-z^2) does); NaN in, NaN out.
-cdef void faddeeva(double x, double y, double *re, double *im) noexcept nogil
-cdef void faddeeva_deriv(double x, double y, double *re, double *im,
-                         double *dre, double *dim) noexcept nogil
-
 cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                      Py_ssize_t m, double *out, void *ctx) noexcept nogil
 cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,

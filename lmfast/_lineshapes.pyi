@@ -10,6 +10,3 @@ def _evaluate(
 def _test_eval(
     name: str, p: NDArray[np.float64], x: NDArray[np.float64], with_jac: bool
 ) -> NDArray[np.float64] | tuple[NDArray[np.float64], NDArray[np.float64]]: ...
-def _faddeeva(
-    x: NDArray[np.float64] | float, y: NDArray[np.float64] | float
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]: ...

@@ -1,9 +1,9 @@
 """Compiled lineshapes (lmfast/_lineshapes.pyx) and their NumPy twins (lmfast.lineshapes).
 
 Checked against lmfit's documented lineshapes (lmfit.lineshapes), the Faddeeva function
-against SciPy (scipy.special.wofz, voigt_profile) and against 40-digit values (mpmath,
-stored below), Jacobians against central differences, and fits through
-``lmfast.models.from_cfunc`` against scipy.optimize.curve_fit.
+(lmfast/_faddeeva.pyx) against SciPy (scipy.special.wofz, voigt_profile) and against
+40-digit values (mpmath, stored below), Jacobians against central differences, and fits
+through ``lmfast.models.from_cfunc`` against scipy.optimize.curve_fit.
 """
 
 import warnings
@@ -15,7 +15,7 @@ import scipy.optimize
 import scipy.special
 
 import lmfast
-from lmfast import _lineshapes, _models, curve_fit_batch, lineshapes, models
+from lmfast import _faddeeva, _lineshapes, _models, curve_fit_batch, lineshapes, models
 
 EPS = np.finfo(float).eps
 
@@ -191,7 +191,7 @@ def test_faddeeva_against_40_digit_values():
     # [1e-3, 300], y in [1e-4, 300]: 9e-16); SciPy's wofz errs by 7.4e-14 at the fourth
     # point.  Im w to 2e-15 of |w| (it cancels near x = 0; Voigt needs Re w only).
     x, y, re, im = (np.array(c) for c in zip(*W_REFERENCE))
-    got_re, got_im, _, _ = _lineshapes._faddeeva(x, y)
+    got_re, got_im, _, _ = _faddeeva._test_faddeeva(x, y)
     np.testing.assert_allclose(got_re, re, rtol=2e-15, atol=0)
     assert_close(got_im, im, rtol=0, atol=2e-15 * np.hypot(re, im))
 
@@ -200,7 +200,7 @@ def test_faddeeva_against_scipy_wofz_on_a_wide_grid():
     xs = np.concatenate([-np.logspace(-6, 6, 241)[::-1], [0.0], np.logspace(-6, 6, 241)])
     ys = np.concatenate([[0.0], np.logspace(-6, 4, 161)])
     x, y = np.meshgrid(xs, ys)
-    re, im, dre, dim = _lineshapes._faddeeva(x, y)
+    re, im, dre, dim = _faddeeva._test_faddeeva(x, y)
     w = scipy.special.wofz(x + 1j * y)
     # The bound is SciPy's own error (7.4e-14 near x = -6.05, y = 0.104; see above).
     np.testing.assert_allclose(re, w.real, rtol=1e-13, atol=0)
@@ -215,15 +215,15 @@ def test_faddeeva_against_scipy_wofz_on_a_wide_grid():
 def test_faddeeva_in_the_lower_half_plane_and_special_values():
     x = np.array([-3.0, -0.5, 0.0, 0.7, 2.5, 4.0])
     for y in (-1e-3, -0.5, -2.0):
-        re, im, _, _ = _lineshapes._faddeeva(x, y)
+        re, im, _, _ = _faddeeva._test_faddeeva(x, y)
         w = scipy.special.wofz(x + 1j * y)
         np.testing.assert_allclose(re + 1j * im, w, rtol=1e-13)
-    re, im, _, _ = _lineshapes._faddeeva(np.array([np.nan, 0.0, np.inf]),
-                                         np.array([0.0, np.nan, 1.0]))
+    re, im, _, _ = _faddeeva._test_faddeeva(np.array([np.nan, 0.0, np.inf]),
+                                            np.array([0.0, np.nan, 1.0]))
     assert np.isnan(re[:2]).all() and re[2] == 0.0 and im[2] == 0.0
     # w(iy) = erfcx(y): used by exponential_gaussian beyond the range of exp/erfc.
     y = np.logspace(-3, 5, 50)
-    np.testing.assert_allclose(_lineshapes._faddeeva(0.0, y)[0], scipy.special.erfcx(y),
+    np.testing.assert_allclose(_faddeeva._test_faddeeva(0.0, y)[0], scipy.special.erfcx(y),
                                rtol=1e-14)
 
 
