@@ -5,6 +5,10 @@ curve_fit-style Python model written with NumPy broadcasting is evaluated for al
 pending fits of a group at once, so Python is paid per round of the algorithm, not per
 fit.  Each fit's result is what :func:`lmfast.curve_fit` gives for it alone, whatever
 the number of threads or the chunk size.
+
+This module checks the arguments, sizes the units of work and runs the compiled driver
+(``lmfast/_batch_core.pyx``) on worker threads (``lmfast/_thread_pool.py``); the
+Python-model driver is ``lmfast/_python_batch.py``, the result ``lmfast/_batch_result.py``.
 """
 
 import warnings
