@@ -43,7 +43,10 @@ import numpy as np
 
 from lmfast import _models, _validate
 from lmfast._model import Model
-from lmfast._user_models import C_SIGNATURE, from_cfunc, from_factory
+# Pickles of composite, prefixed and factory models written by lmfast 0.3 name these
+# functions here: they still load.
+from lmfast._model import _composite, _prefixed  # noqa: F401
+from lmfast._user_models import C_SIGNATURE, _factory_model, from_cfunc, from_factory  # noqa: F401
 
 __all__ = [
     "Model",
