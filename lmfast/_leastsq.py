@@ -13,12 +13,15 @@ _FLOAT64 = np.dtype(np.float64)
 def _check_output(argname, thefunc, x0, args, output_shape=None):
     """Call ``thefunc(x0, *args)`` once and check the shape of what it returns.
 
-    Returns the result (at least 1-D), its shape and its floating dtype (float64 if the
-    result is not inexact).  Raises TypeError naming the argument and both shapes when
-    ``output_shape`` is given and does not match (the cases SciPy tolerates, a single
-    output row or a single column, pass).
+    Returns the result as the callback returned it, the shape and the floating dtype
+    (float64 if not inexact) of the result made at least 1-D.  Raises TypeError naming
+    the argument and both shapes when ``output_shape`` is given and does not match (the
+    cases SciPy tolerates, a single output row or a single column, pass).  The result
+    itself is handed on unchanged, so that the driver's conversion sees what a later call
+    would return (a scalar Jacobian is refused there, as SciPy refuses it).
     """
-    res = np.atleast_1d(thefunc(x0, *args))
+    out = thefunc(x0, *args)
+    res = np.atleast_1d(out)
     shape = np.shape(res)
     if output_shape is not None and shape != output_shape:
         if output_shape[0] != 1 and not (len(output_shape) > 1 and output_shape[1] == 1):
@@ -29,7 +32,7 @@ def _check_output(argname, thefunc, x0, args, output_shape=None):
             msg += f"Shape should be {output_shape} but it is {shape}."
             raise TypeError(msg)
     dtype = res.dtype if res.dtype.kind in "fc" else _FLOAT64
-    return res, shape, dtype
+    return out, shape, dtype
 
 
 def leastsq(func, x0, args=(), Dfun=None, full_output=False, col_deriv=False,

@@ -6,7 +6,7 @@ See ``_linalg.pxd`` for the storage convention (row-major Jacobian).
 """
 import numpy as np
 
-from libc.math cimport fmax, fabs, sqrt
+from libc.math cimport fmax, fmin, fabs, sqrt
 
 from lmfast._blas cimport (
     blas_int, dtrtri, openblas_get_num_threads, openblas_set_num_threads,
@@ -298,19 +298,17 @@ cdef double lmpar(Py_ssize_t n, double *r, Py_ssize_t ldr, const int *ipvt,
     if paru == 0.0:
         paru = dwarf / (delta if delta < LM_P1 else LM_P1)
 
-    if parl > par:
-        par = parl
-    if paru < par:
-        par = paru
+    # par = min(max(par, parl), paru), max and min as fmax and fmin take them (a NaN
+    # operand is ignored): a NaN par left by an earlier step that went through NaN (a
+    # Gauss-Newton step that overflowed, say) restarts from the bounds.
+    par = fmin(fmax(par, parl), paru)
     if par == 0.0:
         par = gnorm / dxnorm
 
     while True:
         it += 1
         if par == 0.0:
-            par = LM_P001 * paru
-            if dwarf > par:
-                par = dwarf
+            par = fmax(dwarf, LM_P001 * paru)
         temp = sqrt(par)
         for j in range(n):
             wa1[j] = temp * diag[j]
@@ -335,10 +333,10 @@ cdef double lmpar(Py_ssize_t n, double *r, Py_ssize_t ldr, const int *ipvt,
         temp = enorm(n, wa1, 1)
         parc = ((fp / delta) / temp) / temp
 
-        if fp > 0.0 and par > parl:
-            parl = par
-        if fp < 0.0 and par < paru:
-            paru = par
+        if fp > 0.0:
+            parl = fmax(parl, par)
+        if fp < 0.0:
+            paru = fmin(paru, par)
         # max(parl, par + parc) as fmax takes it: a NaN correction (0/0 when the step
         # underflowed to zero) leaves par at its lower bound instead of poisoning it.
         par = fmax(parl, par + parc)

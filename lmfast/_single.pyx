@@ -80,12 +80,14 @@ cdef inline object _call(object f, _PointBuffer points, const double *x, tuple a
     return f(points.point(x), *args)
 
 
-cdef cnp.ndarray _as_float_array(object result, int max_ndim):
-    """result as a C-contiguous float64 array, or MinpackError as SciPy raises it."""
+cdef cnp.ndarray _as_float_array(object result, int min_ndim, int max_ndim):
+    """result as a C-contiguous float64 array of min_ndim to max_ndim dimensions, or
+    MinpackError as SciPy raises it (residuals: 0 to 1, a Jacobian: 1 to 2; a scalar
+    Jacobian is refused even for one parameter and one residual, as in SciPy)."""
     cdef cnp.ndarray arr
     if (cnp.PyArray_CheckExact(result)
             and cnp.PyArray_TYPE(<cnp.ndarray>result) == cnp.NPY_DOUBLE
-            and cnp.PyArray_NDIM(<cnp.ndarray>result) <= max_ndim
+            and min_ndim <= cnp.PyArray_NDIM(<cnp.ndarray>result) <= max_ndim
             and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>result)):
         return <cnp.ndarray>result
     try:
@@ -95,6 +97,8 @@ cdef cnp.ndarray _as_float_array(object result, int max_ndim):
             arr = arr.astype(_float64)
         if arr.ndim > max_ndim:
             raise ValueError("object too deep for desired array")
+        if arr.ndim < min_ndim:
+            raise ValueError("object of too small depth for desired array")
         if not np.can_cast(arr.dtype, _float64, "safe"):
             raise TypeError(f"Cannot cast array data from {arr.dtype!r} to "
                             f"{_float64!r} according to the rule 'safe'")
@@ -105,7 +109,7 @@ cdef cnp.ndarray _as_float_array(object result, int max_ndim):
 
 cdef int _store_residuals(object result, double *out, Py_ssize_t m) except -1:
     """Copy what func returned (m values) into out."""
-    cdef cnp.ndarray arr = _as_float_array(result, 1)
+    cdef cnp.ndarray arr = _as_float_array(result, 0, 1)
     if cnp.PyArray_SIZE(arr) != m:
         raise ValueError(CHANGED_SIZE)
     memcpy(out, cnp.PyArray_DATA(arr), m * sizeof(double))
@@ -171,7 +175,7 @@ cdef cnp.ndarray _store_jacobian(object result, LMWork *ws, bint col_deriv,
     variables.  When the engine only reads J (TSQR), an (m, n) float64 array is used in
     place: the array is returned and must be kept alive until the next lm_step returns.
     """
-    cdef cnp.ndarray arr = _as_float_array(result, 2)
+    cdef cnp.ndarray arr = _as_float_array(result, 1, 2)
     cdef const double *src
     cdef Py_ssize_t i, j, m = ws.m, n = mapping.pm.n
     if cnp.PyArray_SIZE(arr) != m * n:

@@ -578,6 +578,40 @@ def test_lmpar_rank_deficient_r(seed):
     assert_allclose(x, x_gn, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("factor", [0.5, 1e-3])
+def test_lmpar_nan_par_restarts_from_the_bounds(seed, factor):
+    # The published par = min(max(par, parl), paru), max and min ignoring a NaN operand
+    # (C99 fmax/fmin): a NaN par (left by a step that went through NaN) is replaced by
+    # parl, exactly as par = 0 is.
+    a, b, r, ipvt, diag, qtb = lmpar_problem(200 + seed)
+    delta = factor * np.linalg.norm(diag * np.linalg.lstsq(a, b, rcond=None)[0])
+    par0, x0, s0 = lmpar(r, ipvt, diag, qtb, delta, 0.0)
+    par, x, sdiag = lmpar(r, ipvt, diag, qtb, delta, np.nan)
+    assert par > 0.0
+    assert par == par0
+    assert_array_equal(x, x0)
+    assert_array_equal(sdiag, s0)
+
+
+def test_lmpar_nan_par_after_overflowed_gauss_newton_step():
+    # R subnormal, Q^T b of order 0.1: the Gauss-Newton step overflows (parl and the
+    # first par are NaN).  Called again with that NaN par, lmpar restarts from paru and
+    # returns a finite step of length delta (SciPy's second trial point in this case).
+    r = np.array([[-3.5494e-320, 4.634e-321], [0.0, -1.633e-320]])
+    ipvt = np.array([1, 0])
+    diag = np.array([82.86475525, 82.16596421])
+    qtb = np.array([0.04113557, 0.10848876])
+    delta = 7.359997e-317
+    with np.errstate(all="ignore"):
+        par, x, _ = lmpar(r, ipvt, diag, qtb, delta, 0.0)
+        assert np.isnan(par) and np.all(np.isnan(x))
+        par, x, _ = lmpar(r, ipvt, diag, qtb, delta, par)
+    assert np.isfinite(par) and par > 0.0
+    assert np.all(np.isfinite(x))
+    assert abs(exact_norm(diag * x) - delta) <= 0.1 * delta  # (np.linalg.norm underflows)
+
+
 # --------------------------------------------------------------------------------------
 # invert_upper
 # --------------------------------------------------------------------------------------
