@@ -16,7 +16,7 @@ from lmfast import lineshapes, models
 
 def capsule_gaussian(name="gaussian_c"):
     """A from_cfunc model made of the built-in gaussian's C functions (no compiler)."""
-    f, jac = lmfast._models._capsules(models.gaussian.model_id)
+    f, jac = lmfast._models._capsules("gaussian")
     return models.from_cfunc(name, models.gaussian.param_names, f, jac)
 
 
