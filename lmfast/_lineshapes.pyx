@@ -3,22 +3,15 @@
 Every lineshape is a pair of plain C functions with the model signature of
 ``lmfast/_models.pxd`` (value, row-major Jacobian); the formulas are those documented for
 ``lmfit.lineshapes`` and are listed, with the parameter order, in ``lmfast/lineshapes.py``
-(whose NumPy twins follow the same order of operations).  ``table()`` hands them to
-Python as PyCapsules named as ``lmfast.models.from_cfunc`` takes them; ``_test_eval``
-and ``_evaluate`` expose the kernels to the tests and to the NumPy twins.  The Voigt
-profile and the exponentially modified Gaussian use the Faddeeva function of
-``lmfast/_faddeeva.pyx``.
+(whose NumPy twins follow the same order of operations).  They enter the registry of
+compiled models in ``_models.pyx`` as ``"lineshapes.<name>"``, through which Python,
+the tests and the NumPy twins reach them.  The Voigt profile and the exponentially
+modified Gaussian use the Faddeeva function of ``lmfast/_faddeeva.pyx``.
 """
-import numpy as np
-
 cimport cython
-from cpython.pycapsule cimport PyCapsule_New
 from libc.math cimport NAN, atan, cos, erfc, exp, log, log1p, pow, sin, tgamma
 
 from lmfast._faddeeva cimport faddeeva, faddeeva_deriv
-from lmfast._models cimport model_eval_t
-
-from lmfast._models import MODEL_SIGNATURE as _MODEL_SIGNATURE
 
 cdef extern from "math.h" nogil:
     double lgamma_r(double x, int *sign)  # the reentrant lgamma (glibc, _GNU_SOURCE)
@@ -412,7 +405,7 @@ cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssi
 
 
 # --------------------------------------------------------------------------------------
-# Table and shims
+# Parameter names
 # --------------------------------------------------------------------------------------
 
 # name: parameter names, in the order of p (lmfit's names and order).
@@ -428,80 +421,3 @@ PARAMS = {
     "linear": ("slope", "intercept"),
     "exponential": ("amplitude", "decay"),
 }
-
-# The capsule name must outlive every capsule: a module-level bytes object.
-cdef bytes _SIGNATURE_BYTES = _MODEL_SIGNATURE
-cdef const char *_SIGNATURE = _SIGNATURE_BYTES
-
-
-cdef int _lookup(str name, model_eval_t *f, model_eval_t *jac) except -1:
-    """The value and Jacobian functions of a lineshape; KeyError for an unknown name."""
-    if name == "gaussian":
-        f[0], jac[0] = gaussian_f, gaussian_jac
-    elif name == "lorentzian":
-        f[0], jac[0] = lorentzian_f, lorentzian_jac
-    elif name == "pseudo_voigt":
-        f[0], jac[0] = pseudo_voigt_f, pseudo_voigt_jac
-    elif name == "voigt":
-        f[0], jac[0] = voigt_f, voigt_jac
-    elif name == "pearson7":
-        f[0], jac[0] = pearson7_f, pearson7_jac
-    elif name == "doniach":
-        f[0], jac[0] = doniach_f, doniach_jac
-    elif name == "exponential_gaussian":
-        f[0], jac[0] = exponential_gaussian_f, exponential_gaussian_jac
-    elif name == "constant":
-        f[0], jac[0] = constant_f, constant_jac
-    elif name == "linear":
-        f[0], jac[0] = linear_f, linear_jac
-    elif name == "exponential":
-        f[0], jac[0] = exponential_f, exponential_jac
-    else:
-        raise KeyError(f"unknown lineshape {name!r}; known: {', '.join(PARAMS)}")
-    return 0
-
-
-def table():
-    """{name: (param_names, f, jac)}: every lineshape's C functions as PyCapsules named
-    ``lmfast._models.MODEL_SIGNATURE`` (for ``lmfast.models.from_cfunc``)."""
-    cdef model_eval_t f, jac
-    out = {}
-    for name, names in PARAMS.items():
-        _lookup(name, &f, &jac)
-        out[name] = (names, PyCapsule_New(<void *>f, _SIGNATURE, NULL),
-                     PyCapsule_New(<void *>jac, _SIGNATURE, NULL))
-    return out
-
-
-def _evaluate(str name, const double[:, ::1] p not None, const double[:, ::1] x not None,
-              bint jacobian):
-    """Run a lineshape for each row of ``p`` (K, n) on ``x`` (1, m) shared or (K, m).
-
-    Returns (K, m) values, or the (K, m, n) Jacobians when ``jacobian``.
-    """
-    cdef model_eval_t f, jac, func
-    _lookup(name, &f, &jac)
-    func = jac if jacobian else f
-    cdef Py_ssize_t k, rows = p.shape[0], n = p.shape[1], m = x.shape[1]
-    cdef Py_ssize_t xstep = 0 if x.shape[0] == 1 else 1
-    if n != len(PARAMS[name]):
-        raise ValueError(f"{name} takes {len(PARAMS[name])} parameters, got {n}")
-    if xstep and x.shape[0] != rows:
-        raise ValueError(f"x has {x.shape[0]} rows for {rows} parameter rows")
-    cdef Py_ssize_t width = m * n if jacobian else m
-    out = np.zeros((rows, m, n if jacobian else 1))
-    cdef double[::1] ov = out.reshape(-1)
-    if rows > 0 and m > 0:
-        with nogil:
-            for k in range(rows):
-                func(&p[k, 0], n, &x[k * xstep, 0], m, m, &ov[k * width], NULL)
-    return out if jacobian else out[:, :, 0]
-
-
-def _test_eval(str name, const double[::1] p not None, x, bint with_jac):
-    """One lineshape at ``p`` (n,) on ``x`` (m,) (test shim): f, or (f, jac (m, n))."""
-    xa = np.ascontiguousarray(x, dtype=np.float64).reshape(1, -1)
-    f = _evaluate(name, np.asarray(p).reshape(1, -1), xa, False)[0]
-    if not with_jac:
-        return f
-    return f, _evaluate(name, np.asarray(p).reshape(1, -1), xa, True)[0]

@@ -8,12 +8,13 @@ Its public home is :mod:`lmfast.models`, which makes the built-in models; the mo
 a user's C functions are made in ``lmfast/_user_models.py``.
 """
 import inspect
+import math
 
 import numpy as np
 
 from lmfast import _models
 
-__all__ = ["Model", "broadcast_shape"]
+__all__ = ["Model", "broadcast_shape", "c_evaluator", "jacobian_columns", "registered"]
 
 
 class Model:
@@ -36,8 +37,9 @@ class Model:
     x_dims : int
         Rows of the independent variable: 1, or 2 for the 2-D models (``xy``).
     model_id : int
-        Id of the compiled model (``ModelId`` in ``lmfast/_models.pxd``); 0 for models
-        whose C functions are not in that table (``from_cfunc``, lineshapes, composites).
+        Id of the compiled model in lmfast's registry of compiled models (``ModelId`` in
+        ``lmfast/_models.pxd``: the built-in models and the lineshapes); 0 for models
+        whose C functions are not in it (``from_cfunc``, composites).
     degree : int or None
         The degree of a polynomial, None for the other models.
     """
@@ -60,6 +62,7 @@ class Model:
         # What __reduce__ returns: (callable, args) that builds this model again in
         # another process, or the name of a built-in model in lmfast.models (set there);
         # None for a composite (rebuilt from its components) and a from_cfunc model.
+        # Registry models (built-in models, lineshapes) rebuild from the registry by name.
         self._rebuild = None
         x_dims = self.x_dims
         kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -116,8 +119,9 @@ class Model:
     def __reduce__(self):
         # Built-in models are singletons: unpickling gives back lmfast.models' instance.
         # The others are built again from what they were made of: composites from their
-        # components, polynomials by degree, lineshapes by name, prefixed models from the
-        # model and the prefix, from_factory models by their factory (see _rebuild).
+        # components, polynomials by degree, lineshapes (plain or prefixed) by name and
+        # prefix, other prefixed models from the model and the prefix, from_factory models
+        # by their factory (see _rebuild).
         # C function addresses (from_cfunc) mean nothing in another process: they refuse
         # to pickle.
         if self._rebuild is not None:
@@ -219,7 +223,7 @@ def _composite(components):
     table = composite_c.CompositeTable([(c._compiled, c.n_params) for c in components])
     f_address, jac_address = composite_c.functions()
     compiled = _models.CompiledModel(
-        0, f_address=f_address, jac_address=jac_address if table.has_jacobian else 0,
+        f_address=f_address, jac_address=jac_address if table.has_jacobian else 0,
         x_dims=x_dims, ctx_address=table.address, owners=(table, tuple(components)))
     spans = []
     offset = 0
@@ -244,6 +248,56 @@ def _composite(components):
                   jacobian if table.has_jacobian else None, compiled=compiled)
     model._components = tuple(components)
     return model
+
+
+def registered(registry_name, name, param_names, func, jac, *, degree=None, doc=None):
+    """The Model of the registry's compiled model ``registry_name`` (a built-in model or a
+    lineshape, see ``lmfast._models.registry()``), with its NumPy twin ``func``, ``jac``
+    (Jacobian columns), after checking the registry's parameter count against the
+    names."""
+    compiled = _models.CompiledModel(registry_name)
+    if compiled.n_params not in (0, len(param_names)):
+        raise ImportError(f"lmfast._models is out of date: {registry_name} has "
+                          f"{compiled.n_params} parameters there, {len(param_names)} here; "
+                          "rebuild the extension")
+    return Model(name, param_names, func, jac, compiled=compiled, degree=degree, doc=doc)
+
+
+def c_evaluator(compiled, jacobian):
+    """A NumPy-style function (coordinates..., parameters...) -> the values of the model's
+    C function (or its Jacobian, parameter as last axis), broadcasting coordinates and
+    parameters as the NumPy twins do; the C function runs once per parameter row, through
+    ``CompiledModel.evaluate``."""
+    x_dims = compiled.x_dims
+
+    def evaluate(*args):
+        coords = [np.asarray(c, dtype=np.float64) for c in args[:x_dims]]
+        params = args[x_dims:]
+        n = len(params)
+        full = broadcast_shape(coords, params)
+        shape = full or (1,)
+        lead, m = shape[:-1], shape[-1]
+        rows = math.prod(lead)
+        p = np.empty((rows, n))
+        for j, value in enumerate(params):
+            p[:, j] = np.broadcast_to(np.asarray(value, dtype=np.float64),
+                                      lead + (1,)).reshape(rows)
+        x = np.stack([np.broadcast_to(c, shape) for c in coords], axis=-2)
+        x = np.ascontiguousarray(x.reshape(rows, x_dims, m))
+        out = compiled.evaluate(p, x, jacobian)
+        return out.reshape(full + ((n,) if jacobian else ()))
+
+    return evaluate
+
+
+def jacobian_columns(jacobian):
+    """``jacobian`` (parameter as last axis) as a Model's ``jac``: a list of columns."""
+
+    def columns(*args):
+        values = jacobian(*args)
+        return [values[..., j] for j in range(values.shape[-1])]
+
+    return columns
 
 
 def _prefixed(model, prefix):

@@ -1,16 +1,23 @@
-"""Compiled models for batch fitting: value and analytic Jacobian of each built-in model.
+"""Compiled models: the built-in kernels, the registry of every compiled model lmfast
+ships, CompiledModel and its one evaluator.
 
-Every model is a pair of plain C functions (``model_eval_t``, ``model_jac_t``) with the
-layout described in ``_models.pxd``; ``model_funcs`` looks them up by id once, before
-any ``nogil`` loop.  The formulas are those of the batch API contract and of the NumPy
-twins in ``lmfast.models``, evaluated in the same order so both agree to rounding.
-``_model_table`` gives Python the ids; ``_test_eval`` exposes the kernels to the tests.
+Every model is a pair of plain C functions (``model_eval_t``: value, Jacobian) with the
+layout described in ``_models.pxd``.  The built-in models' kernels are here, with the
+formulas of the batch API contract and of the NumPy twins in ``lmfast.models``, evaluated
+in the same order so both agree to rounding; the lineshapes' kernels are in
+``_lineshapes.pyx``.  The registry holds both: id -> (value, Jacobian, n_params, x_dims),
+and the names of the ids.  ``model_funcs`` looks an entry up by id once, before any
+``nogil`` loop; ``CompiledModel(name)`` by name, for Python.  ``CompiledModel.evaluate``
+is the one evaluator of any compiled model at rows of parameters; ``_test_eval`` exposes
+it to the tests.
 """
 import numpy as np
 
 cimport cython
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_IsValid, PyCapsule_GetPointer
 from libc.math cimport exp
+
+from lmfast cimport _lineshapes as ls
 
 # ln 2, correctly rounded (== math.log(2.0)).
 cdef double LN2 = 0.6931471805599453
@@ -305,31 +312,74 @@ cdef void polynomial_jac(const double *p, Py_ssize_t n, const double *x, Py_ssiz
 
 
 # --------------------------------------------------------------------------------------
-# Lookup
+# The registry
 # --------------------------------------------------------------------------------------
 
+# Entry model_id of every compiled model lmfast ships (entry 0 stays empty: no model).
+cdef ModelFuncs _REGISTRY[REGISTRY_SIZE]
+# {name: model_id}, the one place where names meet ids (registry() shows it to Python).
+cdef dict _IDS = {}
+
+
+cdef void _register(int model_id, str name, model_eval_t f, model_eval_t jac,
+                    Py_ssize_t n_params, Py_ssize_t x_dims):
+    _REGISTRY[model_id].f = f
+    _REGISTRY[model_id].jac = jac
+    _REGISTRY[model_id].ctx = NULL
+    _REGISTRY[model_id].n_params = n_params
+    _REGISTRY[model_id].x_dims = x_dims
+    _IDS[name] = model_id
+
+
+_register(MODEL_GAUSSIAN, "gaussian", gaussian_f, gaussian_jac, 4, 1)
+_register(MODEL_LORENTZIAN, "lorentzian", lorentzian_f, lorentzian_jac, 4, 1)
+_register(MODEL_PSEUDO_VOIGT, "pseudo_voigt", pseudo_voigt_f, pseudo_voigt_jac, 5, 1)
+_register(MODEL_EXPONENTIAL, "exponential", exponential_f, exponential_jac, 3, 1)
+_register(MODEL_GAUSSIAN_2D, "gaussian_2d", gaussian_2d_f, gaussian_2d_jac, 5, 2)
+_register(MODEL_GAUSSIAN_2D_ELLIPTIC, "gaussian_2d_elliptic", gaussian_2d_elliptic_f,
+          gaussian_2d_elliptic_jac, 6, 2)
+_register(MODEL_POLYNOMIAL, "polynomial", polynomial_f, polynomial_jac, 0, 1)
+_register(MODEL_LINESHAPES_GAUSSIAN, "lineshapes.gaussian", ls.gaussian_f, ls.gaussian_jac,
+          3, 1)
+_register(MODEL_LINESHAPES_LORENTZIAN, "lineshapes.lorentzian", ls.lorentzian_f,
+          ls.lorentzian_jac, 3, 1)
+_register(MODEL_LINESHAPES_PSEUDO_VOIGT, "lineshapes.pseudo_voigt", ls.pseudo_voigt_f,
+          ls.pseudo_voigt_jac, 4, 1)
+_register(MODEL_LINESHAPES_VOIGT, "lineshapes.voigt", ls.voigt_f, ls.voigt_jac, 4, 1)
+_register(MODEL_LINESHAPES_PEARSON7, "lineshapes.pearson7", ls.pearson7_f, ls.pearson7_jac,
+          4, 1)
+_register(MODEL_LINESHAPES_DONIACH, "lineshapes.doniach", ls.doniach_f, ls.doniach_jac, 4, 1)
+_register(MODEL_LINESHAPES_EXPONENTIAL_GAUSSIAN, "lineshapes.exponential_gaussian",
+          ls.exponential_gaussian_f, ls.exponential_gaussian_jac, 4, 1)
+_register(MODEL_LINESHAPES_CONSTANT, "lineshapes.constant", ls.constant_f, ls.constant_jac,
+          1, 1)
+_register(MODEL_LINESHAPES_LINEAR, "lineshapes.linear", ls.linear_f, ls.linear_jac, 2, 1)
+_register(MODEL_LINESHAPES_EXPONENTIAL, "lineshapes.exponential", ls.exponential_f,
+          ls.exponential_jac, 2, 1)
+
+
 cdef int model_funcs(int model_id, ModelFuncs *out) noexcept nogil:
-    """Fill ``out`` with the functions and sizes of ``model_id``; 0, or -1 if unknown."""
-    out.ctx = NULL
-    if model_id == MODEL_GAUSSIAN:
-        out.f, out.jac, out.n_params, out.x_dims = gaussian_f, gaussian_jac, 4, 1
-    elif model_id == MODEL_LORENTZIAN:
-        out.f, out.jac, out.n_params, out.x_dims = lorentzian_f, lorentzian_jac, 4, 1
-    elif model_id == MODEL_PSEUDO_VOIGT:
-        out.f, out.jac, out.n_params, out.x_dims = pseudo_voigt_f, pseudo_voigt_jac, 5, 1
-    elif model_id == MODEL_EXPONENTIAL:
-        out.f, out.jac, out.n_params, out.x_dims = exponential_f, exponential_jac, 3, 1
-    elif model_id == MODEL_GAUSSIAN_2D:
-        out.f, out.jac, out.n_params, out.x_dims = gaussian_2d_f, gaussian_2d_jac, 5, 2
-    elif model_id == MODEL_GAUSSIAN_2D_ELLIPTIC:
-        out.f, out.jac = gaussian_2d_elliptic_f, gaussian_2d_elliptic_jac
-        out.n_params, out.x_dims = 6, 2
-    elif model_id == MODEL_POLYNOMIAL:
-        out.f, out.jac, out.n_params, out.x_dims = polynomial_f, polynomial_jac, 0, 1
-    else:
-        out.f, out.jac, out.n_params, out.x_dims = NULL, NULL, 0, 0
+    """Fill ``out`` with the registry entry ``model_id``; 0, or -1 if unknown."""
+    if model_id < 1 or model_id >= REGISTRY_SIZE or _REGISTRY[model_id].f == NULL:
+        out.f, out.jac, out.ctx, out.n_params, out.x_dims = NULL, NULL, NULL, 0, 0
         return -1
+    out[0] = _REGISTRY[model_id]
     return 0
+
+
+def registry():
+    """{name: (model_id, n_params, x_dims)} of every compiled model lmfast ships, in id
+    order (n_params 0: the caller chooses, as for the polynomial)."""
+    return {name: (model_id, _REGISTRY[model_id].n_params, _REGISTRY[model_id].x_dims)
+            for name, model_id in sorted(_IDS.items(), key=lambda item: item[1])}
+
+
+cdef int _registry_id(str name) except -1:
+    """The id of a registry name; KeyError for an unknown one."""
+    model_id = _IDS.get(name)
+    if model_id is None:
+        raise KeyError(f"unknown compiled model {name!r}; known: {', '.join(_IDS)}")
+    return model_id
 
 
 cdef class CompiledModel:
@@ -337,29 +387,32 @@ cdef class CompiledModel:
 
     Parameters
     ----------
-    model_id : int
-        A built-in model's id (``ModelId``), or 0 for a user's C functions.
+    name : str or None
+        A registry name (``registry()``): a built-in model (``"gaussian"``, ...,
+        ``"polynomial"``) or a lineshape (``"lineshapes.voigt"``, ...).  None for a
+        user's C functions or a composite, given by the arguments below.
     f_address, jac_address : int
-        For model_id 0: the addresses of the model function and of its Jacobian (0: none).
+        Without a name: the addresses of the model function and of its Jacobian (0: none).
     x_dims : int
-        For model_id 0: rows of the independent variable.
+        Without a name: rows of the independent variable.
     ctx_address : int
         The user data pointer handed to both functions (0: NULL).
     owners : tuple
         The objects the addresses point into; kept alive as long as this object.
     """
 
-    def __init__(self, int model_id, *, size_t f_address=0, size_t jac_address=0,
+    def __init__(self, str name=None, *, size_t f_address=0, size_t jac_address=0,
                  Py_ssize_t x_dims=1, size_t ctx_address=0, tuple owners=()):
-        self.model_id = model_id
         self.owners = owners
-        if model_id > 0:
-            if model_funcs(model_id, &self.funcs) != 0:
-                raise ValueError(f"unknown compiled model id {model_id}")
+        if name is not None:
+            self.model_id = _registry_id(name)
+            self.name = name
+            model_funcs(self.model_id, &self.funcs)
         else:
             if f_address == 0 or x_dims < 1:
                 raise ValueError("a user's compiled model needs a function address and "
                                  "x_dims >= 1")
+            self.model_id = 0
             self.funcs.f = <model_eval_t>f_address
             self.funcs.jac = <model_eval_t>jac_address if jac_address else NULL
             self.funcs.n_params = 0
@@ -372,24 +425,36 @@ cdef class CompiledModel:
         return self.funcs.x_dims
 
     @property
+    def n_params(self):
+        """Parameters the model takes; 0 when the caller chooses (polynomial, user models,
+        composites)."""
+        return self.funcs.n_params
+
+    @property
     def has_jacobian(self):
         """Whether the model has an analytic Jacobian."""
         return self.funcs.jac != NULL
 
-    def evaluate(self, const double[:, ::1] p not None, const double[:, :, ::1] x not None,
+    def evaluate(self, const double[:, ::1] p not None, const double[:, :, :] x not None,
                  bint jacobian):
         """Evaluate the model (or its Jacobian) for each row of ``p`` (K, n).
 
-        ``x`` is (1, x_dims, m), shared by all rows, or (K, x_dims, m).  Returns (K, m), or
-        (K, m * n) holding each row's Jacobian row-major.
+        ``x`` is (1, x_dims, m), shared by all rows, or (K, x_dims, m), its points
+        contiguous (its rows may lie further apart: the model gets their stride as
+        ``xstride``).  Returns (K, m), or (K, m * n) holding each row's Jacobian row-major.
         """
         cdef Py_ssize_t k, rows = p.shape[0], n = p.shape[1], m = x.shape[2]
         cdef Py_ssize_t xstep = 0 if x.shape[0] == 1 else 1
+        cdef Py_ssize_t xstride = x.strides[1] // sizeof(double) if x.shape[1] > 1 else m
         cdef Py_ssize_t width = n if jacobian else 1
         cdef model_eval_t func = self.funcs.jac if jacobian else self.funcs.f
         if func == NULL:
             raise TypeError("this compiled model has no Jacobian")
-        if (xstep and x.shape[0] != rows) or x.shape[1] < self.funcs.x_dims:
+        if self.funcs.n_params and n != self.funcs.n_params:
+            raise ValueError(f"{self.name} takes {self.funcs.n_params} parameters, got p of "
+                             f"shape ({rows}, {n})")
+        if ((xstep and x.shape[0] != rows) or x.shape[1] < self.funcs.x_dims
+                or (m > 1 and x.strides[2] != sizeof(double))):
             raise ValueError("internal: CompiledModel.evaluate arguments do not agree")
         out = np.zeros((rows, m * width))
         cdef double[:, ::1] ov = out
@@ -397,7 +462,7 @@ cdef class CompiledModel:
             return out
         with nogil:
             for k in range(rows):
-                func(&p[k, 0], n, &x[k * xstep, 0, 0], m, m, &ov[k, 0], self.funcs.ctx)
+                func(&p[k, 0], n, &x[k * xstep, 0, 0], xstride, m, &ov[k, 0], self.funcs.ctx)
         return out
 
 
@@ -408,11 +473,10 @@ MODEL_SIGNATURE = (b"void (double const *, Py_ssize_t, double const *, Py_ssize_
 cdef const char *_SIGNATURE = MODEL_SIGNATURE
 
 
-def _capsules(int model_id):
-    """(f, jac) of a built-in model as PyCapsules named MODEL_SIGNATURE."""
+def _capsules(str name):
+    """(f, jac) of a registry model as PyCapsules named MODEL_SIGNATURE."""
     cdef ModelFuncs funcs
-    if model_funcs(model_id, &funcs) != 0:
-        raise ValueError(f"unknown model id {model_id}")
+    model_funcs(_registry_id(name), &funcs)
     return (PyCapsule_New(<void *>funcs.f, _SIGNATURE, NULL),
             PyCapsule_New(<void *>funcs.jac, _SIGNATURE, NULL))
 
@@ -424,67 +488,29 @@ def _capsule_address(capsule):
     return <size_t>PyCapsule_GetPointer(capsule, _SIGNATURE)
 
 
-# The one place where names meet ids (lmfast.models reads it through _model_table).
-cdef dict _MODEL_IDS = {
-    "gaussian": MODEL_GAUSSIAN,
-    "lorentzian": MODEL_LORENTZIAN,
-    "pseudo_voigt": MODEL_PSEUDO_VOIGT,
-    "exponential": MODEL_EXPONENTIAL,
-    "gaussian_2d": MODEL_GAUSSIAN_2D,
-    "gaussian_2d_elliptic": MODEL_GAUSSIAN_2D_ELLIPTIC,
-    "polynomial": MODEL_POLYNOMIAL,
-}
-
-
-def _model_table():
-    """{name: (model_id, n_params, x_dims)} of the compiled models (n_params 0: polynomial)."""
-    cdef ModelFuncs funcs
-    table = {}
-    for name, model_id in _MODEL_IDS.items():
-        model_funcs(model_id, &funcs)
-        table[name] = (model_id, funcs.n_params, funcs.x_dims)
-    return table
-
-
-def _test_eval(int model_id, const double[::1] p not None, x, bint with_jac):
-    """Run a compiled model on ``p`` (n,) and ``x`` (m,) or (x_dims, m) (test shim).
+def _test_eval(str name, p, x, bint with_jac):
+    """Run the registry model ``name`` on ``p`` (n,) and ``x`` (m,) or (x_dims, m) through
+    ``CompiledModel.evaluate`` (test shim).
 
     Returns f (m,), or (f, jac) with jac (m, n) when ``with_jac``.  For the polynomial n is
     ``len(p)`` (>= 1); otherwise it must be the model's n_params.  ``x`` is read as float64
     rows; a view whose rows are contiguous but further apart (``big[:, :m]``) is passed
     as is, with ``xstride`` its row stride, so the tests can check that models honour it.
     """
-    cdef ModelFuncs funcs
-    if model_funcs(model_id, &funcs) != 0:
-        raise ValueError(f"unknown model id {model_id}")
-    cdef Py_ssize_t n = p.shape[0]
-    if funcs.n_params == 0:
-        if n < 1:
-            raise ValueError("the polynomial needs at least one coefficient")
-    elif n != funcs.n_params:
-        raise ValueError(f"model {model_id} takes {funcs.n_params} parameters, got p of "
-                         f"shape ({n},)")
-
+    model = CompiledModel(name)
+    p = np.ascontiguousarray(p, dtype=np.float64).reshape(1, -1)
+    if model.n_params == 0 and p.shape[1] < 1:
+        raise ValueError("the polynomial needs at least one coefficient")
     xa = np.asarray(x, dtype=np.float64)
-    if xa.ndim == 1 and funcs.x_dims == 1:
+    if xa.ndim == 1 and model.x_dims == 1:
         xa = xa.reshape(1, -1)
-    if xa.ndim != 2 or xa.shape[0] != funcs.x_dims:
-        raise ValueError(f"model {model_id} needs x of shape "
-                         f"{'(m,) or (1, m)' if funcs.x_dims == 1 else '(2, m)'}, "
+    if xa.ndim != 2 or xa.shape[0] != model.x_dims:
+        raise ValueError(f"{name} needs x of shape "
+                         f"{'(m,) or (1, m)' if model.x_dims == 1 else '(2, m)'}, "
                          f"got {xa.shape}")
     if xa.strides[1] != 8 or xa.strides[0] % 8 != 0 or xa.strides[0] < 8 * xa.shape[1]:
         xa = np.ascontiguousarray(xa)
-    cdef const double[:, :] xv = xa
-    cdef Py_ssize_t m = xv.shape[1]
-    cdef Py_ssize_t xstride = xv.strides[0] // 8
-
-    f = np.zeros(m)
-    jac = np.zeros((m, n))
-    cdef double[::1] fv = f
-    cdef double[:, ::1] jv = jac
-    if m > 0:
-        with nogil:
-            funcs.f(&p[0], n, &xv[0, 0], xstride, m, &fv[0], NULL)
-            if with_jac:
-                funcs.jac(&p[0], n, &xv[0, 0], xstride, m, &jv[0, 0], NULL)
-    return (f, jac) if with_jac else f
+    f = model.evaluate(p, xa[np.newaxis], False)[0]
+    if not with_jac:
+        return f
+    return f, model.evaluate(p, xa[np.newaxis], True).reshape(xa.shape[1], p.shape[1])

@@ -6,14 +6,11 @@ wraps their addresses, and the user data ``ctx``, in a :class:`lmfast.models.Mod
 its own from the factory.  Both are public as ``lmfast.models.from_cfunc`` and
 ``lmfast.models.from_factory``.
 """
-import math
 import threading
 import uuid
 
-import numpy as np
-
 from lmfast import _models, _validate
-from lmfast._model import Model, broadcast_shape
+from lmfast._model import Model, c_evaluator, jacobian_columns
 
 __all__ = ["C_SIGNATURE", "from_cfunc", "from_factory"]
 
@@ -85,12 +82,11 @@ def from_cfunc(name, param_names, f, jac=None, *, x_dims=1, ctx=None):
     f_address = _function_address(f, "f")
     jac_address = 0 if jac is None else _function_address(jac, "jac")
     ctx_address, ctx_owner = _context_address(ctx)
-    compiled = _models.CompiledModel(0, f_address=f_address, jac_address=jac_address,
+    compiled = _models.CompiledModel(f_address=f_address, jac_address=jac_address,
                                      x_dims=x_dims, ctx_address=ctx_address,
                                      owners=(f, jac, ctx_owner))
-    n = len(param_names)
-    func = _c_evaluator(compiled, n, x_dims, jacobian=False)
-    jac_func = _c_evaluator(compiled, n, x_dims, jacobian=True) if jac_address else None
+    func = c_evaluator(compiled, jacobian=False)
+    jac_func = jacobian_columns(c_evaluator(compiled, jacobian=True)) if jac_address else None
     return Model(name, param_names, func, jac_func, compiled=compiled)
 
 
@@ -225,26 +221,3 @@ def _function_address(obj, what):
                         f"declares {pointer.restype} ({', '.join(map(str, argtypes))})")
     return ctypes.cast(pointer, ctypes.c_void_p).value
 
-
-def _c_evaluator(compiled, n, x_dims, jacobian):
-    """A NumPy-style function (coordinates, parameters) -> values (or Jacobian columns)
-    that calls the model's C function for every parameter row."""
-
-    def evaluate(*args):
-        coords, params = args[:x_dims], args[x_dims:]
-        shape = broadcast_shape(coords, params)
-        lead, m = shape[:-1], shape[-1]
-        rows = math.prod(lead)
-        p = np.empty((rows, n))
-        for j, value in enumerate(params):
-            p[:, j] = np.broadcast_to(np.asarray(value, dtype=float), lead + (1,)).reshape(rows)
-        x = np.stack([np.broadcast_to(np.asarray(c, dtype=float), shape) for c in coords],
-                     axis=-2)
-        x = np.ascontiguousarray(x.reshape(rows, x_dims, m))
-        out = compiled.evaluate(p, x, jacobian)
-        if not jacobian:
-            return out.reshape(shape)
-        values = out.reshape(lead + (m, n))
-        return [values[..., j] for j in range(n)]
-
-    return evaluate

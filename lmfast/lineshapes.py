@@ -67,7 +67,7 @@ import math
 import numpy as np
 
 from lmfast import _lineshapes, _models
-from lmfast._model import Model
+from lmfast._model import c_evaluator, jacobian_columns, registered
 
 __all__ = [
     "JACOBIANS",
@@ -103,21 +103,11 @@ def _stack(x, params, columns):
     return np.stack([np.broadcast_to(c, shape) for c in columns], axis=-1)
 
 
-def _via_c(name, x, params, jacobian):
-    """Evaluate the C kernel of ``name`` with NumPy broadcasting of x and the parameters."""
-    x = np.asarray(x, dtype=np.float64)
-    shape = np.broadcast_shapes(x.shape, *(np.shape(p) for p in params))
-    if not shape:
-        shape = (1,)
-    lead, m = shape[:-1], shape[-1]
-    rows = math.prod(lead)
-    p = np.empty((rows, len(params)))
-    for j, value in enumerate(params):
-        p[:, j] = np.broadcast_to(np.asarray(value, dtype=np.float64), lead + (1,)).reshape(rows)
-    xs = np.ascontiguousarray(np.broadcast_to(x, shape).reshape(rows, m))
-    out = _lineshapes._evaluate(name, p, xs, jacobian)
-    full = np.broadcast_shapes(x.shape, *(np.shape(q) for q in params))
-    return out.reshape(full + ((len(params),) if jacobian else ()))
+@functools.cache
+def _via_c(name, jacobian):
+    """The C kernel of ``name`` (value, or Jacobian with the parameter as last axis) with
+    NumPy broadcasting of x and the parameters."""
+    return c_evaluator(_models.CompiledModel("lineshapes." + name), jacobian)
 
 
 # --------------------------------------------------------------------------------------
@@ -194,11 +184,11 @@ def voigt(x, amplitude, center, sigma, gamma):
 
     Evaluated by the C kernel (w, the Faddeeva function, is not in NumPy).
     """
-    return _via_c("voigt", x, (amplitude, center, sigma, gamma), False)
+    return _via_c("voigt", False)(x, amplitude, center, sigma, gamma)
 
 
 def _voigt_jac(x, amplitude, center, sigma, gamma):
-    return _via_c("voigt", x, (amplitude, center, sigma, gamma), True)
+    return _via_c("voigt", True)(x, amplitude, center, sigma, gamma)
 
 
 def _inv_beta(m):
@@ -284,11 +274,11 @@ def _doniach_jac(x, amplitude, center, sigma, gamma):
 def exponential_gaussian(x, amplitude, center, sigma, gamma):
     """amplitude gamma/2 exp(a1) erfc(a2),  a1 = gamma (center + gamma sigma**2/2 - x),
     a2 = (center + gamma sigma**2 - x)/(sqrt 2 sigma).  Evaluated by the C kernel."""
-    return _via_c("exponential_gaussian", x, (amplitude, center, sigma, gamma), False)
+    return _via_c("exponential_gaussian", False)(x, amplitude, center, sigma, gamma)
 
 
 def _exponential_gaussian_jac(x, amplitude, center, sigma, gamma):
-    return _via_c("exponential_gaussian", x, (amplitude, center, sigma, gamma), True)
+    return _via_c("exponential_gaussian", True)(x, amplitude, center, sigma, gamma)
 
 
 # --------------------------------------------------------------------------------------
@@ -364,30 +354,26 @@ def model(name, prefix=""):
     -------
     lmfast.models.Model
         Value and analytic Jacobian in C for the fits, the NumPy function of this module
-        as its twin; parameters in ``PARAMS[name]`` order.
+        as its twin; parameters in ``PARAMS[name]`` order.  Pickled, it is this call,
+        ``model(name, prefix)``: the receiving process builds its own from the registry.
     """
     plain = _plain_model(name)
-    return plain.prefixed(prefix) if prefix else plain
+    if not prefix:
+        return plain
+    prefixed = plain.prefixed(prefix)
+    prefixed._rebuild = (model, (name, prefix))
+    return prefixed
 
 
 @functools.cache
 def _plain_model(name):
-    """The Model of a lineshape: its C kernels for the fits, this module's NumPy function
-    as its twin (called from Python), like every built-in model."""
-    table = _lineshapes.table()
-    if name not in table:
-        raise KeyError(f"unknown lineshape {name!r}; known: {', '.join(table)}")
-    names, f, jac = table[name]
-    compiled = _models.CompiledModel(0, f_address=_models._capsule_address(f),
-                                     jac_address=_models._capsule_address(jac),
-                                     owners=(f, jac))
-    twin, twin_jac = globals()[name], JACOBIANS[name]
-
-    def columns(*args):
-        values = twin_jac(*args)
-        return [values[..., j] for j in range(values.shape[-1])]
-
-    model = Model(name, names, twin, columns, compiled=compiled)
-    model.__doc__ = twin.__doc__
-    model._rebuild = (_plain_model, (name,))  # unpickled: this process's own model
-    return model
+    """The Model of a lineshape: the registry's ``"lineshapes.<name>"`` for the fits, this
+    module's NumPy function as its twin (called from Python), like every built-in model.
+    (0.3 pickled lineshapes as calls of this function: they still load.)"""
+    if name not in PARAMS:
+        raise KeyError(f"unknown lineshape {name!r}; known: {', '.join(PARAMS)}")
+    twin = globals()[name]
+    plain = registered("lineshapes." + name, name, PARAMS[name], twin,
+                       jacobian_columns(JACOBIANS[name]), doc=twin.__doc__)
+    plain._rebuild = (model, (name,))  # unpickled: this process's own model
+    return plain

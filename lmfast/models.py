@@ -42,7 +42,7 @@ import math
 import numpy as np
 
 from lmfast import _models, _validate
-from lmfast._model import Model
+from lmfast._model import Model, registered
 # Pickles of composite, prefixed and factory models written by lmfast 0.3 name these
 # functions here: they still load.
 from lmfast._model import _composite, _prefixed  # noqa: F401
@@ -61,10 +61,6 @@ __all__ = [
     "from_factory",
     "C_SIGNATURE",
 ]
-
-# {name: (model_id, n_params, x_dims)}, read from the compiled module: the ids live in
-# _models.pxd only.
-_TABLE = _models._model_table()
 
 _LN2 = math.log(2.0)
 
@@ -205,19 +201,16 @@ _X_DOC = {
 
 
 def _builtin(name, param_names, func, jac, title, formula, extra="", degree=None):
-    """A module-level model, checked against the compiled table.
+    """A module-level model: the registry's compiled model of that name, with its twin.
 
     It lives in this module, like a function defined here (``__module__``), and pickles
     as a reference to it: by name, or a polynomial by its degree.
     """
-    model_id, n_params, x_dims = _TABLE["polynomial" if degree is not None else name]
-    if n_params not in (0, len(param_names)):
-        raise ImportError(f"lmfast._models is out of date: {name} has {n_params} parameters "
-                          f"there, {len(param_names)} here; rebuild the extension")
+    registry_name = "polynomial" if degree is not None else name
+    x_dims = _models.registry()[registry_name][2]
     doc = _DOC.format(title=title, formula=formula, x_doc=_X_DOC[x_dims],
                       params=", ".join(param_names), extra=extra, n=len(param_names))
-    model = Model(name, param_names, func, jac, compiled=_models.CompiledModel(model_id),
-                  degree=degree, doc=doc)
+    model = registered(registry_name, name, param_names, func, jac, degree=degree, doc=doc)
     model.__module__ = __name__
     model._rebuild = name if degree is None else (polynomial, (degree,))
     return model

@@ -261,7 +261,7 @@ def lmfast_tight_fit(name):
 
 def _compiled_values(model):
     def fun(b, x):
-        return _models._test_eval(model.model_id, b, x, False)
+        return _models._test_eval(model._compiled.name, b, x, False)
 
     return fun
 

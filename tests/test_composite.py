@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from lmfast import curve_fit, curve_fit_batch, lineshapes, models
+from lmfast import _models, curve_fit, curve_fit_batch, lineshapes, models
 
 X = np.linspace(0.0, 100.0, 400)
 # three pseudo-Voigt peaks on a linear baseline: slope, intercept, then 3 x (amplitude,
@@ -95,8 +95,8 @@ def test_batch_with_bounds_fixed_and_poisson_is_single_bit_for_bit():
 
 
 def test_component_without_jacobian_makes_a_forward_difference_composite():
-    names, f, _ = lineshapes._lineshapes.table()["gaussian"]
-    no_jac = models.from_cfunc("g", names, f)
+    f, _ = _models._capsules("lineshapes.gaussian")
+    no_jac = models.from_cfunc("g", lineshapes.PARAMS["gaussian"], f)
     composite = no_jac + lineshapes.model("linear")
     assert not composite.has_jacobian
     y = composite(X, 30.0, 50.0, 5.0, 0.02, 1.0)
@@ -108,7 +108,7 @@ def test_user_component_keeps_its_ctx():
     """A from_cfunc component with its own ctx (a ctypes double) inside a composite."""
     slope = (ctypes.c_double * 1)(0.5)
     # the built-in linear baseline's C functions, given a ctx they ignore
-    _, f, jac = lineshapes._lineshapes.table()["linear"]
+    f, jac = _models._capsules("lineshapes.linear")
     user = models.from_cfunc("user_line", ("u_slope", "u_intercept"), f, jac, ctx=slope)
     composite = lineshapes.model("gaussian") + user
     p = (10.0, 50.0, 3.0, 0.01, 1.0)

@@ -263,7 +263,7 @@ def test_a_python_model_error_propagates_when_computed():
 
 
 def test_from_cfunc_model_fails_early_on_a_process_scheduler():
-    f, jac = lmfast._models._capsules(models.gaussian.model_id)
+    f, jac = lmfast._models._capsules("gaussian")
     raw = models.from_cfunc("my_gaussian", models.gaussian.param_names, f, jac)
     x, y, p0 = gaussian_data(20)
     ydata = da.from_array(y, chunks=10)
@@ -290,7 +290,7 @@ def test_persist_keeps_the_records():
 
 def gaussian_factory():
     """A from_cfunc model built in each process (the gaussian's own C functions)."""
-    f, jac = lmfast._models._capsules(models.gaussian.model_id)
+    f, jac = lmfast._models._capsules("gaussian")
     return models.from_cfunc("gaussian_c", models.gaussian.param_names, f, jac)
 
 

@@ -59,7 +59,7 @@ def assert_close(got, want, rtol, atol):
 
 
 def c_value(name, p, x=X, jac=False):
-    return _lineshapes._test_eval(name, np.array(p, dtype=float), x, jac)
+    return _models._test_eval("lineshapes." + name, np.array(p, dtype=float), x, jac)
 
 
 # --------------------------------------------------------------------------------------
@@ -67,10 +67,15 @@ def c_value(name, p, x=X, jac=False):
 # --------------------------------------------------------------------------------------
 
 def test_table_lists_every_lineshape_with_lmfit_parameter_order():
-    table = _lineshapes.table()
+    table = {name[len("lineshapes."):]: entry for name, entry in _models.registry().items()
+             if name.startswith("lineshapes.")}
     assert set(table) == set(CASES) == set(lineshapes.PARAMS) == set(lineshapes.JACOBIANS)
-    for name, (names, f, jac) in table.items():
-        assert names == lineshapes.PARAMS[name]
+    assert lineshapes.PARAMS == _lineshapes.PARAMS
+    for name, names in lineshapes.PARAMS.items():
+        model_id, n_params, x_dims = table[name]
+        assert (n_params, x_dims) == (len(names), 1)
+        assert lineshapes.model(name).model_id == model_id
+        f, jac = _models._capsules("lineshapes." + name)
         if name != "constant":
             lmfit_func = getattr(lmfit_ls, LMFIT_NAME.get(name, name))
             assert names == lmfit_func.__code__.co_varnames[1:1 + len(names)]
@@ -80,12 +85,12 @@ def test_table_lists_every_lineshape_with_lmfit_parameter_order():
 
 
 def test_unknown_lineshape_is_a_key_error():
-    with pytest.raises(KeyError, match="unknown lineshape"):
-        _lineshapes._test_eval("nope", np.ones(3), X, False)
+    with pytest.raises(KeyError, match="unknown compiled model"):
+        _models._test_eval("lineshapes.nope", np.ones(3), X, False)
     with pytest.raises(KeyError, match="unknown lineshape"):
         lineshapes.model("nope")
     with pytest.raises(ValueError, match="takes 4 parameters"):
-        _lineshapes._test_eval("voigt", np.ones(3), X, False)
+        _models._test_eval("lineshapes.voigt", np.ones(3), X, False)
 
 
 # --------------------------------------------------------------------------------------
@@ -338,8 +343,8 @@ def test_models_from_the_table_evaluate_like_the_twins():
         np.testing.assert_allclose(model(x, *ps[0]), getattr(lineshapes, name)(x, *ps[0]),
                                    rtol=1e-13, atol=0)
     # from_cfunc takes the capsules directly, too.
-    names, f, jac = _lineshapes.table()["gaussian"]
-    gauss = models.from_cfunc("g", names, f, jac)
+    f, jac = _models._capsules("lineshapes.gaussian")
+    gauss = models.from_cfunc("g", lineshapes.PARAMS["gaussian"], f, jac)
     np.testing.assert_allclose(gauss(x, 1.0, 0.0, 1.0),
                                np.exp(-x * x / 2) / np.sqrt(2 * np.pi), rtol=1e-15)
 

@@ -16,7 +16,7 @@ from lmfast import lineshapes, models
 
 def capsule_gaussian(name="gaussian_c"):
     """A from_cfunc model made of the built-in gaussian's C functions (no compiler)."""
-    f, jac = lmfast._models._capsules(models.gaussian.model_id)
+    f, jac = lmfast._models._capsules("gaussian")
     return models.from_cfunc(name, models.gaussian.param_names, f, jac)
 
 
@@ -108,3 +108,17 @@ def test_from_factory_model_fits_in_a_spawned_process():
         popt = pool.submit(fit_in_child, model, x, y, p0).result(timeout=120)
     assert np.array_equal(popt, lmfast.curve_fit_batch(models.gaussian, x, y, p0).popt)
     np.testing.assert_allclose(popt[:, 0], [1.0, 2.0, 3.0], rtol=1e-8)
+
+
+def test_lineshape_models_pickle_as_a_reference_to_the_registry():
+    # plain or prefixed: the call lineshapes.model(name, prefix), no function addresses
+    for model, args in ((lineshapes.model("voigt"), ("voigt",)),
+                        (lineshapes.model("voigt", prefix="p1_"), ("voigt", "p1_"))):
+        assert model.__reduce__() == (lineshapes.model, args)
+        assert model.model_id == lmfast._models.registry()["lineshapes.voigt"][0]
+    assert pickle.loads(pickle.dumps(lineshapes.model("voigt"))) is lineshapes.model("voigt")
+    # the form earlier versions wrote, lineshapes._plain_model(name), still loads
+    old = pickle.dumps(lineshapes.model("voigt"), protocol=2).replace(
+        b"lmfast.lineshapes\nmodel\n", b"lmfast.lineshapes\n_plain_model\n")
+    assert old != pickle.dumps(lineshapes.model("voigt"), protocol=2)
+    assert pickle.loads(old) is lineshapes.model("voigt")

@@ -94,7 +94,7 @@ def draws(name, count=20, seed=0):
 
 
 def compiled(model, x, *p, with_jac=False):
-    return _models._test_eval(model.model_id, np.array(p, dtype=np.float64), x, with_jac)
+    return _models._test_eval(model._compiled.name, np.array(p, dtype=np.float64), x, with_jac)
 
 
 def value_scale(model, p, x):
@@ -118,9 +118,9 @@ def assert_jac_close(jac, reference, rtol, label=""):
 
 def test_table_matches_pxd_enum():
     pxd = Path(_models.__file__).with_name("_models.pxd").read_text()
-    enum = {name.lower(): int(value)
+    enum = {re.sub("^lineshapes_", "lineshapes.", name.lower()): int(value)
             for name, value in re.findall(r"MODEL_(\w+)\s*=\s*(\d+)", pxd)}
-    table = _models._model_table()
+    table = _models.registry()
     assert {name: entry[0] for name, entry in table.items()} == enum
     assert len(set(enum.values())) == len(enum)
 
@@ -128,7 +128,7 @@ def test_table_matches_pxd_enum():
 @pytest.mark.parametrize("name", ALL)
 def test_model_attributes_match_compiled_table(name):
     model = CASES[name][0]
-    model_id, n_params, x_dims = _models._model_table()[
+    model_id, n_params, x_dims = _models.registry()[
         "polynomial" if name.startswith("polynomial") else name]
     assert model.model_id == model_id
     assert model.x_dims == x_dims
@@ -256,17 +256,17 @@ def test_compiled_degenerate_parameters_follow_ieee_like_the_twin(name, p):
 def test_test_eval_rejects_bad_input():
     x = np.linspace(0.0, 1.0, 5)
     p4 = np.ones(4)
-    for bad_id in (0, 8, -1, 99):
-        with pytest.raises(ValueError, match="unknown model id"):
-            _models._test_eval(bad_id, p4, x, False)
+    for bad_name in ("", "voigt", "polynomial1", "nope"):
+        with pytest.raises(KeyError, match="unknown compiled model"):
+            _models._test_eval(bad_name, p4, x, False)
     with pytest.raises(ValueError, match="parameters"):
-        _models._test_eval(models.gaussian.model_id, np.ones(3), x, False)
+        _models._test_eval(models.gaussian._compiled.name, np.ones(3), x, False)
     with pytest.raises(ValueError, match="coefficient"):
-        _models._test_eval(models.polynomial(1).model_id, np.ones(0), x, False)
+        _models._test_eval(models.polynomial(1)._compiled.name, np.ones(0), x, False)
     with pytest.raises(ValueError, match="shape"):
-        _models._test_eval(models.gaussian_2d.model_id, np.ones(5), x, False)
+        _models._test_eval(models.gaussian_2d._compiled.name, np.ones(5), x, False)
     with pytest.raises(ValueError, match="shape"):
-        _models._test_eval(models.gaussian.model_id, p4, np.ones((2, 5)), False)
+        _models._test_eval(models.gaussian._compiled.name, p4, np.ones((2, 5)), False)
 
 
 # --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ INF = np.inf
 
 
 def _model_without_jacobian():
-    f, _ = _models._capsules(models.gaussian.model_id)
+    f, _ = _models._capsules("gaussian")
     return models.from_cfunc("fd_gaussian", models.gaussian.param_names, f)
 
 

@@ -33,7 +33,7 @@ def same(a, b):
 
 @pytest.fixture(scope="module")
 def capsule_gaussian():
-    f, jac = _models._capsules(models.gaussian.model_id)
+    f, jac = _models._capsules("gaussian")
     return models.from_cfunc("my_gaussian", models.gaussian.param_names, f, jac)
 
 
@@ -45,7 +45,7 @@ def test_capsule_model_fits_bit_for_bit_like_the_builtin(capsule_gaussian):
 
 
 def test_capsule_model_without_jacobian_uses_forward_differences():
-    f, _ = _models._capsules(models.gaussian.model_id)
+    f, _ = _models._capsules("gaussian")
     model = models.from_cfunc("fd_gaussian", models.gaussian.param_names, f)
     assert not model.has_jacobian
     res = curve_fit_batch(model, X, Y, P0)
@@ -81,7 +81,7 @@ def test_single_curve_fit_runs_the_user_model(capsule_gaussian):
 
 
 def test_capsule_with_another_name_is_refused():
-    f, _ = _models._capsules(models.gaussian.model_id)
+    f, _ = _models._capsules("gaussian")
     capsule_new = ctypes.pythonapi.PyCapsule_New
     capsule_new.restype = ctypes.py_object
     capsule_new.argtypes = (ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p)
@@ -98,7 +98,7 @@ def test_what_is_not_a_c_function_is_refused(bad):
 
 
 def test_argument_checks():
-    f, _ = _models._capsules(models.gaussian.model_id)
+    f, _ = _models._capsules("gaussian")
     with pytest.raises(ValueError, match="at least one parameter"):
         models.from_cfunc("g", (), f)
     with pytest.raises(ValueError, match="x_dims"):
