@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from lmfast import _batch_core, _defaults, _estimator, _poisson, _validate
+from lmfast import _batch_core, _defaults, _estimator, _validate
 from lmfast._batch_result import BatchResult
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import NOT_COUNTS, P0_OUTSIDE_BOUNDS
@@ -178,7 +178,7 @@ def curve_fit_batch(
             status[outside >= 0] = P0_OUTSIDE_BOUNDS
             result._outside = (outside, p0, lower, upper, getattr(f, "param_names", None))
     if est.poisson:
-        status[(status == 0) & _poisson.bad_counts(ydata)] = NOT_COUNTS
+        status[(status == 0) & _validate.bad_counts(ydata)] = NOT_COUNTS
     if not status.any():
         status = None
 

@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 
 from lmfast import (
-    _defaults, _estimator, _leastsq, _poisson, _scipy, _single, _validate, _weighting,
+    _defaults, _estimator, _leastsq, _scipy, _single, _validate, _weighting,
 )
 from lmfast._outcomes import NONFINITE_RESIDUALS, SUCCESS, exception_class, report
 from lmfast._problem import Problem
@@ -279,7 +279,7 @@ def curve_fit(
 
     est = _estimator.estimator_from(estimator, loss, f_scale)
     _validate.estimator_sigma(est, sigma)
-    if est.poisson and _poisson.bad_counts(ydata):
+    if est.poisson and _validate.bad_counts(ydata):
         raise ValueError("ydata must hold counts (non-negative integers) with "
                          "estimator='poisson'")
     weights, whiten = _validate.single_weights(sigma, m)

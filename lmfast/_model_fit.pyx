@@ -27,7 +27,7 @@ cnp.import_array()
 
 # A parameter is on a bound when within this fraction of max(1, |bound|) of it (and of
 # the width of its two bounds): the change of variables reaches a bound only in the limit.
-DEF AT_BOUND_RTOL = 1e-6
+cdef double AT_BOUND_RTOL = 1e-6
 
 
 cdef inline Py_ssize_t _engine_doubles(const ProblemData *p) noexcept nogil:

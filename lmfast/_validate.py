@@ -546,3 +546,12 @@ def free_diag(diag, n, free):
     if diag is None or len(free) == n:
         return diag
     return diag[free]
+
+
+def bad_counts(y):
+    """estimator='poisson': boolean per row (the last axis holds the points), True where
+    the row is not all finite, non-negative integers."""
+    y = np.asarray(y)
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(y) & (y >= 0) & (y == np.floor(y))
+    return ~good.all(axis=-1)
