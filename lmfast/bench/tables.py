@@ -107,10 +107,18 @@ class _FixedWidthTable:
         line = self._line([c[0] for c in self.columns])
         return line + "\n" + "-" * len(line)
 
+    #: Attributes of a result naming its row (the first columns), shown whatever its status.
+    keys = ("name",)
+
+    @staticmethod
+    def cells(r):
+        """The cells after the ``keys`` of a row with status ``"ok"``."""
+        raise NotImplementedError
+
     def row(self, r):
-        """One line for a result: ``keys(r)``, then ``cells(r)``, or the status for a
+        """One line for a result: its ``keys``, then ``cells(r)``, or the status for a
         skipped or failed row (the remaining columns left blank)."""
-        keys = self.keys(r)
+        keys = [getattr(r, k) for k in self.keys]
         if r.status != "ok":
             return self._line(keys + [r.status] + [""] * (len(self.columns) - len(keys) - 1))
         return self._line(keys + self.cells(r))
@@ -144,14 +152,10 @@ class SingleFitTable(_FixedWidthTable):
             ("same", 4, "<"),
         ]
 
-    @staticmethod
-    def keys(r):
-        """Cells naming the row, shown whatever its status."""
-        return [r.name, r.m, r.n]
+    keys = ("name", "m", "n")
 
     @staticmethod
     def cells(r):
-        """Measured cells of a row with status ``"ok"``."""
         return [
             format_us(r.seconds["lmfast"]),
             format_us(r.seconds["scipy"]),
@@ -188,14 +192,10 @@ class BatchFitTable(_FixedWidthTable):
             ("agree", 9, "<"),
         ]
 
-    @staticmethod
-    def keys(r):
-        """Cells naming the row, shown whatever its status."""
-        return [r.name, r.m, r.n, r.n_fits, r.threads]
+    keys = ("name", "m", "n", "n_fits", "threads")
 
     @staticmethod
     def cells(r):
-        """Measured cells of a row with status ``"ok"``."""
         return [
             format_rate(1.0 / r.seconds["lmfast"]),
             format_us(r.seconds["scipy"]),
@@ -244,14 +244,10 @@ class PeerFitTable(_FixedWidthTable):
             ("agree", 9, "<"),
         ]
 
-    @staticmethod
-    def keys(r):
-        """Cells naming the row, shown whatever its status."""
-        return [r.name, r.library, r.m, r.n, r.n_fits, r.threads]
+    keys = ("name", "library", "m", "n", "n_fits", "threads")
 
     @staticmethod
     def cells(r):
-        """Measured cells of a row with status ``"ok"``."""
         return [
             format_rate(1.0 / r.seconds["peer"]),
             format_rate(1.0 / r.seconds["lmfast"]),
@@ -293,14 +289,10 @@ class EstimatorFitTable(_FixedWidthTable):
             ("agree", 9, "<"),
         ]
 
-    @staticmethod
-    def keys(r):
-        """Cells naming the row, shown whatever its status."""
-        return [r.name, r.m, r.n, r.n_fits, r.threads]
+    keys = ("name", "m", "n", "n_fits", "threads")
 
     @staticmethod
     def cells(r):
-        """Measured cells of a row with status ``"ok"``."""
         return [
             r.estimator,
             format_rate(1.0 / r.seconds["lmfast"]),
@@ -354,14 +346,10 @@ class PatchedFitTable(_FixedWidthTable):
             ("same", 10, "<"),
         ]
 
-    @staticmethod
-    def keys(r):
-        """Cells naming the row, shown whatever its status."""
-        return [r.name, r.m, r.n, r.function]
+    keys = ("name", "m", "n", "function")
 
     @staticmethod
     def cells(r):
-        """Measured cells of a row with status ``"ok"``."""
         return [
             format_us(r.seconds["unpatched"]),
             format_us(r.seconds["patched"]),
@@ -447,14 +435,10 @@ class ScaleOutTable(_FixedWidthTable):
             ("same", 4, "<"),
         ]
 
-    @staticmethod
-    def keys(r):
-        """Cells naming the row, shown whatever its status."""
-        return [r.name, r.m, r.n, r.n_fits]
+    keys = ("name", "m", "n", "n_fits")
 
     @staticmethod
     def cells(r):
-        """Measured cells of a row with status ``"ok"``."""
         return [
             format_rate(1.0 / r.seconds["lmfast"]),
             r.reference_label,
