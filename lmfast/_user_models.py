@@ -122,19 +122,12 @@ def from_factory(factory, *args, **kwargs):
 
     Examples
     --------
-    In a module ``mymodels.py`` importable by the workers::
+    In a module ``mymodels.py`` importable by the workers, the :func:`from_cfunc` example
+    moved into a function (so that each process compiles ``line`` itself)::
 
         def make_line():
             from numba import cfunc, types
-            sig = types.void(types.CPointer(types.float64), types.intp,
-                             types.CPointer(types.float64), types.intp, types.intp,
-                             types.CPointer(types.float64), types.voidptr)
-
-            @cfunc(sig)
-            def line(p, n, x, xstride, m, out, ctx):
-                for i in range(m):
-                    out[i] = p[0] + p[1] * x[i]
-
+            ...  # sig and line as in the from_cfunc example
             return lmfast.models.from_cfunc("line", ("c0", "c1"), line)
 
     then ``model = lmfast.models.from_factory(mymodels.make_line)``.

@@ -3,6 +3,7 @@
 * side by side with SciPy: ``run_outcome`` records what one call did (``Outcome``: its
   value or exception, and the warnings), ``same_exception_type`` compares leastsq's
   exception types (SciPy's private ``_minpack.error`` included);
+  ``side_by_side_settings`` and ``run_side_by_side`` serve the hypothesis properties;
 * the MGH cases: ``fit_mgh`` runs one case in one of the ``MODES`` and keeps what the
   tests compare (``Fit``); ``MGHRuns`` caches the SciPy and lmfast fits of each case;
 * numbers: ``fnorm_not_worse``, ``fnorms_match``, ``x_match``, ``lre``;
@@ -72,6 +73,36 @@ def run_outcome(fn: Callable, /, *args, **kwargs) -> Outcome:
             out.exc = exc
     out.warnings = [(w.category, str(w.message), w.filename) for w in caught]
     return out
+
+
+def side_by_side_settings(examples: int, randomize: bool):
+    """Hypothesis settings of the properties comparing lmfast with SciPy: ``examples``
+    examples, derandomized unless ``randomize``, no database, slow and heavily filtered
+    draws allowed."""
+    from hypothesis import HealthCheck, settings
+
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=not randomize,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+def run_side_by_side(run: Callable, s, sp: Callable, lm: Callable):
+    """``run(sp, s)`` then ``run(lm, s)``, both outcomes noted for hypothesis's report.
+
+    Returns SciPy's outcome, lmfast's outcome and lmfast's callbacks (``run`` returns
+    ``(outcome, callbacks)``).
+    """
+    from hypothesis import note
+
+    o_sp, _ = run(sp, s)
+    o_lm, cb = run(lm, s)
+    note(f"scipy: {o_sp.describe()}")
+    note(f"lmfast: {o_lm.describe()}")
+    return o_sp, o_lm, cb
 
 
 def same_exception_type(exc_lm: BaseException, exc_sp: BaseException) -> bool:

@@ -26,8 +26,14 @@ import os
 
 import numpy as np
 import pytest
-from helpers import run_outcome, same_exception_type, x_match
-from hypothesis import HealthCheck, given, note, settings
+from helpers import (
+    run_outcome,
+    run_side_by_side,
+    same_exception_type,
+    side_by_side_settings,
+    x_match,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("LMFAST_FUZZ_EXAMPLES", "120"))
@@ -212,19 +218,10 @@ def run(leastsq, s):
     return out, cb
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=not RANDOM,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@side_by_side_settings(EXAMPLES, RANDOM)
 @given(s=scenarios())
 def test_odd_values_agree_with_scipy(s, sp, lm):
-    o_sp, _ = run(sp, s)
-    o_lm, cb = run(lm, s)
-    note(f"scipy: {o_sp.describe()}")
-    note(f"lmfast: {o_lm.describe()}")
+    o_sp, o_lm, cb = run_side_by_side(run, s, sp, lm)
     assert_same(o_sp, o_lm, cb.raised)
 
 

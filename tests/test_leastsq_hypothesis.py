@@ -21,8 +21,8 @@ LMFAST_HYPOTHESIS_EXAMPLES=2000 LMFAST_HYPOTHESIS_RANDOM=1 to explore further.
 import os
 
 import numpy as np
-from helpers import run_outcome, same_exception_type
-from hypothesis import HealthCheck, event, given, note, settings
+from helpers import run_outcome, run_side_by_side, same_exception_type, side_by_side_settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 EXAMPLES = int(os.environ.get("LMFAST_HYPOTHESIS_EXAMPLES", "150"))
@@ -263,19 +263,10 @@ def leastsq_warnings(outcome):
 # --------------------------------------------------------------------------------------
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=not RANDOM,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
+@side_by_side_settings(EXAMPLES, RANDOM)
 @given(s=scenarios())
 def test_lmfast_agrees_with_scipy(s, sp, lm):
-    o_sp, _ = run(sp, s)
-    o_lm, cb_lm = run(lm, s)
-    note(f"scipy: {o_sp.describe()}")
-    note(f"lmfast: {o_lm.describe()}")
+    o_sp, o_lm, cb_lm = run_side_by_side(run, s, sp, lm)
     event(
         f"scipy {type(o_sp.exc).__name__}: {str(o_sp.exc)[:30]}"
         if o_sp.raised

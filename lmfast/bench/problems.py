@@ -200,6 +200,20 @@ def spiky_gauss_problem(seed=0, m=200):
     return t, y, np.array([2.5, 0.0, 1.2, 0.0])
 
 
+def _blocks(n_fits, m, n_params):
+    """``y`` (N, m) and ``p0`` (N, n_params), uninitialised, and an iterator over their
+    blocks of at most :data:`BLOCK_ROWS` rows: ``(k, y rows, p0 rows)``, views to fill in
+    place (so that temporaries stay small next to ``y``)."""
+    y = np.empty((n_fits, m))
+    p0 = np.empty((n_fits, n_params))
+    blocks = (
+        (min(BLOCK_ROWS, n_fits - start), y[start : start + BLOCK_ROWS],
+         p0[start : start + BLOCK_ROWS])
+        for start in range(0, n_fits, BLOCK_ROWS)
+    )  # fmt: skip
+    return y, p0, blocks
+
+
 def spiky_gaussian_batch(n_fits, m=128, seed=40):
     """Gaussian peaks plus offset with noise 0.05 and 5 % spikes per row, perturbed starts.
 
@@ -215,15 +229,11 @@ def spiky_gaussian_batch(n_fits, m=128, seed=40):
     """
     rng = np.random.default_rng(seed)
     x = np.linspace(-5.0, 5.0, m)
-    y = np.empty((n_fits, m))
-    p0 = np.empty((n_fits, 4))
-    for start in range(0, n_fits, BLOCK_ROWS):
-        k = min(BLOCK_ROWS, n_fits - start)
+    y, p0, blocks = _blocks(n_fits, m, 4)
+    for k, yb, pb in blocks:
         truth = rng.uniform([2.0, -1.0, 0.7, 0.0], [5.0, 1.0, 1.3, 0.4], (k, 4))
-        yb = y[start : start + k]
         yb[:] = gauss1d(x, *truth.T[:, :, np.newaxis]) + 0.05 * rng.standard_normal((k, m))
         _spikes(rng, yb)
-        pb = p0[start : start + k]
         pb[:, 0] = truth[:, 0] * rng.uniform(0.8, 1.2, k)
         pb[:, 1] = truth[:, 1] + rng.uniform(-0.3, 0.3, k)
         pb[:, 2] = truth[:, 2] * rng.uniform(0.8, 1.25, k)
@@ -247,13 +257,10 @@ def poisson_gaussian_batch(n_fits, m=64, seed=50):
     """
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 10.0, m)
-    y = np.empty((n_fits, m))
-    p0 = np.empty((n_fits, 4))
-    for start in range(0, n_fits, BLOCK_ROWS):
-        k = min(BLOCK_ROWS, n_fits - start)
+    y, p0, blocks = _blocks(n_fits, m, 4)
+    for k, yb, pb in blocks:
         truth = rng.uniform([20.0, 3.5, 0.5, 1.0], [200.0, 6.5, 1.2, 10.0], (k, 4))
-        y[start : start + k] = rng.poisson(gauss1d(x, *truth.T[:, :, np.newaxis]))
-        pb = p0[start : start + k]
+        yb[:] = rng.poisson(gauss1d(x, *truth.T[:, :, np.newaxis]))
         pb[:, 0] = truth[:, 0] * rng.uniform(0.8, 1.2, k)
         pb[:, 1] = truth[:, 1] + truth[:, 2] * rng.uniform(-0.3, 0.3, k)
         pb[:, 2] = truth[:, 2] * rng.uniform(0.8, 1.25, k)
@@ -359,15 +366,12 @@ def gaussian_batch(n_fits, m=128, seed=10):
     """
     rng = np.random.default_rng(seed)
     x = np.linspace(0.0, 10.0, m)
-    y = np.empty((n_fits, m))
-    p0 = np.empty((n_fits, 4))
-    for start in range(0, n_fits, BLOCK_ROWS):
-        k = min(BLOCK_ROWS, n_fits - start)
+    y, p0, blocks = _blocks(n_fits, m, 4)
+    for k, yb, pb in blocks:
         amp = rng.uniform(2.0, 10.0, k)
         centre = rng.uniform(3.5, 6.5, k)
         width = rng.uniform(0.5, 1.2, k)
         offset = rng.uniform(-0.5, 0.5, k)
-        yb = y[start : start + k]
         np.subtract(x, centre[:, None], out=yb)  # in place: one (k, m) noise temporary
         yb /= width[:, None]
         yb *= yb
@@ -376,7 +380,6 @@ def gaussian_batch(n_fits, m=128, seed=10):
         yb *= amp[:, None]
         yb += offset[:, None]
         yb += (0.02 * amp + 0.05)[:, None] * rng.standard_normal((k, m))
-        pb = p0[start : start + k]
         pb[:, 0] = amp * rng.uniform(0.7, 1.3, k)
         pb[:, 1] = centre + width * rng.uniform(-0.5, 0.5, k)
         pb[:, 2] = width * rng.uniform(0.7, 1.4, k)
@@ -404,11 +407,9 @@ def gaussian_2d_batch(n_fits, size=5, seed=20):
     gx, gy = np.meshgrid(np.arange(size, dtype=float), np.arange(size, dtype=float))
     xy = np.stack([gx.ravel(), gy.ravel()])
     npix = size * size
-    y = np.empty((n_fits, npix))
-    p0 = np.empty((n_fits, 5))
+    y, p0, blocks = _blocks(n_fits, npix, 5)
     lo, hi = (size - 1) / 2.0 - 0.5, (size - 1) / 2.0 + 0.5
-    for start in range(0, n_fits, BLOCK_ROWS):
-        k = min(BLOCK_ROWS, n_fits - start)
+    for k, zb, pb in blocks:
         amp = rng.uniform(50.0, 500.0, k)
         x0 = rng.uniform(lo, hi, k)
         y0 = rng.uniform(lo, hi, k)
@@ -416,12 +417,10 @@ def gaussian_2d_batch(n_fits, size=5, seed=20):
         offset = rng.uniform(5.0, 20.0, k)
         r2 = (xy[0] - x0[:, None]) ** 2 + (xy[1] - y0[:, None]) ** 2
         model = amp[:, None] * np.exp(-0.5 * r2 / (width * width)[:, None]) + offset[:, None]
-        zb = y[start : start + k]
         zb[:] = model + np.sqrt(model) * rng.standard_normal((k, npix))
         zmin = zb.min(axis=1)
         w = zb - zmin[:, None]
         wsum = np.maximum(w.sum(axis=1), np.finfo(float).tiny)
-        pb = p0[start : start + k]
         pb[:, 0] = zb.max(axis=1) - zmin
         pb[:, 1] = w @ xy[0] / wsum
         pb[:, 2] = w @ xy[1] / wsum

@@ -283,6 +283,25 @@ def _batch_inputs(workload, modules):
     return batch, model
 
 
+def _start_batch(workload, modules, config, make_result):
+    """The start shared by the batch, peer and estimator runners.
+
+    ``make_result(threads, n_fits)`` builds the row's result (``threads`` resolved from
+    ``config.threads``, ``n_fits`` from ``config``). Returns ``(res, None)`` when lmfast
+    lacks the batch API or the model (``res`` is ``"skipped"``, its note says why), else
+    ``(res, (curve_fit_batch, model, data))`` with the workload's data for ``n_fits`` fits.
+    """
+    threads = config.threads or usable_cpus()
+    inputs = _batch_inputs(workload, modules)
+    n_fits = config.n_fits(workload)
+    res = make_result(threads, n_fits)
+    if isinstance(inputs, str):
+        res.status, res.note = "skipped", inputs
+        return res, None
+    batch, model = inputs
+    return res, (batch, model, workload.make_data(n_fits))
+
+
 def _time_batch(calls, counts, config, res, reference):
     """Time whole-batch calls in interleaved rounds; store times and noise notes in ``res``.
 
@@ -329,18 +348,16 @@ def run_batch_fit(workload, modules, config):
         ``status`` is ``"skipped"`` when lmfast lacks the batch API or the model and
         ``"error"`` when a call raised.
     """
-    threads = config.threads or usable_cpus()
-    inputs = _batch_inputs(workload, modules)
-    n_fits = config.n_fits(workload)
-    subset = min(config.subset(n_fits), workload.scipy_subset or n_fits)
-    res = BatchFitResult(
-        workload.name, workload.m, workload.n, n_fits, subset, threads, target=workload.target
-    )
-    if isinstance(inputs, str):
-        res.status, res.note = "skipped", inputs
+    def result(threads, n_fits):
+        subset = min(config.subset(n_fits), workload.scipy_subset or n_fits)
+        return BatchFitResult(workload.name, workload.m, workload.n, n_fits, subset, threads,
+                              target=workload.target)
+
+    res, inputs = _start_batch(workload, modules, config, result)
+    if inputs is None:
         return res
-    batch, model = inputs
-    data = workload.make_data(n_fits)
+    batch, model, data = inputs
+    threads, n_fits, subset = res.threads, res.n_fits, res.subset
     unbounded = dict(workload.fit_options or {})
     options = unbounded if workload.bounds is None else {"bounds": workload.bounds, **unbounded}
     scipy_options = dict(options)
@@ -431,18 +448,15 @@ def run_peer_fit(workload, modules, config):
     -------
     PeerFitResult
     """
-    threads = config.threads or usable_cpus()
-    inputs = _batch_inputs(workload, modules)
-    n_fits = config.n_fits(workload)
-    res = PeerFitResult(
-        workload.name, workload.base, workload.library, workload.model,
-        workload.m, workload.n, n_fits, threads,
-    )  # fmt: skip
-    if isinstance(inputs, str):
-        res.status, res.note = "skipped", inputs
+    def result(threads, n_fits):
+        return PeerFitResult(workload.name, workload.base, workload.library, workload.model,
+                             workload.m, workload.n, n_fits, threads)
+
+    res, inputs = _start_batch(workload, modules, config, result)
+    if inputs is None:
         return res
-    batch, model = inputs
-    data = workload.make_data(n_fits)
+    batch, model, data = inputs
+    threads, n_fits = res.threads, res.n_fits
     try:
         solve = workload.make_solver()
         solve(data.x, data.y[:4].copy(), data.p0[:4].copy(), threads)  # numba compiles here
@@ -485,19 +499,16 @@ def run_estimator_fit(workload, modules, config):
         ``status`` is ``"skipped"`` when lmfast lacks the batch API or the model and
         ``"error"`` when a call raised.
     """
-    threads = config.threads or usable_cpus()
-    inputs = _batch_inputs(workload, modules)
-    n_fits = config.n_fits(workload)
-    subset = config.subset(n_fits)
-    res = EstimatorFitResult(
-        workload.name, workload.estimator, workload.reference_estimator, workload.m,
-        workload.n, n_fits, subset, threads, target=workload.target,
-    )  # fmt: skip
-    if isinstance(inputs, str):
-        res.status, res.note = "skipped", inputs
+    def result(threads, n_fits):
+        return EstimatorFitResult(workload.name, workload.estimator, workload.reference_estimator,
+                                  workload.m, workload.n, n_fits, config.subset(n_fits), threads,
+                                  target=workload.target)
+
+    res, inputs = _start_batch(workload, modules, config, result)
+    if inputs is None:
         return res
-    batch, model = inputs
-    data = workload.make_data(n_fits)
+    batch, model, data = inputs
+    n_fits, subset = res.n_fits, res.subset
     calls = {
         "lmfast": lambda: batch(model, data.x, data.y, data.p0, threads=config.threads,
                                 estimator=workload.estimator),

@@ -107,6 +107,32 @@ class _FixedWidthTable:
         line = self._line([c[0] for c in self.columns])
         return line + "\n" + "-" * len(line)
 
+    #: Attributes of a result naming its row (the first columns), shown whatever its status.
+    keys = ("name",)
+
+    @staticmethod
+    def cells(r):
+        """The cells after the ``keys`` of a row with status ``"ok"``."""
+        raise NotImplementedError
+
+    def row(self, r):
+        """One line for a result: its ``keys``, then ``cells(r)``, or the status for a
+        skipped or failed row (the remaining columns left blank)."""
+        keys = [getattr(r, k) for k in self.keys]
+        if r.status != "ok":
+            return self._line(keys + [r.status] + [""] * (len(self.columns) - len(keys) - 1))
+        return self._line(keys + self.cells(r))
+
+    @staticmethod
+    def row_notes(r):
+        """Note lines of one result before its own note and warnings (none by default)."""
+        return []
+
+    @classmethod
+    def notes(cls, results):
+        """Note lines: each result's ``row_notes``, then its note and caught warnings."""
+        return [line for r in results for line in cls.row_notes(r) + _row_notes(r)]
+
 
 class SingleFitTable(_FixedWidthTable):
     """Fixed-width table of :class:`~lmfast.bench.results.SingleFitResult` rows."""
@@ -126,28 +152,18 @@ class SingleFitTable(_FixedWidthTable):
             ("same", 4, "<"),
         ]
 
-    def row(self, r):
-        """One line for a result (skipped and failed rows show their status)."""
-        if r.status != "ok":
-            return self._line([r.name, r.m, r.n, r.status, "", "", "", "", ""])
-        return self._line(
-            [
-                r.name,
-                r.m,
-                r.n,
-                format_us(r.seconds["lmfast"]),
-                format_us(r.seconds["scipy"]),
-                f"{r.ratio:.2f}",
-                f"{r.nfev['lmfast']}/{r.nfev['scipy']}",
-                f"{r.ier['lmfast']}/{r.ier['scipy']}",
-                "yes" if r.same else "NO",
-            ]
-        )
+    keys = ("name", "m", "n")
 
     @staticmethod
-    def notes(results):
-        """Note lines for skipped, failed and mismatching rows, and caught warnings."""
-        return [line for r in results for line in _row_notes(r)]
+    def cells(r):
+        return [
+            format_us(r.seconds["lmfast"]),
+            format_us(r.seconds["scipy"]),
+            f"{r.ratio:.2f}",
+            f"{r.nfev['lmfast']}/{r.nfev['scipy']}",
+            f"{r.ier['lmfast']}/{r.ier['scipy']}",
+            "yes" if r.same else "NO",
+        ]
 
     footer = (
         "ratio = SciPy time / lmfast time per fit: higher is better, > 1 means lmfast is faster.\n"
@@ -176,35 +192,25 @@ class BatchFitTable(_FixedWidthTable):
             ("agree", 9, "<"),
         ]
 
-    def row(self, r):
-        """One line for a result (skipped and failed rows show their status)."""
-        if r.status != "ok":
-            return self._line([r.name, r.m, r.n, r.n_fits, r.threads, r.status] + [""] * 4)
-        return self._line(
-            [
-                r.name,
-                r.m,
-                r.n,
-                r.n_fits,
-                r.threads,
-                format_rate(1.0 / r.seconds["lmfast"]),
-                format_us(r.seconds["scipy"]),
-                f"{r.ratio:.1f}",
-                "-" if r.scaling is None else f"{r.scaling:.2f}",
-                format_agree(r.agree, r.agreement),
-            ]
-        )
+    keys = ("name", "m", "n", "n_fits", "threads")
 
     @staticmethod
-    def notes(results):
-        """Agreement of every measured row, then skips, failures, targets and warnings."""
-        lines = []
-        for r in results:
-            if r.agreement:
-                extra = f" (all {r.n_fits}: {100 * r.agreement['success_all_lmfast']:.1f}%)"
-                lines.append(_agreement_note(r.name, r.agreement, "SciPy", extra))
-            lines += _row_notes(r)
-        return lines
+    def cells(r):
+        return [
+            format_rate(1.0 / r.seconds["lmfast"]),
+            format_us(r.seconds["scipy"]),
+            f"{r.ratio:.1f}",
+            "-" if r.scaling is None else f"{r.scaling:.2f}",
+            format_agree(r.agree, r.agreement),
+        ]
+
+    @staticmethod
+    def row_notes(r):
+        """The agreement of a measured row (skips, failures, targets and warnings follow)."""
+        if not r.agreement:
+            return []
+        extra = f" (all {r.n_fits}: {100 * r.agreement['success_all_lmfast']:.1f}%)"
+        return [_agreement_note(r.name, r.agreement, "SciPy", extra)]
 
     footer = (
         "lmfast fits/s: one curve_fit_batch call over all N fits (threads as shown).\n"
@@ -238,36 +244,21 @@ class PeerFitTable(_FixedWidthTable):
             ("agree", 9, "<"),
         ]
 
-    def row(self, r):
-        """One line for a result (skipped and failed rows show their status)."""
-        if r.status != "ok":
-            return self._line(
-                [r.name, r.library, r.m, r.n, r.n_fits, r.threads, r.status] + [""] * 3
-            )
-        return self._line(
-            [
-                r.name,
-                r.library,
-                r.m,
-                r.n,
-                r.n_fits,
-                r.threads,
-                format_rate(1.0 / r.seconds["peer"]),
-                format_rate(1.0 / r.seconds["lmfast"]),
-                f"{r.ratio:.2f}",
-                format_agree(r.agree, r.agreement),
-            ]
-        )
+    keys = ("name", "library", "m", "n", "n_fits", "threads")
 
     @staticmethod
-    def notes(results):
-        """Agreement of every measured row, then skips, failures and warnings."""
-        lines = []
-        for r in results:
-            if r.agreement:
-                lines.append(_agreement_note(r.name, r.agreement, r.library))
-            lines += _row_notes(r)
-        return lines
+    def cells(r):
+        return [
+            format_rate(1.0 / r.seconds["peer"]),
+            format_rate(1.0 / r.seconds["lmfast"]),
+            f"{r.ratio:.2f}",
+            format_agree(r.agree, r.agreement),
+        ]
+
+    @staticmethod
+    def row_notes(r):
+        """The agreement of a measured row (skips, failures and warnings follow)."""
+        return [_agreement_note(r.name, r.agreement, r.library)] if r.agreement else []
 
     footer = (
         "Other batch fitters on the same fits as curve_fit_batch (all N fits each, same\n"
@@ -298,40 +289,29 @@ class EstimatorFitTable(_FixedWidthTable):
             ("agree", 9, "<"),
         ]
 
-    def row(self, r):
-        """One line for a result (skipped and failed rows show their status)."""
-        if r.status != "ok":
-            return self._line([r.name, r.m, r.n, r.n_fits, r.threads, r.status] + [""] * 6)
-        return self._line(
-            [
-                r.name,
-                r.m,
-                r.n,
-                r.n_fits,
-                r.threads,
-                r.estimator,
-                format_rate(1.0 / r.seconds["lmfast"]),
-                r.reference_estimator,
-                format_rate(1.0 / r.seconds["reference"]),
-                f"{r.ratio:.2f}",
-                "-" if r.target is None else f"{r.target:g}",
-                format_agree(r.agree, r.agreement),
-            ]
-        )
+    keys = ("name", "m", "n", "n_fits", "threads")
 
     @staticmethod
-    def notes(results):
-        """Agreement of every measured row, then skips, failures, targets and warnings."""
-        lines = []
-        for r in results:
-            if r.agreement:
-                extra = (f" (all {r.n_fits}: {100 * r.agreement['success_all_lmfast']:.1f}%, "
-                         f"{r.reference_estimator} "
-                         f"{100 * r.agreement['success_all_reference']:.1f}%)")
-                lines.append(_agreement_note(r.name, r.agreement,
-                                             "SciPy leastsq on deviance residuals", extra))
-            lines += _row_notes(r)
-        return lines
+    def cells(r):
+        return [
+            r.estimator,
+            format_rate(1.0 / r.seconds["lmfast"]),
+            r.reference_estimator,
+            format_rate(1.0 / r.seconds["reference"]),
+            f"{r.ratio:.2f}",
+            "-" if r.target is None else f"{r.target:g}",
+            format_agree(r.agree, r.agreement),
+        ]
+
+    @staticmethod
+    def row_notes(r):
+        """The agreement of a measured row (skips, failures, targets and warnings follow)."""
+        if not r.agreement:
+            return []
+        extra = (f" (all {r.n_fits}: {100 * r.agreement['success_all_lmfast']:.1f}%, "
+                 f"{r.reference_estimator} "
+                 f"{100 * r.agreement['success_all_reference']:.1f}%)")
+        return [_agreement_note(r.name, r.agreement, "SciPy leastsq on deviance residuals", extra)]
 
     footer = (
         "One batch of data fitted by curve_fit_batch twice, all N fits, same model and\n"
@@ -366,37 +346,30 @@ class PatchedFitTable(_FixedWidthTable):
             ("same", 10, "<"),
         ]
 
-    def row(self, r):
-        """One line for a result (skipped and failed rows show their status)."""
-        if r.status != "ok":
-            return self._line([r.name, r.m, r.n, r.function, r.status] + [""] * 7)
-        return self._line(
-            [
-                r.name,
-                r.m,
-                r.n,
-                r.function,
-                format_us(r.seconds["unpatched"]),
-                format_us(r.seconds["patched"]),
-                f"{r.ratio:.2f}",
-                f"{r.calls_per_fit:g}",
-                f"{r.nfev['unpatched']}/{r.nfev['patched']}",
-                "/".join(
-                    f"{100 * r.share(side, 'solver'):.0f}" for side in ("unpatched", "patched")
-                ),
-                f"{100 * r.own_share:.0f}",
-                ("yes" if r.same else "NO") + f" {r.xdiff:.0e}",
-            ]
-        )
+    keys = ("name", "m", "n", "function")
 
     @staticmethod
-    def notes(results):
-        """Where each measured row's time goes, then skips, failures and warnings."""
-        lines = []
-        for r in results:
-            if r.status == "ok":
-                lines.append(_split_note(r))
-            lines += _row_notes(r)
+    def cells(r):
+        return [
+            format_us(r.seconds["unpatched"]),
+            format_us(r.seconds["patched"]),
+            f"{r.ratio:.2f}",
+            f"{r.calls_per_fit:g}",
+            f"{r.nfev['unpatched']}/{r.nfev['patched']}",
+            "/".join(f"{100 * r.share(side, 'solver'):.0f}" for side in ("unpatched", "patched")),
+            f"{100 * r.own_share:.0f}",
+            ("yes" if r.same else "NO") + f" {r.xdiff:.0e}",
+        ]
+
+    @staticmethod
+    def row_notes(r):
+        """Where a measured row's time goes (skips, failures and warnings follow)."""
+        return [_split_note(r)] if r.status == "ok" else []
+
+    @classmethod
+    def notes(cls, results):
+        """Each row's notes, then what entering and leaving ``lmfast.patched()`` costs."""
+        lines = super().notes(results)
         toggles = [r.patch_seconds for r in results if r.patch_seconds is not None]
         if toggles:
             lines.append(
@@ -462,29 +435,18 @@ class ScaleOutTable(_FixedWidthTable):
             ("same", 4, "<"),
         ]
 
-    def row(self, r):
-        """One line for a result (skipped and failed rows show their status)."""
-        if r.status != "ok":
-            return self._line([r.name, r.m, r.n, r.n_fits, r.status] + [""] * 5)
-        return self._line(
-            [
-                r.name,
-                r.m,
-                r.n,
-                r.n_fits,
-                format_rate(1.0 / r.seconds["lmfast"]),
-                r.reference_label,
-                format_rate(1.0 / r.seconds[r.reference]),
-                f"{r.ratio:.2f}" if r.ratio < 10 else f"{r.ratio:.1f}",
-                "-" if r.target is None else f"{r.target:g}",
-                "yes" if r.identical else "NO",
-            ]
-        )
+    keys = ("name", "m", "n", "n_fits")
 
     @staticmethod
-    def notes(results):
-        """Note lines: measurements beyond the columns, skips, failures, targets."""
-        return [line for r in results for line in _row_notes(r)]
+    def cells(r):
+        return [
+            format_rate(1.0 / r.seconds["lmfast"]),
+            r.reference_label,
+            format_rate(1.0 / r.seconds[r.reference]),
+            f"{r.ratio:.2f}" if r.ratio < 10 else f"{r.ratio:.1f}",
+            "-" if r.target is None else f"{r.target:g}",
+            "yes" if r.identical else "NO",
+        ]
 
     footer = (
         "Opt-in rows (--only dask): lmfast beyond one process. ratio = lmfast fits/s over the\n"
