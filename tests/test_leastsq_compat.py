@@ -197,13 +197,18 @@ def test_mgh_fjac_qtf_describe_last_jacobian(run, mgh_runs):
 
 def assert_same_minimum(case, f_lm, f_sp):
     """What stays true where lmfast may stop elsewhere than SciPy (a case of
-    problems.SINGULAR_CASES): the same ier or both converged, the same ||f|| and
-    residuals, and, converged, a stationary x."""
-    assert f_lm.ier == f_sp.ier or (1 <= f_lm.ier <= 4 and 1 <= f_sp.ier <= 4), (
+    problems.SINGULAR_CASES, where SciPy's own answer can vary from run to run): the
+    same ier or lmfast converged; where SciPy converged too, the same ||f|| and
+    residuals, else an ||f|| no worse than SciPy's; converged, a stationary x."""
+    assert f_lm.ier == f_sp.ier or 1 <= f_lm.ier <= 4, (
         f"lmfast {key_str(f_lm)} | scipy {key_str(f_sp)}")
-    assert fnorms_match(f_lm.fnorm, f_sp.fnorm), (f_lm.fnorm, f_sp.fnorm)
-    fvec_lm, fvec_sp = f_lm.infodict["fvec"], f_sp.infodict["fvec"]
-    assert np.max(np.abs(fvec_lm - fvec_sp)) <= 1e-8 * np.linalg.norm(fvec_sp) + FNORM_ZERO
+    if 1 <= f_sp.ier <= 4:
+        assert fnorms_match(f_lm.fnorm, f_sp.fnorm), (f_lm.fnorm, f_sp.fnorm)
+        fvec_lm, fvec_sp = f_lm.infodict["fvec"], f_sp.infodict["fvec"]
+        assert (np.max(np.abs(fvec_lm - fvec_sp))
+                <= 1e-8 * np.linalg.norm(fvec_sp) + FNORM_ZERO)
+    else:
+        assert fnorm_not_worse(f_lm.fnorm, f_sp.fnorm), (f_lm.fnorm, f_sp.fnorm)
     if 1 <= f_lm.ier <= 4:
         J, f = case.jac(f_lm.x), case.fun(f_lm.x)
         gradient = np.linalg.norm(J.T @ f)
