@@ -43,24 +43,30 @@ directives = dict(
 )
 
 
-def extension(name, libraries=(), **extra):
-    """One extension module ``lmfast.<name>`` built from ``lmfast/<name>.pyx``.
+def extension(name, libraries=(), sources=(), fast_math=False, **extra):
+    """One extension module ``lmfast.<name>`` built from ``lmfast/<name>.pyx`` (and C sources).
 
     Every module links libm explicitly: then ``exp`` binds to glibc's current symbol
     version rather than the oldest one, whose compatibility wrapper costs a call.
+    fast_math: the fast kernels (``_simd``), whose sums may fuse a * b + c into FMA; every
+    other module keeps MINPACK's arithmetic (-ffp-contract=off).
     """
+    args = compile_args
+    if fast_math:
+        args = [a for a in compile_args if a != "-ffp-contract=off"] + ["-ffp-contract=fast"]
     return Extension(
         f"lmfast.{name}",
-        [f"lmfast/{name}.pyx"],
+        [f"lmfast/{name}.pyx", *sources],
         include_dirs=include_dirs,
         define_macros=macros,
-        extra_compile_args=compile_args,
+        extra_compile_args=args,
         libraries=[*libraries, "m"],
         **extra,
     )
 
 
 extensions = [
+    extension("_simd", sources=["lmfast/src/lmfast_simd.c"], fast_math=True),
     extension("_linalg", **blas_link),
     extension("_engine", **blas_link),
     extension("_models"),

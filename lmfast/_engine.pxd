@@ -3,6 +3,8 @@
 # until it needs something and returns a request; the driver (a Python callback loop, a
 # vectorised batch, a compiled model) fulfils it and calls lm_step() again.
 
+from lmfast._simd cimport LMSimdKernels
+
 cdef enum LMRequest:
     LM_DONE = 0      # finished: ws.info holds the outcome
     LM_NEED_F = 1    # write f(ws.req_x) into ws.req_f (m values)
@@ -21,6 +23,7 @@ ctypedef struct LMSettings:
     long maxfev
     int use_fd         # 1: forward-difference Jacobian (lmdif), 0: analytic (lmder)
     int stop_nonfinite # 1: stop with LM_INFO_NONFINITE_F/J; 0: carry on as MINPACK does
+    int fast           # 1: the fast kernels (lmfast/_simd.pxd); 0: MINPACK's arithmetic
 
 ctypedef struct LMWork:
     Py_ssize_t m, n
@@ -51,6 +54,10 @@ ctypedef struct LMWork:
     double *tsqr_w
     double *tsqr_tau
     double *tsqr_work
+    # The fast kernels (settings.fast), or NULL for MINPACK's own arithmetic; their QR's
+    # scratch (lmfast_qr_work_doubles(m, n)).
+    const LMSimdKernels *simd
+    double *simd_work
     # Request: evaluate f at req_x into req_f.
     double *req_x
     double *req_f
@@ -61,7 +68,7 @@ ctypedef struct LMWork:
 
 
 cdef Py_ssize_t lm_tsqr_rows(Py_ssize_t m, Py_ssize_t n) noexcept nogil
-cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil
+cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n, bint fast) noexcept nogil
 cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iwork,
                   const LMSettings *settings, int mode) noexcept nogil
 cdef LMRequest lm_step(LMWork *ws) noexcept nogil

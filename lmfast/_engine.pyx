@@ -13,6 +13,7 @@ from libc.string cimport memcpy
 from lmfast._blas cimport blas_int, dgeqrf, dtrtri
 from lmfast._constants cimport DBL_EPSILON, LM_P1, LM_P5, LM_P25, LM_P75, LM_P0001
 from lmfast._linalg cimport enorm, qrfac, lmpar
+from lmfast._simd cimport lmfast_qr_work_doubles, simd_kernels
 
 # Problems with at least this many Jacobian entries (and m >= 4n) factor J by TSQR.
 cdef Py_ssize_t TSQR_MIN_ENTRIES = 8192
@@ -37,12 +38,15 @@ cdef Py_ssize_t lm_tsqr_rows(Py_ssize_t m, Py_ssize_t n) noexcept nogil:
     return 0
 
 
-cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n) noexcept nogil:
-    """Number of doubles lm_init needs in dwork (it also needs n ints in iwork)."""
+cdef Py_ssize_t lm_work_doubles(Py_ssize_t m, Py_ssize_t n, bint fast) noexcept nogil:
+    """Number of doubles lm_init needs in dwork (it also needs n ints in iwork), with the
+    fast kernels' scratch when fast."""
     cdef Py_ssize_t size = m * n + 2 * m + 8 * n
     cdef Py_ssize_t bs = lm_tsqr_rows(m, n)
     if bs:
         size += (n + bs) * (n + 1) + (n + 1) + TSQR_LWORK_PER_COL * (n + 1)
+    if fast:
+        size += lmfast_qr_work_doubles(m, n)
     return size
 
 
@@ -67,6 +71,11 @@ cdef void lm_init(LMWork *ws, Py_ssize_t m, Py_ssize_t n, double *dwork, int *iw
     ws.tsqr_w = ws.fjac + m * n
     ws.tsqr_tau = ws.tsqr_w + (n + ws.tsqr_rows) * (n + 1)
     ws.tsqr_work = ws.tsqr_tau + (n + 1)
+    ws.simd = NULL
+    ws.simd_work = NULL
+    if settings.fast:
+        ws.simd = simd_kernels()
+        ws.simd_work = dwork + (lm_work_doubles(m, n, True) - lmfast_qr_work_doubles(m, n))
     ws.ftol = settings.ftol
     ws.xtol = settings.xtol
     ws.gtol = settings.gtol
@@ -145,6 +154,13 @@ cdef int r_covariance(Py_ssize_t n, const double *r, const int *ipvt, double *co
             cov[ipvt[i] * n + ipvt[j]] = total
             cov[ipvt[j] * n + ipvt[i]] = total
     return 0
+
+
+cdef inline double _norm_m(const LMWork *ws, const double *v) noexcept nogil:
+    """The norm of an m-vector (f): the fast kernels' or enorm."""
+    if ws.simd != NULL:
+        return ws.simd.norm2(ws.m, v)
+    return enorm(ws.m, v, 1)
 
 
 cdef inline LMRequest _done(LMWork *ws, int info) noexcept nogil:
@@ -240,11 +256,20 @@ cdef LMRequest _after_jacobian(LMWork *ws) noexcept nogil:
     if ws.tsqr_rows:
         _tsqr(ws)
         mq = n
+    if ws.simd != NULL:
+        # The fast kernels factor J (or R0 and z after TSQR) and form qtf in one call.
+        if ws.tsqr_rows:
+            ws.simd.qr_factor(n, n, fjac, ws.wa4, fjac, ws.ipvt, ws.wa1, ws.wa2, ws.qtf,
+                              ws.simd_work)
+        else:
+            ws.simd.qr_factor(m, n, ws.jac, ws.fvec, fjac, ws.ipvt, ws.wa1, ws.wa2,
+                              ws.qtf, ws.simd_work)
     else:
-        if ws.jac != fjac:
-            memcpy(fjac, ws.jac, m * n * sizeof(double))
-        memcpy(ws.wa4, ws.fvec, m * sizeof(double))
-    qrfac(mq, n, fjac, n, ws.ipvt, ws.wa1, ws.wa2, ws.wa3)
+        if not ws.tsqr_rows:
+            if ws.jac != fjac:
+                memcpy(fjac, ws.jac, m * n * sizeof(double))
+            memcpy(ws.wa4, ws.fvec, m * sizeof(double))
+        qrfac(mq, n, fjac, n, ws.ipvt, ws.wa1, ws.wa2, ws.wa3)
     if ws.stop_nonfinite:
         for j in range(n):
             if not isfinite(ws.wa2[j]):
@@ -264,16 +289,17 @@ cdef LMRequest _after_jacobian(LMWork *ws) noexcept nogil:
 
     # qtf = first n entries of Q^T fvec; the diagonal of fjac becomes R's.
     for j in range(n):
-        temp = fjac[j * n + j]
-        if temp != 0.0:
-            total = 0.0
-            for i in range(j, mq):
-                total = total + fjac[i * n + j] * ws.wa4[i]
-            total = -total / temp
-            for i in range(j, mq):
-                ws.wa4[i] = ws.wa4[i] + fjac[i * n + j] * total
+        if ws.simd == NULL:
+            temp = fjac[j * n + j]
+            if temp != 0.0:
+                total = 0.0
+                for i in range(j, mq):
+                    total = total + fjac[i * n + j] * ws.wa4[i]
+                total = -total / temp
+                for i in range(j, mq):
+                    ws.wa4[i] = ws.wa4[i] + fjac[i * n + j] * total
+            ws.qtf[j] = ws.wa4[j]
         fjac[j * n + j] = ws.wa1[j]
-        ws.qtf[j] = ws.wa4[j]
 
     # gnorm: largest cosine between f and a scaled column of J.
     gnorm = 0.0
@@ -307,7 +333,7 @@ cdef LMRequest _after_trial(LMWork *ws) noexcept nogil:
     cdef double *fjac = ws.fjac
     cdef int info = 0
     ws.nfev += 1
-    fnorm1 = enorm(m, ws.wa4, 1)
+    fnorm1 = _norm_m(ws, ws.wa4)
 
     # Actual and predicted relative reductions, and the directional derivative.
     actred = -1.0
@@ -387,7 +413,7 @@ cdef LMRequest lm_step(LMWork *ws) noexcept nogil:
         return LM_NEED_F
     if ws.state == ST_HAVE_F0:
         ws.nfev = 1
-        ws.fnorm = enorm(ws.m, ws.fvec, 1)
+        ws.fnorm = _norm_m(ws, ws.fvec)
         if ws.stop_nonfinite and not isfinite(ws.fnorm):
             return _done(ws, LM_INFO_NONFINITE_F)
         ws.par = 0.0

@@ -31,7 +31,7 @@ cdef double AT_BOUND_RTOL = 1e-6
 
 
 cdef inline Py_ssize_t _engine_doubles(const ProblemData *p) noexcept nogil:
-    return lm_work_doubles(p.m, p.n_free)
+    return lm_work_doubles(p.m, p.n_free, p.settings.fast)
 
 
 cdef Py_ssize_t fit_work_doubles(const ProblemData *p, bint with_model) noexcept nogil:

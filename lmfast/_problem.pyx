@@ -171,6 +171,10 @@ cdef class Problem:
         d.mapped = d.lower != NULL or d.n_free != n
 
         d.has_model = model is not None
+        # The one choice of kernels: a fit whose model is compiled runs the fast kernels
+        # (lmfast/_simd.pxd); a Python callback's fit keeps MINPACK's arithmetic, which
+        # matches SciPy's leastsq answer for answer.
+        d.settings.fast = d.has_model
         d.xdata = NULL
         d.xdata_fit_stride = 0
         d.xdata_row_stride = m

@@ -357,9 +357,25 @@ def stderr_err(got, want):
     return rel_err(got[ok], want[ok])
 
 
-def lmfit_disagreements(lm, ref):
-    """What differs between an lmfast fit and lmfit's, as a list of words."""
+def lmfit_disagreements(lm, ref, how="python"):
+    """What differs between an lmfast fit and lmfit's, as a list of words.
+
+    A compiled model's fit runs the fast kernels (reassociated sums, their own exp,
+    lmfast/_simd.pxd): it reaches lmfit's minimum to the rounding of those sums, not in
+    the same bits.  Where the minimum is flat, a stop within ftol moves popt along the
+    valley, so there popt agrees to 1e-6 relative or a hundredth of its standard error,
+    chi-square to CHISQ_RTOL, and ier exactly; nfev is not compared.
+    """
     out = []
+    if how == "compiled":
+        slack = np.maximum(1e-6 * np.abs(ref.popt), 1e-2 * np.nan_to_num(lm.stderr))
+        if np.any(np.abs(lm.popt - ref.popt) > slack):
+            out.append(f"popt (rel {rel_err(lm.popt, ref.popt):.1e})")
+        if abs(lm.chisq - ref.chisq) > CHISQ_RTOL * ref.chisq:
+            out.append(f"chisq ({lm.chisq!r} vs lmfit {ref.chisq!r})")
+        if lm.ier != ref.ier:
+            out.append(f"ier ({lm.ier} vs lmfit {ref.ier})")
+        return out
     if rel_err(lm.popt, ref.popt) > LMFIT_POPT_RTOL:
         out.append(f"popt (rel {rel_err(lm.popt, ref.popt):.1e})")
     # A parameter on its bound: the errors are SciPy's (test_errors_on_a_bound_are_trfs),
@@ -430,7 +446,7 @@ def test_same_as_lmfit(name, how):
     ier equal; lmfit with curve_fit's residual sign and C's asin (see the module doc)."""
     lm = lmfast_fit(name, how)
     ref = lmfit_fit(name, how)
-    assert not lmfit_disagreements(lm, ref), lmfit_disagreements(lm, ref)
+    assert not lmfit_disagreements(lm, ref, how), lmfit_disagreements(lm, ref, how)
 
 
 def test_lmfit_agreement_counts():
@@ -442,7 +458,7 @@ def test_lmfit_agreement_counts():
     for how in ("python", "compiled"):
         runs = [name for name, h in LMFIT_RUNS if h == how]
         for n in runs:
-            words = lmfit_disagreements(lmfast_fit(n, how), lmfit_fit(n, how))
+            words = lmfit_disagreements(lmfast_fit(n, how), lmfit_fit(n, how), how)
             if words:
                 failures.append(f"{n} [{how}]: {', '.join(words)}")
         lines.append(_count_line(f"lmfit, {how} model", runs, how, how))
@@ -453,12 +469,16 @@ def test_lmfit_agreement_counts():
         lines.append(_count_line(label, runs, how, ref_how))
         for n in runs:
             lm, ref = lmfast_fit(n, how), lmfit_fit(n, ref_how)
-            words = lmfit_disagreements(lm, ref)
+            words = lmfit_disagreements(lm, ref, how)
             if words:
                 why = _why_stock(n) if ref_how == "stock" else "C and NumPy model rounding"
                 lines.append(f"  differs on {n}: {', '.join(words)} ({why})")
-            if not (rel_err(lm.popt, ref.popt) <= TRF_POPT_RTOL
-                    and abs(lm.chisq - ref.chisq) <= CHISQ_RTOL * ref.chisq):
+            if how == "compiled":
+                same = not lmfit_disagreements(lm, ref, how)
+            else:
+                same = (rel_err(lm.popt, ref.popt) <= TRF_POPT_RTOL
+                        and abs(lm.chisq - ref.chisq) <= CHISQ_RTOL * ref.chisq)
+            if not same:
                 failures.append(f"{n} [{label}]: another minimum, {lm.popt} vs {ref.popt}")
     print("\n" + "\n".join(lines))
     assert not failures, "\n".join(failures)
@@ -716,10 +736,12 @@ def test_fixed_by_mask_and_by_names_give_the_same_fit(bounded):
     for names in (["center", "offset"], ("offset", "center"), np.array(["center", "offset"])):
         _assert_same_fit(curve_fit(models.gaussian, XG, YG, p0, bounds=bounds,
                                    full_output=True, fixed=names), by_mask)
-    # a Python model takes the mask (no names to read)
+    # a Python model takes the mask (no names to read); it runs MINPACK's arithmetic, the
+    # compiled one the fast kernels: the same fit to their rounding, carried through the
+    # iterations
     py = curve_fit(np_gaussian, XG, YG, p0, bounds=bounds, full_output=True,
                    fixed=np.array([False, True, False, True]))
-    assert_popt_close(py[0], by_mask[0], 1e-9)
+    assert_popt_close(py[0], by_mask[0], 1e-7)
     assert_pcov_close(py[1], by_mask[1], 1e-7)
 
 
