@@ -17,6 +17,13 @@ ctypedef void (*model_eval_t)(const double *p, Py_ssize_t n, const double *x,
                               Py_ssize_t xstride, Py_ssize_t m, double *out,
                               void *ctx) noexcept nogil
 
+# Value and Jacobian together (f: m values, jac: m-by-n row-major), for models whose
+# Jacobian reuses the work of their value (one exp pass instead of two): the fits ask for
+# both at every point they try, and use the Jacobian when the step is taken.
+ctypedef void (*model_fj_t)(const double *p, Py_ssize_t n, const double *x,
+                            Py_ssize_t xstride, Py_ssize_t m, double *f, double *jac,
+                            void *ctx) noexcept nogil
+
 # Registry ids; the registry names are the lower-case names after MODEL_, with
 # "lineshapes." for LINESHAPES_ (MODEL_LINESHAPES_VOIGT is "lineshapes.voigt").
 cdef enum ModelId:
@@ -46,6 +53,7 @@ cdef enum:
 ctypedef struct ModelFuncs:
     model_eval_t f
     model_eval_t jac       # NULL: no analytic Jacobian (forward differences)
+    model_fj_t fj          # NULL: no joint evaluation (then f and jac apart)
     void *ctx              # passed to f and jac
     Py_ssize_t n_params    # parameters; 0 when the caller chooses (polynomial: degree + 1)
     Py_ssize_t x_dims      # rows of x the model reads

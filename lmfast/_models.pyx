@@ -322,9 +322,10 @@ cdef dict _IDS = {}
 
 
 cdef void _register(int model_id, str name, model_eval_t f, model_eval_t jac,
-                    Py_ssize_t n_params, Py_ssize_t x_dims):
+                    Py_ssize_t n_params, Py_ssize_t x_dims, model_fj_t fj=NULL):
     _REGISTRY[model_id].f = f
     _REGISTRY[model_id].jac = jac
+    _REGISTRY[model_id].fj = fj
     _REGISTRY[model_id].ctx = NULL
     _REGISTRY[model_id].n_params = n_params
     _REGISTRY[model_id].x_dims = x_dims
@@ -415,6 +416,7 @@ cdef class CompiledModel:
             self.model_id = 0
             self.funcs.f = <model_eval_t>f_address
             self.funcs.jac = <model_eval_t>jac_address if jac_address else NULL
+            self.funcs.fj = NULL
             self.funcs.n_params = 0
             self.funcs.x_dims = x_dims
         self.funcs.ctx = <void *>ctx_address
