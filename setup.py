@@ -5,6 +5,7 @@ The wheel exports every BLAS/LAPACK symbol with the prefix ``scipy_``; our own h
 ``lmfast/__init__.py`` imports ``scipy_openblas32`` first, which loads the library with
 RTLD_GLOBAL, so the installed extension resolves its symbols wherever it lives.
 """
+import glob
 import os
 
 import numpy
@@ -57,6 +58,9 @@ def extension(name, libraries=(), sources=(), fast_math=False, **extra):
     return Extension(
         f"lmfast.{name}",
         [f"lmfast/{name}.pyx", *sources],
+        # Rebuild when a header or a kernel template changes (setuptools tracks only the
+        # sources themselves).
+        depends=sorted(glob.glob("lmfast/src/*.h") + glob.glob("lmfast/src/*.inc")),
         include_dirs=include_dirs,
         define_macros=macros,
         extra_compile_args=args,

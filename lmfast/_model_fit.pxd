@@ -28,6 +28,10 @@ ctypedef struct CompiledFit:
     Estimator est          # what the residuals are (lmfast/_estimator.pxd)
     double *cache          # beyond least squares, the base values (see _estimator.pxd)
     double *fh             # scratch: m model values at a stepped point
+    # With a joint model (model.fj, analytic Jacobian): the model's Jacobian (m-by-n) at
+    # the last point evaluated, and that point u (n_free values, then 1.0 while valid).
+    double *pending
+    double *pending_u
     double *steps          # scratch: the n_free forward-difference steps
     const double *xdata    # model.x_dims rows of m values, row r at xdata + r * xdata_stride
     Py_ssize_t xdata_stride

@@ -42,7 +42,15 @@ cdef Py_ssize_t fit_work_doubles(const ProblemData *p, bint with_model) noexcept
                             + cache_doubles(p.m, nf))
     if with_model:
         size += p.n + p.m * p.n + p.m
+        if _joint(p):
+            size += p.m * p.n + nf + 1
     return (size + 7) // 8 * 8
+
+
+cdef inline bint _joint(const ProblemData *p) noexcept nogil:
+    """Whether the fits evaluate the model's value and Jacobian together (model.fj): the
+    model has both, and the engine asks for its Jacobian (not differences)."""
+    return p.has_model and p.model.fj != NULL and p.model.jac != NULL and not p.settings.use_fd
 
 
 cdef inline double *_cov_scratch(const ProblemData *p, double *fit_work) noexcept nogil:
@@ -120,6 +128,12 @@ cdef void bind_compiled_fit(const ProblemData *p, Py_ssize_t i, double *fit_work
     d.p = scratch
     d.jac = d.p + p.n
     d.fh = d.jac + p.m * p.n
+    d.pending = NULL
+    d.pending_u = NULL
+    if _joint(p):
+        d.pending = d.fh + p.m
+        d.pending_u = d.pending + p.m * p.n
+        d.pending_u[p.n_free] = 0.0
     d.cache = cache_scratch(p, fit_work)
     d.steps = step_scratch(p, fit_work)
     d.est = p.estimator
@@ -134,12 +148,31 @@ cdef inline void _whiten(const CompiledFit *d, double *v, Py_ssize_t incv) noexc
 
 cdef inline void _model_values(const CompiledFit *d, const double *u,
                                double *out) noexcept nogil:
-    """The model's values at P(u) (no residual formed)."""
+    """The model's values at P(u) (no residual formed); with a joint model also its
+    Jacobian there, kept in d.pending for the step that takes u."""
     cdef const double *p = u
+    cdef Py_ssize_t nf = d.pm.n_free
     if d.mapped:
         to_external(&d.pm, u, d.p)
         p = d.p
-    d.model.f(p, d.n, d.xdata, d.xdata_stride, d.m, out, d.model.ctx)
+    if d.pending != NULL:
+        d.model.fj(p, d.n, d.xdata, d.xdata_stride, d.m, out, d.pending, d.model.ctx)
+        memcpy(d.pending_u, u, nf * sizeof(double))
+        d.pending_u[nf] = 1.0
+    else:
+        d.model.f(p, d.n, d.xdata, d.xdata_stride, d.m, out, d.model.ctx)
+
+
+cdef inline double *_pending_at(const CompiledFit *d, const double *u) noexcept nogil:
+    """The model's Jacobian at P(u) if the last evaluation left it (then handed over: the
+    caller may overwrite it), else NULL."""
+    cdef Py_ssize_t nf = d.pm.n_free
+    if d.pending == NULL or d.pending_u[nf] == 0.0:
+        return NULL
+    if memcmp(d.pending_u, u, nf * sizeof(double)) != 0:
+        return NULL
+    d.pending_u[nf] = 0.0
+    return d.pending
 
 
 cdef inline void _weigh(const CompiledFit *d, double *values) noexcept nogil:
@@ -185,25 +218,39 @@ cdef const double *_base_at(const CompiledFit *d, const double *u) noexcept nogi
     return cache_at(d.cache, d.m, nf, u)
 
 
-cdef inline void _jacobian(const CompiledFit *d, const double *u, double *jac) noexcept nogil:
-    """jac = d residuals / du: the model's Jacobian at P(u) (chained through the change
-    of variables), with its rows weighted (or whitened) like the residuals and scaled
-    by the estimator's slopes dr/db."""
+cdef inline const double *_jacobian(const CompiledFit *d, const double *u,
+                                    double *jac) noexcept nogil:
+    """d residuals / du: the model's Jacobian at P(u) (chained through the change of
+    variables), with its rows weighted (or whitened) like the residuals and scaled by the
+    estimator's slopes dr/db.  Formed in jac, or in place in the Jacobian a joint
+    evaluation at u left (d.pending); returns where."""
     cdef Py_ssize_t i, j, n = d.pm.n_free
+    cdef const double *slot = NULL
+    cdef double *model_jac
+    if d.est.kind != ESTIMATOR_LEAST_SQUARES:
+        # First: should u's base values have to be evaluated again, that evaluation
+        # leaves its own Jacobian in d.pending.
+        slot = _base_at(d, u)
+    model_jac = _pending_at(d, u)
+    if model_jac != NULL and (not d.mapped or n == d.n):
+        jac = model_jac
     if d.mapped:
         to_external(&d.pm, u, d.p)
         gradient(&d.pm, u, d.grad)
         if n == d.n:
             # Every parameter free (bounds only): the columns scaled in place, the same
             # products as chain_jacobian forms.
-            d.model.jac(d.p, d.n, d.xdata, d.xdata_stride, d.m, jac, d.model.ctx)
+            if model_jac == NULL:
+                d.model.jac(d.p, d.n, d.xdata, d.xdata_stride, d.m, jac, d.model.ctx)
             for i in range(d.m):
                 for j in range(n):
                     jac[i * n + j] = jac[i * n + j] * d.grad[j]
         else:
-            d.model.jac(d.p, d.n, d.xdata, d.xdata_stride, d.m, d.jac, d.model.ctx)
-            chain_jacobian(&d.pm, d.grad, d.m, d.jac, d.n, 1, jac)
-    else:
+            if model_jac == NULL:
+                model_jac = d.jac
+                d.model.jac(d.p, d.n, d.xdata, d.xdata_stride, d.m, model_jac, d.model.ctx)
+            chain_jacobian(&d.pm, d.grad, d.m, model_jac, d.n, 1, jac)
+    elif model_jac == NULL:
         d.model.jac(u, n, d.xdata, d.xdata_stride, d.m, jac, d.model.ctx)
     if d.w != NULL:
         for i in range(d.m):
@@ -212,8 +259,9 @@ cdef inline void _jacobian(const CompiledFit *d, const double *u, double *jac) n
     elif d.whiten != NULL and d.m:
         for j in range(n):
             _whiten(d, jac + j, n)
-    if d.est.kind != ESTIMATOR_LEAST_SQUARES:
-        scale_rows(d.m, n, _base_at(d, u) + d.m, jac)
+    if slot != NULL:
+        scale_rows(d.m, n, slot + d.m, jac)
+    return jac
 
 
 cdef void difference_steps(LMWork *ws, const ParamMap *pm, bint mapped, double *p,
@@ -261,7 +309,7 @@ cdef LMRequest run_model_fit(LMWork *ws, const CompiledFit *d,
         if request == LM_NEED_F:
             _residuals(d, ws.req_x, ws.req_f)
         elif request == LM_NEED_J:
-            _jacobian(d, ws.x, ws.fjac)
+            ws.jac = _jacobian(d, ws.x, ws.fjac)
         else:
             _differences(d, ws, d.steps)
         request = lm_step(ws)

@@ -18,6 +18,7 @@ from cpython.pycapsule cimport PyCapsule_New, PyCapsule_IsValid, PyCapsule_GetPo
 from libc.math cimport exp
 
 from lmfast cimport _lineshapes as ls
+from lmfast._simd cimport simd_kernels
 
 # ln 2, correctly rounded (== math.log(2.0)).
 cdef double LN2 = 0.6931471805599453
@@ -34,37 +35,67 @@ cdef double LN2 = 0.6931471805599453
 # --------------------------------------------------------------------------------------
 
 @cython.cdivision(True)
-cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                     Py_ssize_t m, double *f,
-                     void *ctx) noexcept nogil:
-    """f_i = a exp(d^2 q) + o,  d = x_i - c,  q = -1 / (2 s^2) (one division per call)."""
-    cdef double a = p[0], c = p[1], s = p[2], o = p[3]
-    cdef double q = -0.5 / (s * s), d
+cdef inline void _gaussian_exp(const double *p, const double *x, Py_ssize_t m,
+                               double *e) noexcept nogil:
+    """e_i = exp(d^2 q),  d = x_i - c,  q = -1 / (2 s^2): the exponents, then one vector
+    exp over all of them."""
+    cdef double c = p[1], s = p[2], q = -0.5 / (s * s), d
     cdef Py_ssize_t i
     for i in range(m):
         d = x[i] - c
-        f[i] = a * exp((d * d) * q) + o
+        e[i] = (d * d) * q
+    simd_kernels().exp_array(e, e, m)
+
+
+cdef inline void _gaussian_row(double a, double c, double inv_s2, double inv_s, double xi,
+                               double e, double *row) noexcept nogil:
+    """df/da = e,  df/dc = a e d / s^2,  df/ds = (df/dc) d / s,  df/do = 1, with the
+    reciprocals of s^2 and s formed once per call."""
+    cdef double d = xi - c
+    cdef double dc = a * e * d * inv_s2
+    row[0] = e
+    row[1] = dc
+    row[2] = dc * d * inv_s
+    row[3] = 1.0
+
+
+cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *f,
+                     void *ctx) noexcept nogil:
+    """f_i = a exp(d^2 q) + o."""
+    cdef double a = p[0], o = p[3]
+    cdef Py_ssize_t i
+    _gaussian_exp(p, x, m, f)
+    for i in range(m):
+        f[i] = a * f[i] + o
 
 
 @cython.cdivision(True)
 cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                        Py_ssize_t m, double *jac,
                        void *ctx) noexcept nogil:
-    """df/da = e,  df/dc = a e d / s^2,  df/ds = (df/dc) d / s,  df/do = 1, with the
-    reciprocals of s^2 and s formed once per call."""
-    cdef double a = p[0], c = p[1], s = p[2]
-    cdef double inv_s2 = 1.0 / (s * s), inv_s = 1.0 / s, q = -0.5 * inv_s2, d, e, dc
-    cdef double *row
+    """The rows of _gaussian_row.  The m exponentials go to jac[0:m] first; the rows are
+    then filled from the last one back, so row i (at jac[i n:], n >= 1) overwrites only
+    exponentials already used."""
+    cdef double a = p[0], c = p[1], s = p[2], inv_s2 = 1.0 / (s * s), inv_s = 1.0 / s
     cdef Py_ssize_t i
+    _gaussian_exp(p, x, m, jac)
+    for i in range(m - 1, -1, -1):
+        _gaussian_row(a, c, inv_s2, inv_s, x[i], jac[i], jac + i * n)
+
+
+@cython.cdivision(True)
+cdef void gaussian_fj(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                      Py_ssize_t m, double *f, double *jac, void *ctx) noexcept nogil:
+    """gaussian_f and gaussian_jac from one pass of exponentials."""
+    cdef double a = p[0], c = p[1], s = p[2], o = p[3], e
+    cdef double inv_s2 = 1.0 / (s * s), inv_s = 1.0 / s
+    cdef Py_ssize_t i
+    _gaussian_exp(p, x, m, f)
     for i in range(m):
-        d = x[i] - c
-        e = exp((d * d) * q)
-        dc = a * e * d * inv_s2
-        row = jac + i * n
-        row[0] = e
-        row[1] = dc
-        row[2] = dc * d * inv_s
-        row[3] = 1.0
+        e = f[i]
+        _gaussian_row(a, c, inv_s2, inv_s, x[i], e, jac + i * n)
+        f[i] = a * e + o
 
 
 # --------------------------------------------------------------------------------------
@@ -182,45 +213,71 @@ cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssi
 #     = amplitude * exp(-((X - x0)**2 + (Y - y0)**2) / (2 * sigma**2)) + offset
 # --------------------------------------------------------------------------------------
 
-@cython.cdivision(True)
-cdef void gaussian_2d_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                        Py_ssize_t m, double *f,
-                        void *ctx) noexcept nogil:
-    """f_i = a exp((dx^2 + dy^2) q) + o,  q = -1 / (2 s^2) (one division per call)."""
-    cdef double a = p[0], x0 = p[1], y0 = p[2], s = p[3], o = p[4]
-    cdef double q = -0.5 / (s * s), dx, dy
+cdef inline void _gaussian_2d_exp(const double *p, const double *x, Py_ssize_t xstride,
+                                  Py_ssize_t m, double *e) noexcept nogil:
+    """e_i = exp((dx^2 + dy^2) q),  q = -1 / (2 s^2): the exponents, then one vector exp."""
+    cdef double x0 = p[1], y0 = p[2], s = p[3], q = -0.5 / (s * s), dx, dy
     cdef const double *y = x + xstride
     cdef Py_ssize_t i
     for i in range(m):
         dx = x[i] - x0
         dy = y[i] - y0
-        f[i] = a * exp((dx * dx + dy * dy) * q) + o
+        e[i] = (dx * dx + dy * dy) * q
+    simd_kernels().exp_array(e, e, m)
+
+
+cdef inline void _gaussian_2d_row(double a, double x0, double y0, double inv_s2,
+                                  double inv_s3, double xi, double yi, double e,
+                                  double *row) noexcept nogil:
+    """df/da = e,  df/dx0 = a e dx / s^2,  df/dy0 = a e dy / s^2,
+    df/ds = a e r^2 / s^3,  df/do = 1;  r^2 = dx^2 + dy^2."""
+    cdef double dx = xi - x0, dy = yi - y0, ae = a * e
+    row[0] = e
+    row[1] = ae * dx * inv_s2
+    row[2] = ae * dy * inv_s2
+    row[3] = ae * (dx * dx + dy * dy) * inv_s3
+    row[4] = 1.0
+
+
+@cython.cdivision(True)
+cdef void gaussian_2d_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                        Py_ssize_t m, double *f,
+                        void *ctx) noexcept nogil:
+    """f_i = a exp((dx^2 + dy^2) q) + o."""
+    cdef double a = p[0], o = p[4]
+    cdef Py_ssize_t i
+    _gaussian_2d_exp(p, x, xstride, m, f)
+    for i in range(m):
+        f[i] = a * f[i] + o
 
 
 @cython.cdivision(True)
 cdef void gaussian_2d_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                           Py_ssize_t m, double *jac,
                           void *ctx) noexcept nogil:
-    """df/da = e,  df/dx0 = a e dx / s^2,  df/dy0 = a e dy / s^2,
-    df/ds = a e r^2 / s^3,  df/do = 1;  r^2 = dx^2 + dy^2 (reciprocals once per call)."""
+    """The rows of _gaussian_2d_row (reciprocals once per call), filled from the last one
+    back over the exponentials in jac[0:m] (as gaussian_jac)."""
     cdef double a = p[0], x0 = p[1], y0 = p[2], s = p[3]
-    cdef double inv_s2 = 1.0 / (s * s), inv_s3 = inv_s2 / s, q = -0.5 * inv_s2
-    cdef double dx, dy, r2, e, ae
-    cdef const double *y = x + xstride
-    cdef double *row
+    cdef double inv_s2 = 1.0 / (s * s), inv_s3 = inv_s2 / s
     cdef Py_ssize_t i
+    _gaussian_2d_exp(p, x, xstride, m, jac)
+    for i in range(m - 1, -1, -1):
+        _gaussian_2d_row(a, x0, y0, inv_s2, inv_s3, x[i], x[xstride + i], jac[i],
+                         jac + i * n)
+
+
+@cython.cdivision(True)
+cdef void gaussian_2d_fj(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                         Py_ssize_t m, double *f, double *jac, void *ctx) noexcept nogil:
+    """gaussian_2d_f and gaussian_2d_jac from one pass of exponentials."""
+    cdef double a = p[0], x0 = p[1], y0 = p[2], s = p[3], o = p[4], e
+    cdef double inv_s2 = 1.0 / (s * s), inv_s3 = inv_s2 / s
+    cdef Py_ssize_t i
+    _gaussian_2d_exp(p, x, xstride, m, f)
     for i in range(m):
-        dx = x[i] - x0
-        dy = y[i] - y0
-        r2 = dx * dx + dy * dy
-        e = exp(r2 * q)
-        ae = a * e
-        row = jac + i * n
-        row[0] = e
-        row[1] = ae * dx * inv_s2
-        row[2] = ae * dy * inv_s2
-        row[3] = ae * r2 * inv_s3
-        row[4] = 1.0
+        e = f[i]
+        _gaussian_2d_row(a, x0, y0, inv_s2, inv_s3, x[i], x[xstride + i], e, jac + i * n)
+        f[i] = a * e + o
 
 
 # --------------------------------------------------------------------------------------
@@ -332,11 +389,12 @@ cdef void _register(int model_id, str name, model_eval_t f, model_eval_t jac,
     _IDS[name] = model_id
 
 
-_register(MODEL_GAUSSIAN, "gaussian", gaussian_f, gaussian_jac, 4, 1)
+_register(MODEL_GAUSSIAN, "gaussian", gaussian_f, gaussian_jac, 4, 1, gaussian_fj)
 _register(MODEL_LORENTZIAN, "lorentzian", lorentzian_f, lorentzian_jac, 4, 1)
 _register(MODEL_PSEUDO_VOIGT, "pseudo_voigt", pseudo_voigt_f, pseudo_voigt_jac, 5, 1)
 _register(MODEL_EXPONENTIAL, "exponential", exponential_f, exponential_jac, 3, 1)
-_register(MODEL_GAUSSIAN_2D, "gaussian_2d", gaussian_2d_f, gaussian_2d_jac, 5, 2)
+_register(MODEL_GAUSSIAN_2D, "gaussian_2d", gaussian_2d_f, gaussian_2d_jac, 5, 2,
+          gaussian_2d_fj)
 _register(MODEL_GAUSSIAN_2D_ELLIPTIC, "gaussian_2d_elliptic", gaussian_2d_elliptic_f,
           gaussian_2d_elliptic_jac, 6, 2)
 _register(MODEL_POLYNOMIAL, "polynomial", polynomial_f, polynomial_jac, 0, 1)
