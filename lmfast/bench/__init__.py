@@ -28,6 +28,8 @@ scaleout     the opt-in rows beyond one process: lmfast.dask on a LocalCluster, 
 tables       header, number formats and the fixed-width tables
 environment  versions, CPU, optional modules, git state, BLAS builds
 plot         the ``--plot`` figure
+builds       ``bench/ab_builds.py``: two builds of lmfast in worker processes, interleaved
+build_worker the worker of one build (run by path from this checkout)
 __main__     command line
 
 Importing this package imports only NumPy, the standard library and lmfast; SciPy is
