@@ -553,3 +553,19 @@ def test_ab_builds_of_one_checkout_agree_bitwise(tmp_path):
     assert [len(rec["times"][b]) for b in ("base", "new")] == [2, 2]
     assert rec["agreement"]["success_match"] == 1.0 and rec["agreement"]["max_xdiff"] == 0.0
     assert rec["ratio"] == pytest.approx(rec["seconds"]["base"] / rec["seconds"]["new"])
+
+
+def test_2d_cminpack_peer_fits_the_gaussian_2d_model_as_lmfast_does():
+    """Same formula, parameter order and algorithm (MINPACK lmder, analytic Jacobian):
+    the peer's popt equals lmfast's to rounding on the batch-gauss2d-5x5 data."""
+    pytest.importorskip("cminpack_numba")
+    from lmfast.bench import gaussian_2d_batch
+    from lmfast.bench.peers import cminpack_numba_2d_solver
+
+    (row,) = [w for w in batch_workloads() if w.name == "batch-gauss2d-5x5-cminpack-numba"]
+    assert (row.base, row.model, row.m, row.n) == ("batch-gauss2d-5x5", "gaussian_2d", 25, 5)
+    data = gaussian_2d_batch(200)
+    popt, ok = cminpack_numba_2d_solver()(data.x, data.y, data.p0, 1)
+    lm = lmfast.curve_fit_batch(lmfast.models.gaussian_2d, data.x, data.y, data.p0, threads=1)
+    assert ok.all() and lm.success.all()
+    np.testing.assert_allclose(popt, lm.popt, rtol=1e-9)

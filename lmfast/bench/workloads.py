@@ -19,7 +19,13 @@ from typing import Any, ClassVar
 
 from lmfast.bench.environment import installed
 from lmfast.bench.patched import patched_workloads
-from lmfast.bench.peers import cminpack_numba_solver, lmfit_bounded, lmfit_fit, lumafit_solver
+from lmfast.bench.peers import (
+    cminpack_numba_2d_solver,
+    cminpack_numba_solver,
+    lmfit_bounded,
+    lmfit_fit,
+    lumafit_solver,
+)
 from lmfast.bench.problems import (
     BATCH_GAUSS_BOUNDS,
     GAUSS_BOUNDS,
@@ -563,6 +569,13 @@ def batch_workloads():
             128, 4, 100_000, 5_000,
             "lumafit levenberg_marquardt_core, analytic Jacobian, numba prange over fits",
             gaussian_batch, lumafit_solver,
+        ),
+        PeerFit(
+            "batch-gauss2d-5x5-cminpack-numba", "batch-gauss2d-5x5", "cminpack-numba",
+            "cminpack_numba", "gaussian_2d",
+            25, 5, 100_000, 5_000,
+            "cminpack-numba lmder on the 5x5 spots, analytic Jacobian, numba prange over fits",
+            gaussian_2d_batch, cminpack_numba_2d_solver,
         ),
     )  # fmt: skip
     return rows + tuple(p for p in peers if installed(p.module))
