@@ -569,3 +569,49 @@ def test_2d_cminpack_peer_fits_the_gaussian_2d_model_as_lmfast_does():
     lm = lmfast.curve_fit_batch(lmfast.models.gaussian_2d, data.x, data.y, data.p0, threads=1)
     assert ok.all() and lm.success.all()
     np.testing.assert_allclose(popt, lm.popt, rtol=1e-9)
+
+
+# The lineshape kernel rows: what they evaluate and which way their ratios go.
+
+def test_kernel_rows_are_in_the_default_run():
+    from lmfast.bench import kernel_workloads
+
+    names = [w.name for w in select_workloads(default_workloads(), "voigt")]
+    assert names == ["voigt-profile", "voigt2-vs-gauss2-composite"]
+    assert [w.name for w in kernel_workloads()] == names
+
+
+def test_voigt_profile_row_times_lmfast_against_scipy_and_checks_accuracy():
+    pytest.importorskip("scipy.special")
+    from lmfast.bench import kernel_workloads
+    from lmfast.bench.kernels import QUICK_VOIGT_POINTS, VOIGT_PAIRS
+    from lmfast.bench.runners import run_kernel
+
+    w = kernel_workloads()[0]
+    res = run_kernel(w, modules(), dataclasses.replace(TINY, quick=True))
+    assert res.status == "ok", res.note
+    assert res.m == res.units == QUICK_VOIGT_POINTS
+    assert res.accuracy <= w.accuracy_target  # the kernel's documented accuracy
+    assert res.ratio == pytest.approx(res.seconds["reference"] / res.seconds["lmfast"])
+    assert all(f"sigma {s:g}, gamma {g:g}: " in res.note for s, g in VOIGT_PAIRS)
+    cells = TABLES["kernel"](name_width=len(w.name)).row(res).split()
+    assert (cells[0], cells[1], cells[2], cells[-1]) == (w.name, "point", "200000",
+                                                          f"{res.accuracy:.1e}")
+    rec = json.loads(json.dumps(res.to_json()))
+    assert (rec["kind"], rec["status"]) == ("kernel", "ok")
+
+
+def test_composite_row_is_the_voigt_cost_over_the_gaussian_cost():
+    from lmfast.bench import kernel_workloads
+    from lmfast.bench.kernels import composite_calls
+    from lmfast.bench.runners import run_kernel
+
+    calls = composite_calls(quick=True).calls
+    voigt, gauss = calls["lmfast"](), calls["reference"]()
+    assert voigt.shape == (4, 1024 * 8) and gauss.shape == (4, 1024 * 6)  # Jacobians
+    w = kernel_workloads()[1]
+    res = run_kernel(w, modules(), TINY)
+    assert res.status == "ok", res.note
+    assert res.ratio == pytest.approx(res.seconds["lmfast"] / res.seconds["reference"])
+    assert res.target_missed == (res.ratio > 4.0)
+    assert ("ratio above target 4" in res.note) == res.target_missed

@@ -7,16 +7,17 @@ the ratio SciPy / lmfast; batch rows time one ``curve_fit_batch`` call against a
 ``scipy.optimize.curve_fit`` and report fits per second; peer rows time other batch
 fitters (cminpack-numba, lumafit) when they are installed; estimator rows time one
 ``curve_fit_batch`` estimator against another on the same data (Poisson against least
-squares); package rows time lmfit's and astropy's own fits with and without
-``lmfast.patch()``.
+squares); kernel rows time a compiled lineshape on large arrays (the Voigt against SciPy's);
+package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``.
 
 Modules
 -------
 config       settings of a run (rounds, timing length, batch sizes; default and quick)
 problems     NumPy problems and batch data generators
-workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, the default list,
-             ``--only``
+workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, KernelTiming, the
+             default list, ``--only``
 peers        the cminpack-numba and lumafit batch solvers
+kernels      the lineshape kernel rows: Voigt against SciPy, two Voigts against two Gaussians
 packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
 patched      the package rows: PatchedFit, patched_workloads, run_patched_fit
 timing       timing harness: repeat counts, interleaved rounds, noise and load checks
@@ -68,6 +69,7 @@ from lmfast.bench.problems import (
 from lmfast.bench.results import (
     BatchFitResult,
     EstimatorFitResult,
+    KernelResult,
     PatchedFitResult,
     PeerFitResult,
     ScaleOutResult,
@@ -79,6 +81,7 @@ from lmfast.bench.timing import BUSY_CPUS, relative_spread, timed_rounds
 from lmfast.bench.workloads import (
     BatchFit,
     EstimatorFit,
+    KernelTiming,
     PeerFit,
     ScaleOutFit,
     SingleFit,
@@ -86,6 +89,7 @@ from lmfast.bench.workloads import (
     batch_workloads,
     default_workloads,
     estimator_workloads,
+    kernel_workloads,
     opt_in_workloads,
     select_workloads,
 )
@@ -108,6 +112,8 @@ __all__ = [
     "BenchConfig",
     "EstimatorFit",
     "EstimatorFitResult",
+    "KernelResult",
+    "KernelTiming",
     "PatchedFit",
     "PatchedFitResult",
     "PeerFit",
@@ -127,6 +133,7 @@ __all__ = [
     "gaussian_2d_batch",
     "gaussian_batch",
     "import_implementations",
+    "kernel_workloads",
     "opt_in_workloads",
     "patched_workloads",
     "peaks_problem",

@@ -266,6 +266,61 @@ class ScaleOutResult(_BatchTimings):
 
 
 @dataclass
+class KernelResult:
+    """Measurements of one :class:`~lmfast.bench.workloads.KernelTiming` workload.
+
+    ``seconds`` (median), ``times`` (every round), ``number`` (inner repeat count) and
+    ``spread`` are keyed by ``"lmfast"`` and ``"reference"``; times are per ``unit`` (a
+    point, or one evaluation of value and Jacobian), ``units`` of them per call; ``m`` is
+    the points of one call (per point) or of one evaluation.
+    """
+
+    kind: ClassVar[str] = "kernel"
+    name: str
+    unit: str
+    m: int
+    units: int
+    n: int
+    reference_label: str
+    lower_is_better: bool = False
+    target: float | None = None
+    accuracy_target: float | None = None
+    status: str = "ok"  # "ok", "skipped" or "error"
+    note: str = ""
+    seconds: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+    number: dict = field(default_factory=dict)
+    spread: dict = field(default_factory=dict)
+    round_ratios: list = field(default_factory=list)  # the row's ratio, per round
+    accuracy: float | None = None  # largest relative difference from the reference
+    warnings: list = field(default_factory=list)
+
+    @property
+    def ratio(self):
+        """Reference time / lmfast time, or lmfast time / reference time when
+        ``lower_is_better``; ``None`` if not measured."""
+        if self.status != "ok":
+            return None
+        lm, ref = self.seconds["lmfast"], self.seconds["reference"]
+        return lm / ref if self.lower_is_better else ref / lm
+
+    @property
+    def target_missed(self):
+        """The ratio is on the wrong side of ``target``."""
+        if self.target is None or self.ratio is None:
+            return False
+        return self.ratio > self.target if self.lower_is_better else self.ratio < self.target
+
+    def to_json(self):
+        """JSON-serialisable record."""
+        rec = dataclasses.asdict(self)
+        rec.update(kind=self.kind, ratio=self.ratio)
+        if rec["accuracy"] is not None and not math.isfinite(rec["accuracy"]):
+            rec["accuracy"] = None
+        return rec
+
+
+@dataclass
 class BuildsResult:
     """One row of ``bench/ab_builds.py``: the same batch fitted by two builds of lmfast.
 

@@ -460,6 +460,57 @@ class ScaleOutTable(_FixedWidthTable):
     )
 
 
+def format_time(seconds):
+    """Seconds as ns below a microsecond, else as µs (three significant digits or more)."""
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.1f} ns"
+    return f"{format_us(seconds)} {micro()}s"
+
+
+class KernelTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.results.KernelResult` rows."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        return [
+            ("per", 10, "<"),
+            ("m", 7, ">"),
+            ("lmfast", 10, ">"),
+            ("reference", 19, "<"),
+            ("ref time", 10, ">"),
+            ("ratio", 6, ">"),
+            ("goal", 6, ">"),
+            ("max rel diff", 12, ">"),
+        ]
+
+    keys = ("name", "unit", "m")
+
+    @staticmethod
+    def cells(r):
+        goal = "-" if r.target is None else f"{'<=' if r.lower_is_better else '>='} {r.target:g}"
+        return [
+            format_time(r.seconds["lmfast"]),
+            r.reference_label,
+            format_time(r.seconds["reference"]),
+            f"{r.ratio:.2f}",
+            goal,
+            "-" if r.accuracy is None else f"{r.accuracy:.1e}",
+        ]
+
+    footer = (
+        "Compiled lineshapes timed on large arrays, no fit around them (median over the\n"
+        "rounds, lmfast and the reference back to back, order alternating).\n"
+        "voigt-profile: time per point of lineshapes.voigt(x, a, c, sigma, gamma) and of\n"
+        "a * scipy.special.voigt_profile(x - c, sigma, gamma) on the same points; ratio =\n"
+        "SciPy time / lmfast time (> 1: lmfast is faster); max rel diff = largest\n"
+        "|lmfast - SciPy| / |SciPy| where the profile is > 1e-300 (goal <= 1e-13).\n"
+        "voigt2-vs-gauss2-composite: one value + one Jacobian (as a fit step asks for them)\n"
+        "of a composite of two Voigts against one of two Gaussians, m = 1024, through the\n"
+        "composite's compiled evaluator; ratio = Voigt time / Gaussian time (lower is better)."
+    )
+
+
 class BuildsTable(_FixedWidthTable):
     """Fixed-width table of :class:`~lmfast.bench.results.BuildsResult` rows
     (``bench/ab_builds.py``; not a kind of ``python -m lmfast.bench``)."""
@@ -524,3 +575,4 @@ TABLES = {"single": SingleFitTable, "batch": BatchFitTable, "peer": PeerFitTable
 TABLES["estimator"] = EstimatorFitTable
 TABLES["patch"] = PatchedFitTable
 TABLES["scaleout"] = ScaleOutTable
+TABLES["kernel"] = KernelTable
