@@ -28,6 +28,7 @@ from lmfast.bench import (
     batch_workloads,
     default_workloads,
     estimator_workloads,
+    gaussian_batch,
     opt_in_workloads,
     poisson_gaussian_batch,
     select_workloads,
@@ -439,3 +440,178 @@ def test_plot_groups_an_estimator_row_as_two_lmfast_bars():
     groups = plot_groups([single("a"), res])
     assert groups[POISSON_ROW] == {"lmfast, poisson": pytest.approx(1e5),
                                    "lmfast, least_squares": pytest.approx(1.25e5)}
+
+
+# bench/ab_builds.py: two builds in two worker processes, alternating rounds.
+
+def test_ab_rounds_alternate_and_one_worker_runs_at_a_time():
+    from lmfast.bench.builds import alternate
+
+    calls = []
+
+    class FakeWorker:
+        def __init__(self, label, seconds):
+            self.label, self.seconds = label, seconds
+
+        def request(self, cmd):
+            assert cmd == "time"
+            calls.append(self.label)
+            return {"seconds": self.seconds + len(calls), "cpu": 0.5}
+
+    times, cpu = alternate({"base": FakeWorker("base", 10.0), "new": FakeWorker("new", 20.0)},
+                           5)
+    assert calls == ["base", "new", "new", "base", "base", "new", "new", "base", "base", "new"]
+    assert times == {"base": [11.0, 14.0, 15.0, 18.0, 19.0], "new": [22.0, 23.0, 26.0, 27.0, 30.0]}
+    assert cpu == 5.0
+
+
+def test_ab_rows_a_name_selects_that_row_other_patterns_match_as_only():
+    from lmfast.bench.builds import DEFAULT_ROWS, choose_rows, supported_rows
+
+    assert [w.name for w in choose_rows(None)] == list(DEFAULT_ROWS)
+    assert [w.name for w in choose_rows("batch-gauss128")] == ["batch-gauss128"]
+    assert [w.name for w in choose_rows("batch-gauss128*")] == ["batch-gauss128",
+                                                                "batch-gauss128-bounded"]
+    supported = {w.name for w in supported_rows()}
+    assert "batch-py-gauss128" not in supported  # a Python model: nothing to A/B
+    assert "batch-raman-3peaks" not in supported  # a composite: not in every build
+    assert choose_rows("no-such-row") == []
+
+
+def test_ab_worker_answers_each_command_on_its_own_line(tmp_path):
+    import io
+
+    from lmfast.bench.build_worker import serve
+
+    data = tmp_path / "d.npz"
+    batch_data = gaussian_batch(20)
+    np.savez(data, x=batch_data.x, y=batch_data.y, p0=batch_data.p0)
+    out = tmp_path / "out.npz"
+    commands = [
+        {"cmd": "time"},  # nothing loaded yet
+        {"cmd": "hello"},
+        {"cmd": "__init__"},
+        {"cmd": "load", "data": str(data), "model": "gaussian", "threads": 1, "options": {},
+         "out": str(out)},
+        {"cmd": "time"},
+        {"cmd": "quit"},
+        {"cmd": "hello"},  # after quit: not answered
+    ]
+    answers = io.StringIO()
+    serve(io.StringIO("".join(json.dumps(c) + "\n" for c in commands)), answers)
+    lines = [json.loads(line) for line in answers.getvalue().splitlines()]
+    assert len(lines) == 5
+    assert lines[0] == {"error": "RuntimeError: no row loaded"}
+    assert lines[1]["lmfast"] == lmfast.__file__
+    assert lines[2] == {"error": "ValueError: unknown command '__init__'"}
+    assert lines[3]["n_fits"] == 20 and lines[3]["warnings"] == []
+    assert lines[4]["seconds"] > 0 and lines[4]["cpu"] >= 0
+    with np.load(out) as saved:
+        expected = lmfast.curve_fit_batch(lmfast.models.gaussian, batch_data.x, batch_data.y,
+                                          batch_data.p0, threads=1)
+        np.testing.assert_array_equal(saved["popt"], expected.popt)
+        np.testing.assert_array_equal(saved["ier"], expected.ier)
+
+
+def test_ab_worker_refuses_a_checkout_whose_lmfast_it_does_not_import(tmp_path):
+    from lmfast.bench.builds import BuildWorker, WorkerError
+
+    (tmp_path / "lmfast").mkdir()  # not a build: lmfast comes from elsewhere, or not at all
+    worker = BuildWorker("base", tmp_path, tmp_path)
+    try:
+        with pytest.raises(WorkerError, match="base"):
+            worker.hello()
+    finally:
+        worker.close()
+
+
+def test_ab_builds_of_one_checkout_agree_bitwise(tmp_path):
+    """An A/A run of the checkout under test: both workers fit the same numbers."""
+    root = Path(lmfast.__file__).resolve().parents[1]
+    script = root / "bench" / "ab_builds.py"
+    if not script.is_file():
+        pytest.skip("not a source checkout")
+    out = tmp_path / "ab.json"
+    env = dict(os.environ, PYTHONPATH=str(root))
+    run = subprocess.run(
+        [sys.executable, str(script), "--base", str(root), "--new", str(root), "--quick",
+         "--only", "batch-gauss2d-5x5", "--rounds", "2", "--threads", "1", "--json", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("CPU: ") and ("avx2" in lines[0] or "ISA: unknown" in lines[0])
+    row = next(line for line in lines if line.startswith("batch-gauss2d-5x5 "))
+    cells = row.split()
+    assert cells[1:5] == ["25", "5", "5000", "1"]
+    assert cells[-3:] == ["100.0%", "yes", "0e+00"]
+    doc = json.loads(out.read_text())
+    assert set(doc["builds"]) == {"base", "new"}
+    assert doc["builds"]["new"]["lmfast"] == str(root / "lmfast" / "__init__.py")
+    (rec,) = doc["results"]
+    assert (rec["kind"], rec["status"], rec["threads"]) == ("builds", "ok", 1)
+    assert [len(rec["times"][b]) for b in ("base", "new")] == [2, 2]
+    assert rec["agreement"]["success_match"] == 1.0 and rec["agreement"]["max_xdiff"] == 0.0
+    assert rec["ratio"] == pytest.approx(rec["seconds"]["base"] / rec["seconds"]["new"])
+
+
+def test_2d_cminpack_peer_fits_the_gaussian_2d_model_as_lmfast_does():
+    """Same formula, parameter order and algorithm (MINPACK lmder, analytic Jacobian):
+    the peer's popt equals lmfast's to rounding on the batch-gauss2d-5x5 data."""
+    pytest.importorskip("cminpack_numba")
+    from lmfast.bench import gaussian_2d_batch
+    from lmfast.bench.peers import cminpack_numba_2d_solver
+
+    (row,) = [w for w in batch_workloads() if w.name == "batch-gauss2d-5x5-cminpack-numba"]
+    assert (row.base, row.model, row.m, row.n) == ("batch-gauss2d-5x5", "gaussian_2d", 25, 5)
+    data = gaussian_2d_batch(200)
+    popt, ok = cminpack_numba_2d_solver()(data.x, data.y, data.p0, 1)
+    lm = lmfast.curve_fit_batch(lmfast.models.gaussian_2d, data.x, data.y, data.p0, threads=1)
+    assert ok.all() and lm.success.all()
+    np.testing.assert_allclose(popt, lm.popt, rtol=1e-9)
+
+
+# The lineshape kernel rows: what they evaluate and which way their ratios go.
+
+def test_kernel_rows_are_in_the_default_run():
+    from lmfast.bench import kernel_workloads
+
+    names = [w.name for w in select_workloads(default_workloads(), "voigt")]
+    assert names == ["voigt-profile", "voigt2-vs-gauss2-composite"]
+    assert [w.name for w in kernel_workloads()] == names
+
+
+def test_voigt_profile_row_times_lmfast_against_scipy_and_checks_accuracy():
+    pytest.importorskip("scipy.special")
+    from lmfast.bench import kernel_workloads
+    from lmfast.bench.kernels import QUICK_VOIGT_POINTS, VOIGT_PAIRS
+    from lmfast.bench.runners import run_kernel
+
+    w = kernel_workloads()[0]
+    res = run_kernel(w, modules(), dataclasses.replace(TINY, quick=True))
+    assert res.status == "ok", res.note
+    assert res.m == res.units == QUICK_VOIGT_POINTS
+    assert res.accuracy <= w.accuracy_target  # the kernel's documented accuracy
+    assert res.ratio == pytest.approx(res.seconds["reference"] / res.seconds["lmfast"])
+    assert all(f"sigma {s:g}, gamma {g:g}: " in res.note for s, g in VOIGT_PAIRS)
+    cells = TABLES["kernel"](name_width=len(w.name)).row(res).split()
+    assert (cells[0], cells[1], cells[2], cells[-1]) == (w.name, "point", "200000",
+                                                          f"{res.accuracy:.1e}")
+    rec = json.loads(json.dumps(res.to_json()))
+    assert (rec["kind"], rec["status"]) == ("kernel", "ok")
+
+
+def test_composite_row_is_the_voigt_cost_over_the_gaussian_cost():
+    from lmfast.bench import kernel_workloads
+    from lmfast.bench.kernels import composite_calls
+    from lmfast.bench.runners import run_kernel
+
+    calls = composite_calls(quick=True).calls
+    voigt, gauss = calls["lmfast"](), calls["reference"]()
+    assert voigt.shape == (4, 1024 * 8) and gauss.shape == (4, 1024 * 6)  # Jacobians
+    w = kernel_workloads()[1]
+    res = run_kernel(w, modules(), TINY)
+    assert res.status == "ok", res.note
+    assert res.ratio == pytest.approx(res.seconds["lmfast"] / res.seconds["reference"])
+    assert res.target_missed == (res.ratio > 4.0)
+    assert ("ratio above target 4" in res.note) == res.target_missed

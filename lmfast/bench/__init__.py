@@ -7,16 +7,17 @@ the ratio SciPy / lmfast; batch rows time one ``curve_fit_batch`` call against a
 ``scipy.optimize.curve_fit`` and report fits per second; peer rows time other batch
 fitters (cminpack-numba, lumafit) when they are installed; estimator rows time one
 ``curve_fit_batch`` estimator against another on the same data (Poisson against least
-squares); package rows time lmfit's and astropy's own fits with and without
-``lmfast.patch()``.
+squares); kernel rows time a compiled lineshape on large arrays (the Voigt against SciPy's);
+package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``.
 
 Modules
 -------
 config       settings of a run (rounds, timing length, batch sizes; default and quick)
 problems     NumPy problems and batch data generators
-workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, the default list,
-             ``--only``
+workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, KernelTiming, the
+             default list, ``--only``
 peers        the cminpack-numba and lumafit batch solvers
+kernels      the lineshape kernel rows: Voigt against SciPy, two Voigts against two Gaussians
 packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
 patched      the package rows: PatchedFit, patched_workloads, run_patched_fit
 timing       timing harness: repeat counts, interleaved rounds, noise and load checks
@@ -28,6 +29,8 @@ scaleout     the opt-in rows beyond one process: lmfast.dask on a LocalCluster, 
 tables       header, number formats and the fixed-width tables
 environment  versions, CPU, optional modules, git state, BLAS builds
 plot         the ``--plot`` figure
+builds       ``bench/ab_builds.py``: two builds of lmfast in worker processes, interleaved
+build_worker the worker of one build (run by path from this checkout)
 __main__     command line
 
 Importing this package imports only NumPy, the standard library and lmfast; SciPy is
@@ -66,6 +69,7 @@ from lmfast.bench.problems import (
 from lmfast.bench.results import (
     BatchFitResult,
     EstimatorFitResult,
+    KernelResult,
     PatchedFitResult,
     PeerFitResult,
     ScaleOutResult,
@@ -77,6 +81,7 @@ from lmfast.bench.timing import BUSY_CPUS, relative_spread, timed_rounds
 from lmfast.bench.workloads import (
     BatchFit,
     EstimatorFit,
+    KernelTiming,
     PeerFit,
     ScaleOutFit,
     SingleFit,
@@ -84,6 +89,7 @@ from lmfast.bench.workloads import (
     batch_workloads,
     default_workloads,
     estimator_workloads,
+    kernel_workloads,
     opt_in_workloads,
     select_workloads,
 )
@@ -106,6 +112,8 @@ __all__ = [
     "BenchConfig",
     "EstimatorFit",
     "EstimatorFitResult",
+    "KernelResult",
+    "KernelTiming",
     "PatchedFit",
     "PatchedFitResult",
     "PeerFit",
@@ -125,6 +133,7 @@ __all__ = [
     "gaussian_2d_batch",
     "gaussian_batch",
     "import_implementations",
+    "kernel_workloads",
     "opt_in_workloads",
     "patched_workloads",
     "peaks_problem",

@@ -88,6 +88,24 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+#: Vector instruction sets reported by :func:`cpu_flags` (the SIMD kernels' targets).
+ISA_FLAGS = ("avx2", "avx512f", "fma")
+
+
+def cpu_flags(names=ISA_FLAGS):
+    """``{flag: bool}`` for ``names``, from the first ``flags`` line of ``/proc/cpuinfo``
+    (Linux, x86); an empty dict where that line is missing."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.lower().startswith("flags"):
+                    present = set(line.split(":", 1)[1].split())
+                    return {name: name in present for name in names}
+    except OSError:
+        pass
+    return {}
+
+
 def versions(lmfast_module=None, scipy_module=None):
     """Versions and machine facts for the header and the JSON file.
 

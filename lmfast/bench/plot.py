@@ -27,6 +27,8 @@ def plot_groups(results):
         if r.kind == "peer":
             groups.setdefault(r.base, {})[r.library] = 1.0 / r.seconds["peer"]
             continue
+        if r.kind == "kernel":  # times per point or evaluation, not fits/s
+            continue
         bars = groups.setdefault(r.name, {})
         if r.kind == "patch":
             bars.update(_patched_bars(r))

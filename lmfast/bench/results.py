@@ -265,6 +265,109 @@ class ScaleOutResult(_BatchTimings):
         return self.per_lmfast(self.reference)
 
 
+@dataclass
+class KernelResult:
+    """Measurements of one :class:`~lmfast.bench.workloads.KernelTiming` workload.
+
+    ``seconds`` (median), ``times`` (every round), ``number`` (inner repeat count) and
+    ``spread`` are keyed by ``"lmfast"`` and ``"reference"``; times are per ``unit`` (a
+    point, or one evaluation of value and Jacobian), ``units`` of them per call; ``m`` is
+    the points of one call (per point) or of one evaluation.
+    """
+
+    kind: ClassVar[str] = "kernel"
+    name: str
+    unit: str
+    m: int
+    units: int
+    n: int
+    reference_label: str
+    lower_is_better: bool = False
+    target: float | None = None
+    accuracy_target: float | None = None
+    status: str = "ok"  # "ok", "skipped" or "error"
+    note: str = ""
+    seconds: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+    number: dict = field(default_factory=dict)
+    spread: dict = field(default_factory=dict)
+    round_ratios: list = field(default_factory=list)  # the row's ratio, per round
+    accuracy: float | None = None  # largest relative difference from the reference
+    warnings: list = field(default_factory=list)
+
+    @property
+    def ratio(self):
+        """Reference time / lmfast time, or lmfast time / reference time when
+        ``lower_is_better``; ``None`` if not measured."""
+        if self.status != "ok":
+            return None
+        lm, ref = self.seconds["lmfast"], self.seconds["reference"]
+        return lm / ref if self.lower_is_better else ref / lm
+
+    @property
+    def target_missed(self):
+        """The ratio is on the wrong side of ``target``."""
+        if self.target is None or self.ratio is None:
+            return False
+        return self.ratio > self.target if self.lower_is_better else self.ratio < self.target
+
+    def to_json(self):
+        """JSON-serialisable record."""
+        rec = dataclasses.asdict(self)
+        rec.update(kind=self.kind, ratio=self.ratio)
+        if rec["accuracy"] is not None and not math.isfinite(rec["accuracy"]):
+            rec["accuracy"] = None
+        return rec
+
+
+@dataclass
+class BuildsResult:
+    """One row of ``bench/ab_builds.py``: the same batch fitted by two builds of lmfast.
+
+    ``times`` (seconds of one ``curve_fit_batch`` call over all ``n_fits`` fits, every
+    round), ``seconds`` (their median) and ``spread`` are keyed by ``"base"`` and
+    ``"new"``; ``round_ratios`` are base time / new time per round; ``agreement`` is
+    :func:`~lmfast.bench.checks.batch_agreement` of the new build (its ``"lmfast"``
+    side) against the base build (``"reference"``) over all fits.
+    """
+
+    kind: ClassVar[str] = "builds"
+    name: str
+    model: str
+    m: int
+    n: int
+    n_fits: int
+    threads: int
+    status: str = "ok"  # "ok" or "error"
+    note: str = ""
+    seconds: dict = field(default_factory=dict)
+    times: dict = field(default_factory=dict)
+    spread: dict = field(default_factory=dict)
+    round_ratios: list = field(default_factory=list)
+    agreement: dict = field(default_factory=dict)
+    agree: bool | None = None
+    other_load: float | None = None  # CPUs used by other processes during the rounds
+    warnings: list = field(default_factory=list)  # of the warm-up fits, "<build>: ..."
+
+    @property
+    def fits_per_second(self):
+        """Fits per second of each build (median call)."""
+        return {build: self.n_fits / s for build, s in self.seconds.items() if s > 0}
+
+    @property
+    def ratio(self):
+        """New fits/s over base fits/s (> 1: the new build is faster), or ``None``."""
+        if self.status != "ok":
+            return None
+        return self.seconds["base"] / self.seconds["new"]
+
+    def to_json(self):
+        """JSON-serialisable record."""
+        rec = dataclasses.asdict(self)
+        rec.update(kind=self.kind, ratio=self.ratio, fits_per_second=self.fits_per_second)
+        return rec
+
+
 def write_json(path, info, config, results):
     """Write header facts, settings and results to ``path``."""
     doc = {

@@ -23,6 +23,7 @@ from lmfast.bench.problems import poisson_deviance_jacobian, poisson_deviance_re
 from lmfast.bench.results import (
     BatchFitResult,
     EstimatorFitResult,
+    KernelResult,
     PeerFitResult,
     ScaleOutResult,
     SingleFitResult,
@@ -164,16 +165,21 @@ def _check_single_fit(workload, fits, res):
 
 
 def _time_single_fit(calls, first, config, res):
-    """Calibrate, time in interleaved rounds and store times, spread and notes in ``res``."""
+    """Calibrate, time in interleaved rounds and store times, spread and notes in ``res``.
+
+    ``calls`` has two entries, lmfast's first; ``round_ratios`` are the second's time
+    over lmfast's.
+    """
+    lmfast, reference = calls
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the warning machinery must not be timed
-        for impl in IMPLEMENTATIONS:
+        for impl in calls:
             res.number[impl] = calibrate(calls[impl], config.min_time, first[impl])
         res.times = interleaved_times(calls, res.number, config.rounds)
     res.seconds = {impl: statistics.median(t) for impl, t in res.times.items()}
     res.spread = {impl: relative_spread(t) for impl, t in res.times.items()}
-    pairs = zip(res.times["lmfast"], res.times["scipy"], strict=True)
-    res.round_ratios = [sp / lm for lm, sp in pairs]
+    pairs = zip(res.times[lmfast], res.times[reference], strict=True)
+    res.round_ratios = [ref / lm for lm, ref in pairs]
     res.note = _join_notes(res.note, noise_note(res.spread, res.round_ratios))
 
 
@@ -537,6 +543,56 @@ def run_estimator_fit(workload, modules, config):
     return res
 
 
+def run_kernel(workload, modules, config):
+    """Measure one :class:`~lmfast.bench.workloads.KernelTiming`: lmfast's kernel and the
+    reference, each called once (warm-up; the accuracy is measured while the calls are
+    built), then calibrated and timed in interleaved rounds as a single-fit row.
+
+    Returns
+    -------
+    KernelResult
+        Times per ``unit``; ``status`` is ``"skipped"`` when lmfast (or SciPy) lacks what
+        the row evaluates and ``"error"`` when a call raised.
+    """
+    res = KernelResult(workload.name, workload.unit, workload.m, workload.m, workload.n,
+                       workload.reference_label, workload.lower_is_better, workload.target,
+                       workload.accuracy_target)
+    try:
+        kernel = workload.make_calls(config.quick)
+    except (ImportError, AttributeError, KeyError) as exc:  # an older lmfast, say
+        res.status, res.note = "skipped", f"{type(exc).__name__}: {exc}"
+        return res
+    except Exception as exc:  # noqa: BLE001  (report and go on with the next workload)
+        res.status, res.note = "error", f"{type(exc).__name__}: {exc}"
+        return res
+    res.units, res.accuracy = kernel.units, kernel.accuracy
+    if workload.unit == "point":
+        res.m = kernel.units  # fewer with --quick
+    first = {}
+    try:
+        for impl, call in kernel.calls.items():
+            _, first[impl], caught = _warm_up(call)
+            res.warnings += [f"{impl}: {w}" for w in caught]
+    except Exception as exc:  # noqa: BLE001
+        res.status, res.note = "error", f"{impl}: {type(exc).__name__}: {exc}"
+        return res
+    _time_single_fit(kernel.calls, first, config, res)
+    res.times = {impl: [t / res.units for t in ts] for impl, ts in res.times.items()}
+    res.seconds = {impl: s / res.units for impl, s in res.seconds.items()}
+    if workload.lower_is_better:  # per-round ratios in the direction of the row's ratio
+        res.round_ratios = [1.0 / r for r in res.round_ratios]
+        res.note = noise_note(res.spread, res.round_ratios)
+    notes = [res.note, *kernel.notes]
+    if res.target_missed:
+        side = "above" if workload.lower_is_better else "below"
+        notes.append(f"ratio {side} target {workload.target:g}")
+    if (workload.accuracy_target is not None
+            and not (res.accuracy is not None and res.accuracy <= workload.accuracy_target)):
+        notes.append(f"max relative difference above target {workload.accuracy_target:g}")
+    res.note = _join_notes(*notes)
+    return res
+
+
 def run_scale_out(workload, modules, config):
     """Measure one :class:`~lmfast.bench.workloads.ScaleOutFit` (see
     :mod:`lmfast.bench.scaleout`).
@@ -571,6 +627,7 @@ RUNNERS = {"single": run_single_fit, "batch": run_batch_fit, "peer": run_peer_fi
 RUNNERS["estimator"] = run_estimator_fit
 RUNNERS["patch"] = run_patched_fit
 RUNNERS["scaleout"] = run_scale_out
+RUNNERS["kernel"] = run_kernel
 
 
 def run_all(workloads, modules, config, out=None):

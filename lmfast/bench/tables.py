@@ -460,8 +460,119 @@ class ScaleOutTable(_FixedWidthTable):
     )
 
 
+def format_time(seconds):
+    """Seconds as ns below a microsecond, else as µs (three significant digits or more)."""
+    if seconds < 1e-6:
+        return f"{seconds * 1e9:.1f} ns"
+    return f"{format_us(seconds)} {micro()}s"
+
+
+class KernelTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.results.KernelResult` rows."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        return [
+            ("per", 10, "<"),
+            ("m", 7, ">"),
+            ("lmfast", 10, ">"),
+            ("reference", 19, "<"),
+            ("ref time", 10, ">"),
+            ("ratio", 6, ">"),
+            ("goal", 6, ">"),
+            ("max rel diff", 12, ">"),
+        ]
+
+    keys = ("name", "unit", "m")
+
+    @staticmethod
+    def cells(r):
+        goal = "-" if r.target is None else f"{'<=' if r.lower_is_better else '>='} {r.target:g}"
+        return [
+            format_time(r.seconds["lmfast"]),
+            r.reference_label,
+            format_time(r.seconds["reference"]),
+            f"{r.ratio:.2f}",
+            goal,
+            "-" if r.accuracy is None else f"{r.accuracy:.1e}",
+        ]
+
+    footer = (
+        "Compiled lineshapes timed on large arrays, no fit around them (median over the\n"
+        "rounds, lmfast and the reference back to back, order alternating).\n"
+        "voigt-profile: time per point of lineshapes.voigt(x, a, c, sigma, gamma) and of\n"
+        "a * scipy.special.voigt_profile(x - c, sigma, gamma) on the same points; ratio =\n"
+        "SciPy time / lmfast time (> 1: lmfast is faster); max rel diff = largest\n"
+        "|lmfast - SciPy| / |SciPy| where the profile is > 1e-300 (goal <= 1e-13).\n"
+        "voigt2-vs-gauss2-composite: one value + one Jacobian (as a fit step asks for them)\n"
+        "of a composite of two Voigts against one of two Gaussians, m = 1024, through the\n"
+        "composite's compiled evaluator; ratio = Voigt time / Gaussian time (lower is better)."
+    )
+
+
+class BuildsTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.results.BuildsResult` rows
+    (``bench/ab_builds.py``; not a kind of ``python -m lmfast.bench``)."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        return [
+            ("m", 4, ">"),
+            ("n", 2, ">"),
+            ("N", 7, ">"),
+            ("threads", 7, ">"),
+            ("base fits/s", 12, ">"),
+            ("new fits/s", 12, ">"),
+            ("new/base", 8, ">"),
+            ("per round", 11, ">"),
+            ("same ok", 7, ">"),
+            ("agree", 9, "<"),
+        ]
+
+    keys = ("name", "m", "n", "n_fits", "threads")
+
+    @staticmethod
+    def cells(r):
+        fits = r.fits_per_second
+        return [
+            format_rate(fits["base"]),
+            format_rate(fits["new"]),
+            f"{r.ratio:.3f}",
+            f"{min(r.round_ratios):.2f}..{max(r.round_ratios):.2f}",
+            f"{100 * r.agreement['success_match']:.1f}%",
+            format_agree(r.agree, r.agreement),
+        ]
+
+    @staticmethod
+    def row_notes(r):
+        """The agreement of a measured row, spelt out (its note follows)."""
+        if not r.agreement:
+            return []
+        a = r.agreement
+        diff = ("no fit solved by both" if a["median_xdiff"] is None else
+                f"popt relative difference median {a['median_xdiff']:.1e}, max "
+                f"{a['max_xdiff'] if a['max_xdiff'] is not None else math.inf:.1e}, "
+                f"{100 * a['within_rtol']:.1f}% within {BATCH_X_RTOL:g}")
+        return [f"note: {r.name}: success base {100 * a['success']['reference']:.1f}%, new "
+                f"{100 * a['success']['lmfast']:.1f}%, same flag {100 * a['success_match']:.1f}%"
+                f" of {a['fits']} fits; {diff}"]
+
+    footer = (
+        "base/new fits/s: N / median time of one curve_fit_batch call over all N fits, each\n"
+        "build in its own worker process; rounds alternate base, new then new, base (one\n"
+        "process runs at a time). new/base = new fits/s / base fits/s (> 1: new is faster);\n"
+        "per round = the range of that ratio over the rounds.\n"
+        "same ok = fits where both builds succeed or both fail (ier 1..4); agree = yes when\n"
+        f"that is >= {100 * BATCH_SUCCESS_MATCH:g}% and the median relative popt difference of the "
+        f"fits both solved\nis <= {BATCH_X_RTOL:g}; the number is that median."
+    )
+
+
 #: kind -> table class printing results of that kind.
 TABLES = {"single": SingleFitTable, "batch": BatchFitTable, "peer": PeerFitTable}
 TABLES["estimator"] = EstimatorFitTable
 TABLES["patch"] = PatchedFitTable
 TABLES["scaleout"] = ScaleOutTable
+TABLES["kernel"] = KernelTable

@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from lmfast.bench.environment import installed
+from lmfast.bench.kernels import VOIGT_POINTS, composite_calls, voigt_profile_calls
 from lmfast.bench.patched import patched_workloads
-from lmfast.bench.peers import cminpack_numba_solver, lmfit_bounded, lmfit_fit, lumafit_solver
+from lmfast.bench.peers import (
+    cminpack_numba_2d_solver,
+    cminpack_numba_solver,
+    lmfit_bounded,
+    lmfit_fit,
+    lumafit_solver,
+)
 from lmfast.bench.problems import (
     BATCH_GAUSS_BOUNDS,
     GAUSS_BOUNDS,
@@ -348,6 +355,49 @@ class EstimatorFit:
 
 
 @dataclass(frozen=True)
+class KernelTiming:
+    """A compiled lineshape timed against a reference on large arrays, no fit around it.
+
+    Parameters
+    ----------
+    name : str
+        Row name, matched by ``--only``.
+    m, n : int
+        Points of one call (``voigt-profile``: all pairs; fewer with ``--quick``) or of
+        one evaluation, and parameters.
+    description : str
+        One line for ``--list``.
+    unit : str
+        What a time is per: ``"point"`` or ``"evaluation"``.
+    reference_label : str
+        The reference, as the table names it.
+    make_calls : callable
+        ``make_calls(quick)`` returns a :class:`lmfast.bench.kernels.KernelCalls`.
+    lower_is_better : bool
+        ``False``: ratio = reference time / lmfast time, the goal is at least ``target``
+        (lmfast against SciPy). ``True``: ratio = lmfast time / reference time, the goal
+        is at most ``target`` (what a lineshape costs against a cheaper one).
+    target : float, optional
+        Goal of the ratio; a ratio on the wrong side gets a note.
+    accuracy_target : float, optional
+        Largest relative difference from the reference allowed; more gets a note.
+    """
+
+    kind: ClassVar[str] = "kernel"
+    api: ClassVar[str] = "kernel"
+    name: str
+    m: int
+    n: int
+    description: str
+    unit: str
+    reference_label: str
+    make_calls: Callable = field(repr=False)
+    lower_is_better: bool = False
+    target: float | None = None
+    accuracy_target: float | None = None
+
+
+@dataclass(frozen=True)
 class ScaleOutFit:
     """A row beyond one process (opt-in): lmfast.dask on a cluster, the xarray accessor.
 
@@ -502,7 +552,8 @@ def default_workloads():
             requires="lmfast.models", target=5.0, same_solution=True,
             scipy_options={"method": "trf"},
         ),
-    ) + batch_workloads() + estimator_workloads() + patched_workloads()  # fmt: skip
+    ) + (batch_workloads() + estimator_workloads() + kernel_workloads()
+         + patched_workloads())  # fmt: skip
 
 
 def _raman_model():
@@ -564,6 +615,13 @@ def batch_workloads():
             "lumafit levenberg_marquardt_core, analytic Jacobian, numba prange over fits",
             gaussian_batch, lumafit_solver,
         ),
+        PeerFit(
+            "batch-gauss2d-5x5-cminpack-numba", "batch-gauss2d-5x5", "cminpack-numba",
+            "cminpack_numba", "gaussian_2d",
+            25, 5, 100_000, 5_000,
+            "cminpack-numba lmder on the 5x5 spots, analytic Jacobian, numba prange over fits",
+            gaussian_2d_batch, cminpack_numba_2d_solver,
+        ),
     )  # fmt: skip
     return rows + tuple(p for p in peers if installed(p.module))
 
@@ -576,6 +634,23 @@ def estimator_workloads():
             "curve_fit_batch(models.gaussian, estimator='poisson') vs least squares, "
             "same counts",
             poisson_gaussian_batch, target=0.85, plain=gauss1d, plain_jac=gauss1d_jac,
+        ),
+    )  # fmt: skip
+
+
+def kernel_workloads():
+    """The rows timing a compiled lineshape without a fit (:mod:`lmfast.bench.kernels`)."""
+    return (
+        KernelTiming(
+            "voigt-profile", VOIGT_POINTS, 4,
+            "lineshapes.voigt vs amplitude*scipy.special.voigt_profile, 4 (sigma, gamma), "
+            "core and tails",
+            "point", "SciPy voigt_profile", voigt_profile_calls, accuracy_target=1e-13,
+        ),
+        KernelTiming(
+            "voigt2-vs-gauss2-composite", 1024, 8,
+            "value + Jacobian of 2 Voigts vs 2 Gaussians (composite models), m = 1024",
+            "evaluation", "2 Gaussians", composite_calls, lower_is_better=True, target=4.0,
         ),
     )  # fmt: skip
 
