@@ -27,15 +27,10 @@ typedef struct LMSimdKernels {
                       double *work);
 } LMSimdKernels;
 
-/* The column stride of qr_factor's column-major copy: m rounded up to a multiple of 8,
-   plus 8 rows of zeros (whole vectors of up to 8 doubles run past row m). */
-static inline ptrdiff_t lmfast_qr_lda(ptrdiff_t m) {
-    return (m + 7) / 8 * 8 + 8;
-}
-
-/* Doubles of qr_factor's work: the copy of J and f (n + 1 columns), then n + 1 norms. */
+/* Doubles of qr_factor's work: its column-major copy of J and f (n + 1 columns of m rows
+   and up to 8 rows of zeros), then n + 1 norms. */
 static inline ptrdiff_t lmfast_qr_work_doubles(ptrdiff_t m, ptrdiff_t n) {
-    return (n + 1) * lmfast_qr_lda(m) + n + 1;
+    return (n + 1) * (m + 8) + n + 1;
 }
 
 /* The active table (never NULL once lmfast_simd_select has run). */
