@@ -4,7 +4,8 @@
 answers as ``scipy.optimize.leastsq`` and ``scipy.optimize.curve_fit`` (method 'lm'),
 in a fraction of the time.  ``lmfast.curve_fit_batch`` fits one model to many data sets
 at once, on every core, with the compiled models of ``lmfast.models`` or a vectorised
-Python model.
+Python model.  Fits of compiled models run kernels built for the CPU's vector units,
+chosen when lmfast is imported (``simd_path``).
 """
 # Loads libscipy_openblas with RTLD_GLOBAL: the compiled modules resolve their BLAS and
 # LAPACK symbols against it, wherever the package is installed.
@@ -18,6 +19,7 @@ from lmfast._least_squares import least_squares
 from lmfast._leastsq import leastsq
 from lmfast._outcomes import exception_class as _exception_class
 from lmfast._patching import patch, patch_calls, patched, patched_names, unpatch
+from lmfast._simd import set_simd_path, simd_path, simd_paths
 
 __version__ = "0.4.0"
 __all__ = [
@@ -34,6 +36,9 @@ __all__ = [
     "patched",
     "patched_names",
     "patch_calls",
+    "simd_paths",
+    "simd_path",
+    "set_simd_path",
 ]
 
 
