@@ -13,7 +13,7 @@ cimport numpy as cnp
 from libc.math cimport NAN
 from libc.stdlib cimport free, malloc
 
-from lmfast._models cimport CompiledModel, model_eval_t
+from lmfast._models cimport CompiledModel, model_eval_t, model_fj_t
 
 cnp.import_array()
 
@@ -21,6 +21,7 @@ cnp.import_array()
 ctypedef struct Component:
     model_eval_t f
     model_eval_t jac       # NULL: the composite has no analytic Jacobian
+    model_fj_t fj          # NULL: value and Jacobian apart
     void *ctx
     Py_ssize_t offset      # the component's first parameter in the composite's p
     Py_ssize_t n_params
@@ -85,6 +86,42 @@ cdef void composite_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize
     free(scratch)
 
 
+cdef void composite_fj(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, double *jac, void *ctx) noexcept nogil:
+    """composite_f and composite_jac in one sweep over the components, each evaluated
+    jointly where it can be (its fj)."""
+    cdef const Table *table = <const Table *>ctx
+    cdef const Component *c
+    cdef Py_ssize_t k, i, j
+    cdef double *fs
+    cdef double *js
+    if m <= 0:
+        return
+    fs = <double *>malloc(m * (table.widest + 1) * sizeof(double))
+    if fs == NULL:
+        _fill_nan(out, m)
+        _fill_nan(jac, m * n)
+        return
+    js = fs + m
+    for k in range(table.count):
+        c = &table.components[k]
+        if c.fj != NULL:
+            c.fj(p + c.offset, c.n_params, x, xstride, m, fs, js, c.ctx)
+        else:
+            c.f(p + c.offset, c.n_params, x, xstride, m, fs, c.ctx)
+            c.jac(p + c.offset, c.n_params, x, xstride, m, js, c.ctx)
+        if k == 0:
+            for i in range(m):
+                out[i] = fs[i]
+        else:
+            for i in range(m):
+                out[i] = out[i] + fs[i]
+        for i in range(m):
+            for j in range(c.n_params):
+                jac[i * n + c.offset + j] = js[i * c.n_params + j]
+    free(fs)
+
+
 cdef class CompositeTable:
     """The component table a composite's ``ctx`` points at (kept alive by its owner).
 
@@ -97,6 +134,7 @@ cdef class CompositeTable:
     cdef object buffer      # the Component array behind table.components
     cdef object keep        # the components' CompiledModels (their ctx stays valid)
     cdef readonly bint has_jacobian
+    cdef readonly bint has_joint    # a component evaluates value and Jacobian at once
 
     def __init__(self, components):
         cdef CompiledModel model
@@ -109,12 +147,14 @@ cdef class CompositeTable:
         self.table.count = count
         self.table.widest = 0
         self.has_jacobian = True
+        self.has_joint = False
         self.keep = tuple(model for model, _ in components)
         for k in range(count):
             model, n_params = components[k]
             entry = &self.table.components[k]
             entry.f = model.funcs.f
             entry.jac = model.funcs.jac
+            entry.fj = model.funcs.fj
             entry.ctx = model.funcs.ctx
             entry.offset = offset
             entry.n_params = n_params
@@ -123,6 +163,8 @@ cdef class CompositeTable:
                 self.table.widest = n_params
             if entry.jac == NULL:
                 self.has_jacobian = False
+            if entry.fj != NULL:
+                self.has_joint = True
 
     @property
     def address(self):
@@ -131,5 +173,5 @@ cdef class CompositeTable:
 
 
 def functions():
-    """(value, Jacobian) addresses of the composite kernels."""
-    return <size_t>composite_f, <size_t>composite_jac
+    """(value, Jacobian, joint) addresses of the composite kernels."""
+    return <size_t>composite_f, <size_t>composite_jac, <size_t>composite_fj

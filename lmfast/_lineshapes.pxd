@@ -2,6 +2,7 @@
 # plain C model functions with the signature of model_eval_t (lmfast/_models.pxd):
 #   f(p, n, x, xstride, m, out, ctx)   out[i] = f(x_i; p)
 #   jac(p, n, x, xstride, m, out, ctx) out[i * n + j] = d f(x_i; p) / d p_j  (row-major)
+#   fj(p, n, x, xstride, m, f, jac, ctx) both at once (gaussian, pseudo_voigt: model_fj_t)
 # None of them reads ctx; each reads x[0..m-1] only (x_dims = 1).
 #
 # Parameter order (p[0], p[1], ...), as lmfit names them:
@@ -18,6 +19,8 @@ cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t 
                      Py_ssize_t m, double *out, void *ctx) noexcept nogil
 cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                        Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void gaussian_fj(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                      Py_ssize_t m, double *f, double *jac, void *ctx) noexcept nogil
 cdef void lorentzian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                        Py_ssize_t m, double *out, void *ctx) noexcept nogil
 cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
@@ -27,6 +30,9 @@ cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssiz
 cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
                            Py_ssize_t xstride, Py_ssize_t m, double *out,
                            void *ctx) noexcept nogil
+cdef void pseudo_voigt_fj(const double *p, Py_ssize_t n, const double *x,
+                          Py_ssize_t xstride, Py_ssize_t m, double *f, double *jac,
+                          void *ctx) noexcept nogil
 cdef void voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                   Py_ssize_t m, double *out, void *ctx) noexcept nogil
 cdef void voigt_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,

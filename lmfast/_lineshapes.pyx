@@ -9,6 +9,7 @@ the tests and the NumPy twins reach them.  The Voigt profile and the exponential
 modified Gaussian use the Faddeeva function of ``lmfast/_faddeeva.pyx``.
 """
 cimport cython
+from lmfast._simd cimport simd_kernels
 from libc.math cimport NAN, atan, cos, erfc, exp, log, log1p, pow, sin, tgamma
 
 from lmfast._faddeeva cimport faddeeva, faddeeva_deriv
@@ -65,32 +66,63 @@ cdef double _inv_beta(double m) noexcept nogil:
 # --------------------------------------------------------------------------------------
 
 @cython.cdivision(True)
-cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                     Py_ssize_t m, double *out, void *ctx) noexcept nogil:
-    cdef double a = p[0], c = p[1], s = p[2]
-    cdef double norm = a / (SQRT2PI * s), two_s2 = 2.0 * (s * s), d
+cdef inline void _gaussian_exp(double c, double two_s2, const double *x, Py_ssize_t m,
+                               double *e) noexcept nogil:
+    """e_i = exp(-d^2 / (2 s^2)),  d = x_i - c: the exponents, then one vector exp."""
+    cdef double d
     cdef Py_ssize_t i
     for i in range(m):
         d = x[i] - c
-        out[i] = norm * exp(-(d * d) / two_s2)
+        e[i] = -(d * d) / two_s2
+    simd_kernels().exp_array(e, e, m)
+
+
+@cython.cdivision(True)
+cdef inline void _gaussian_row(double a, double c, double s, double k, double s2, double xi,
+                               double e, double *row) noexcept nogil:
+    """df/da = g,  df/dc = f d / s^2,  df/ds = f (d^2 / s^2 - 1) / s;  g = k e, f = a g."""
+    cdef double d = xi - c, g = k * e, f = a * g
+    row[0] = g
+    row[1] = f * d / s2
+    row[2] = f * ((d * d) / s2 - 1.0) / s
+
+
+@cython.cdivision(True)
+cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double a = p[0], c = p[1], s = p[2]
+    cdef double norm = a / (SQRT2PI * s)
+    cdef Py_ssize_t i
+    _gaussian_exp(c, 2.0 * (s * s), x, m, out)
+    for i in range(m):
+        out[i] = norm * out[i]
 
 
 @cython.cdivision(True)
 cdef void gaussian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                        Py_ssize_t m, double *out, void *ctx) noexcept nogil:
-    """df/da = g,  df/dc = f d / s^2,  df/ds = f (d^2 / s^2 - 1) / s."""
+    """The rows of _gaussian_row, filled from the last one back over the exponentials in
+    out[0:m] (row i, at out[i n:], overwrites only exponentials already used)."""
     cdef double a = p[0], c = p[1], s = p[2]
-    cdef double k = 1.0 / (SQRT2PI * s), s2 = s * s, two_s2 = 2.0 * s2, d, g, f
-    cdef double *row
+    cdef double k = 1.0 / (SQRT2PI * s), s2 = s * s
     cdef Py_ssize_t i
+    _gaussian_exp(c, 2.0 * s2, x, m, out)
+    for i in range(m - 1, -1, -1):
+        _gaussian_row(a, c, s, k, s2, x[i], out[i], out + i * n)
+
+
+@cython.cdivision(True)
+cdef void gaussian_fj(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                      Py_ssize_t m, double *f, double *jac, void *ctx) noexcept nogil:
+    """gaussian_f and gaussian_jac from one pass of exponentials."""
+    cdef double a = p[0], c = p[1], s = p[2]
+    cdef double k = 1.0 / (SQRT2PI * s), s2 = s * s, norm = a / (SQRT2PI * s), e
+    cdef Py_ssize_t i
+    _gaussian_exp(c, 2.0 * s2, x, m, f)
     for i in range(m):
-        d = x[i] - c
-        g = k * exp(-(d * d) / two_s2)
-        f = a * g
-        row = out + i * n
-        row[0] = g
-        row[1] = f * d / s2
-        row[2] = f * ((d * d) / s2 - 1.0) / s
+        e = f[i]
+        _gaussian_row(a, c, s, k, s2, x[i], e, jac + i * n)
+        f[i] = norm * e
 
 
 # --------------------------------------------------------------------------------------
@@ -133,42 +165,67 @@ cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssiz
 # --------------------------------------------------------------------------------------
 
 @cython.cdivision(True)
+cdef inline void _pseudo_voigt_row(double a, double c, double s, double fr, double xi,
+                                   double G, double *row) noexcept nogil:
+    """g, l: the unit-amplitude Gaussian (sigma_g) and Lorentzian (sigma), g = k G;
+    df/da = (1-fr) g + fr l,  df/dc = a ((1-fr) g d / sg^2 + fr l 2 u L / s),
+    df/ds = a ((1-fr) g (d^2 / sg^2 - 1) + fr l (2 u^2 L - 1)) / s,  df/dfr = a (l - g)."""
+    cdef double sg = s / SQRT2LN2, k = 1.0 / (SQRT2PI * sg), sg2 = sg * sg
+    cdef double ps = PI * s, cfr = 1.0 - fr, d = xi - c, u, L, g, l
+    u = d / s
+    L = 1.0 / (1.0 + u * u)
+    g = k * G
+    l = L / ps
+    row[0] = cfr * g + fr * l
+    row[1] = a * (cfr * g * d / sg2 + fr * l * 2.0 * u * L / s)
+    row[2] = a * (cfr * g * ((d * d) / sg2 - 1.0) + fr * l * (2.0 * (u * u) * L - 1.0)) / s
+    row[3] = a * (l - g)
+
+
+@cython.cdivision(True)
+cdef inline double _pseudo_voigt_value(double a, double c, double s, double fr, double xi,
+                                       double G) noexcept nogil:
+    cdef double sg = s / SQRT2LN2, gnorm = a / (SQRT2PI * sg), ps = PI * s
+    cdef double d = xi - c, u = d / s
+    return (1.0 - fr) * (gnorm * G) + fr * ((a / (1.0 + u * u)) / ps)
+
+
+@cython.cdivision(True)
 cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                          Py_ssize_t m, double *out, void *ctx) noexcept nogil:
-    cdef double a = p[0], c = p[1], s = p[2], fr = p[3]
-    cdef double sg = s / SQRT2LN2, gnorm = a / (SQRT2PI * sg), two_sg2 = 2.0 * (sg * sg)
-    cdef double ps = PI * s, d, u
+    """G = exp(-d^2 / (2 sg^2)) for all points (one vector exp), then the values."""
+    cdef double a = p[0], c = p[1], s = p[2], fr = p[3], sg = s / SQRT2LN2
     cdef Py_ssize_t i
+    _gaussian_exp(c, 2.0 * (sg * sg), x, m, out)
     for i in range(m):
-        d = x[i] - c
-        u = d / s
-        out[i] = ((1.0 - fr) * (gnorm * exp(-(d * d) / two_sg2))
-                  + fr * ((a / (1.0 + u * u)) / ps))
+        out[i] = _pseudo_voigt_value(a, c, s, fr, x[i], out[i])
 
 
 @cython.cdivision(True)
 cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
                            Py_ssize_t xstride, Py_ssize_t m, double *out,
                            void *ctx) noexcept nogil:
-    """g, l: the unit-amplitude Gaussian (sigma_g) and Lorentzian (sigma);
-    df/da = (1-fr) g + fr l,  df/dc = a ((1-fr) g d / sg^2 + fr l 2 u L / s),
-    df/ds = a ((1-fr) g (d^2 / sg^2 - 1) + fr l (2 u^2 L - 1)) / s,  df/dfr = a (l - g)."""
-    cdef double a = p[0], c = p[1], s = p[2], fr = p[3]
-    cdef double sg = s / SQRT2LN2, k = 1.0 / (SQRT2PI * sg), sg2 = sg * sg
-    cdef double two_sg2 = 2.0 * sg2, ps = PI * s, cfr = 1.0 - fr, d, u, L, g, l
-    cdef double *row
+    """The rows of _pseudo_voigt_row, from the last one back over the exponentials in
+    out[0:m] (as gaussian_jac)."""
+    cdef double a = p[0], c = p[1], s = p[2], fr = p[3], sg = s / SQRT2LN2
     cdef Py_ssize_t i
+    _gaussian_exp(c, 2.0 * (sg * sg), x, m, out)
+    for i in range(m - 1, -1, -1):
+        _pseudo_voigt_row(a, c, s, fr, x[i], out[i], out + i * n)
+
+
+@cython.cdivision(True)
+cdef void pseudo_voigt_fj(const double *p, Py_ssize_t n, const double *x,
+                          Py_ssize_t xstride, Py_ssize_t m, double *f, double *jac,
+                          void *ctx) noexcept nogil:
+    """pseudo_voigt_f and pseudo_voigt_jac from one pass of exponentials."""
+    cdef double a = p[0], c = p[1], s = p[2], fr = p[3], sg = s / SQRT2LN2, G
+    cdef Py_ssize_t i
+    _gaussian_exp(c, 2.0 * (sg * sg), x, m, f)
     for i in range(m):
-        d = x[i] - c
-        u = d / s
-        L = 1.0 / (1.0 + u * u)
-        g = k * exp(-(d * d) / two_sg2)
-        l = L / ps
-        row = out + i * n
-        row[0] = cfr * g + fr * l
-        row[1] = a * (cfr * g * d / sg2 + fr * l * 2.0 * u * L / s)
-        row[2] = a * (cfr * g * ((d * d) / sg2 - 1.0) + fr * l * (2.0 * (u * u) * L - 1.0)) / s
-        row[3] = a * (l - g)
+        G = f[i]
+        _pseudo_voigt_row(a, c, s, fr, x[i], G, jac + i * n)
+        f[i] = _pseudo_voigt_value(a, c, s, fr, x[i], G)
 
 
 # --------------------------------------------------------------------------------------

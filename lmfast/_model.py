@@ -221,9 +221,10 @@ def _composite(components):
                          "of x (x_dims)")
     (x_dims,) = x_dims
     table = composite_c.CompositeTable([(c._compiled, c.n_params) for c in components])
-    f_address, jac_address = composite_c.functions()
+    f_address, jac_address, fj_address = composite_c.functions()
     compiled = _models.CompiledModel(
         f_address=f_address, jac_address=jac_address if table.has_jacobian else 0,
+        fj_address=fj_address if table.has_joint else 0,
         x_dims=x_dims, ctx_address=table.address, owners=(table, tuple(components)))
     spans = []
     offset = 0

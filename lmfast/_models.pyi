@@ -8,7 +8,7 @@ MODEL_SIGNATURE: bytes
 class CompiledModel:
     def __init__(
         self, name: str | None = ..., *, f_address: int = ..., jac_address: int = ...,
-        x_dims: int = ..., ctx_address: int = ..., owners: tuple = ...,
+        x_dims: int = ..., ctx_address: int = ..., owners: tuple = ..., fj_address: int = ...,
     ) -> None: ...
     @property
     def model_id(self) -> int: ...

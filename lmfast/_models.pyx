@@ -399,11 +399,11 @@ _register(MODEL_GAUSSIAN_2D_ELLIPTIC, "gaussian_2d_elliptic", gaussian_2d_ellipt
           gaussian_2d_elliptic_jac, 6, 2)
 _register(MODEL_POLYNOMIAL, "polynomial", polynomial_f, polynomial_jac, 0, 1)
 _register(MODEL_LINESHAPES_GAUSSIAN, "lineshapes.gaussian", ls.gaussian_f, ls.gaussian_jac,
-          3, 1)
+          3, 1, ls.gaussian_fj)
 _register(MODEL_LINESHAPES_LORENTZIAN, "lineshapes.lorentzian", ls.lorentzian_f,
           ls.lorentzian_jac, 3, 1)
 _register(MODEL_LINESHAPES_PSEUDO_VOIGT, "lineshapes.pseudo_voigt", ls.pseudo_voigt_f,
-          ls.pseudo_voigt_jac, 4, 1)
+          ls.pseudo_voigt_jac, 4, 1, ls.pseudo_voigt_fj)
 _register(MODEL_LINESHAPES_VOIGT, "lineshapes.voigt", ls.voigt_f, ls.voigt_jac, 4, 1)
 _register(MODEL_LINESHAPES_PEARSON7, "lineshapes.pearson7", ls.pearson7_f, ls.pearson7_jac,
           4, 1)
@@ -456,12 +456,16 @@ cdef class CompiledModel:
         Without a name: rows of the independent variable.
     ctx_address : int
         The user data pointer handed to both functions (0: NULL).
+    fj_address : int
+        Without a name: a function giving the values and the Jacobian at once
+        (``model_fj_t``; 0: none, and ignored without jac_address).
     owners : tuple
         The objects the addresses point into; kept alive as long as this object.
     """
 
     def __init__(self, str name=None, *, size_t f_address=0, size_t jac_address=0,
-                 Py_ssize_t x_dims=1, size_t ctx_address=0, tuple owners=()):
+                 Py_ssize_t x_dims=1, size_t ctx_address=0, tuple owners=(),
+                 size_t fj_address=0):
         self.owners = owners
         if name is not None:
             self.model_id = _registry_id(name)
@@ -474,7 +478,8 @@ cdef class CompiledModel:
             self.model_id = 0
             self.funcs.f = <model_eval_t>f_address
             self.funcs.jac = <model_eval_t>jac_address if jac_address else NULL
-            self.funcs.fj = NULL
+            # A joint evaluation only beside an analytic Jacobian.
+            self.funcs.fj = <model_fj_t>fj_address if fj_address and jac_address else NULL
             self.funcs.n_params = 0
             self.funcs.x_dims = x_dims
         self.funcs.ctx = <void *>ctx_address
