@@ -441,22 +441,35 @@ cdef void linear_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t 
 
 
 @cython.cdivision(True)
-cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
-                        Py_ssize_t m, double *out, void *ctx) noexcept nogil:
-    cdef double a = p[0], tau = p[1]
+cdef inline void _exponential_exp(double tau, const double *x, Py_ssize_t m,
+                                  double *e) noexcept nogil:
+    """e_i = exp(-x_i / tau), one vector exp."""
     cdef Py_ssize_t i
     for i in range(m):
-        out[i] = a * exp(-x[i] / tau)
+        e[i] = -x[i] / tau
+    simd_kernels().exp_array(e, e, m)
+
+
+@cython.cdivision(True)
+cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                        Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    cdef double a = p[0]
+    cdef Py_ssize_t i
+    _exponential_exp(p[1], x, m, out)
+    for i in range(m):
+        out[i] = a * out[i]
 
 
 @cython.cdivision(True)
 cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                           Py_ssize_t m, double *out, void *ctx) noexcept nogil:
-    """df/da = e,  df/dtau = a e x / tau^2;  e = exp(-x / tau)."""
+    """df/da = e,  df/dtau = a e x / tau^2;  e = exp(-x / tau) (rows from the last one
+    back over the exponentials in out[0:m])."""
     cdef double a = p[0], tau = p[1], e
     cdef Py_ssize_t i
-    for i in range(m):
-        e = exp(-x[i] / tau)
+    _exponential_exp(tau, x, m, out)
+    for i in range(m - 1, -1, -1):
+        e = out[i]
         out[i * n] = e
         out[i * n + 1] = a * e * x[i] / (tau * tau)
 

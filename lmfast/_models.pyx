@@ -15,7 +15,6 @@ import numpy as np
 
 cimport cython
 from cpython.pycapsule cimport PyCapsule_New, PyCapsule_IsValid, PyCapsule_GetPointer
-from libc.math cimport exp
 
 from lmfast cimport _lineshapes as ls
 from lmfast._simd cimport simd_kernels
@@ -140,17 +139,30 @@ cdef void lorentzian_jac(const double *p, Py_ssize_t n, const double *x, Py_ssiz
 # --------------------------------------------------------------------------------------
 
 @cython.cdivision(True)
+cdef inline void _pseudo_voigt_exp(double c, double w, const double *x, Py_ssize_t m,
+                                   double *G) noexcept nogil:
+    """G_i = exp(-4 ln2 u^2),  u = (x_i - c) / w: the exponents, then one vector exp."""
+    cdef double k = 4.0 * LN2, u
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / w
+        G[i] = -(k * (u * u))
+    simd_kernels().exp_array(G, G, m)
+
+
+@cython.cdivision(True)
 cdef void pseudo_voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                          Py_ssize_t m, double *f,
                          void *ctx) noexcept nogil:
     """f_i = a (eta L + (1 - eta) G) + o,  L = 1/(1 + 4 u^2),  G = exp(-4 ln2 u^2)."""
     cdef double a = p[0], c = p[1], w = p[2], eta = p[3], o = p[4]
-    cdef double k = 4.0 * LN2, ceta = 1.0 - eta, u, u2
+    cdef double ceta = 1.0 - eta, u, u2
     cdef Py_ssize_t i
+    _pseudo_voigt_exp(c, w, x, m, f)
     for i in range(m):
         u = (x[i] - c) / w
         u2 = u * u
-        f[i] = a * (eta / (1.0 + 4.0 * u2) + ceta * exp(-(k * u2))) + o
+        f[i] = a * (eta / (1.0 + 4.0 * u2) + ceta * f[i]) + o
 
 
 @cython.cdivision(True)
@@ -158,16 +170,18 @@ cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
                            Py_ssize_t xstride, Py_ssize_t m, double *jac,
                            void *ctx) noexcept nogil:
     """df/da = eta L + (1-eta) G,  df/dc = 8 a u (eta L^2 + (1-eta) ln2 G) / w,
-    df/dw = u (df/dc),  df/deta = a (L - G),  df/do = 1."""
+    df/dw = u (df/dc),  df/deta = a (L - G),  df/do = 1; the rows filled from the last one
+    back over the exponentials in jac[0:m] (row i overwrites only ones already used)."""
     cdef double a = p[0], c = p[1], w = p[2], eta = p[3]
-    cdef double k = 4.0 * LN2, ceta = 1.0 - eta, u, u2, L, G, dc
+    cdef double ceta = 1.0 - eta, u, u2, L, G, dc
     cdef double *row
     cdef Py_ssize_t i
-    for i in range(m):
+    _pseudo_voigt_exp(c, w, x, m, jac)
+    for i in range(m - 1, -1, -1):
+        G = jac[i]
         u = (x[i] - c) / w
         u2 = u * u
         L = 1.0 / (1.0 + 4.0 * u2)
-        G = exp(-(k * u2))
         dc = 8.0 * a * u * (eta * (L * L) + ceta * LN2 * G) / w
         row = jac + i * n
         row[0] = eta * L + ceta * G
@@ -181,27 +195,39 @@ cdef void pseudo_voigt_jac(const double *p, Py_ssize_t n, const double *x,
 # exponential(x, amplitude, rate, offset) = amplitude * exp(-rate * x) + offset
 # --------------------------------------------------------------------------------------
 
+cdef inline void _exponential_exp(double k, const double *x, Py_ssize_t m,
+                                  double *e) noexcept nogil:
+    """e_i = exp(-k x_i), one vector exp."""
+    cdef Py_ssize_t i
+    for i in range(m):
+        e[i] = -(k * x[i])
+    simd_kernels().exp_array(e, e, m)
+
+
 @cython.cdivision(True)
 cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                         Py_ssize_t m, double *f,
                         void *ctx) noexcept nogil:
     """f_i = a exp(-k x_i) + o."""
-    cdef double a = p[0], k = p[1], o = p[2]
+    cdef double a = p[0], o = p[2]
     cdef Py_ssize_t i
+    _exponential_exp(p[1], x, m, f)
     for i in range(m):
-        f[i] = a * exp(-(k * x[i])) + o
+        f[i] = a * f[i] + o
 
 
 @cython.cdivision(True)
 cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                           Py_ssize_t m, double *jac,
                           void *ctx) noexcept nogil:
-    """df/da = e,  df/dk = -a e x,  df/do = 1;  e = exp(-k x)."""
-    cdef double a = p[0], k = p[1], e
+    """df/da = e,  df/dk = -a e x,  df/do = 1;  e = exp(-k x) (rows from the last one back
+    over the exponentials in jac[0:m])."""
+    cdef double a = p[0], e
     cdef double *row
     cdef Py_ssize_t i
-    for i in range(m):
-        e = exp(-(k * x[i]))
+    _exponential_exp(p[1], x, m, jac)
+    for i in range(m - 1, -1, -1):
+        e = jac[i]
         row = jac + i * n
         row[0] = e
         row[1] = -(a * e * x[i])
@@ -286,18 +312,30 @@ cdef void gaussian_2d_fj(const double *p, Py_ssize_t n, const double *x, Py_ssiz
 # --------------------------------------------------------------------------------------
 
 @cython.cdivision(True)
-cdef void gaussian_2d_elliptic_f(const double *p, Py_ssize_t n, const double *x,
-                                 Py_ssize_t xstride, Py_ssize_t m, double *f,
-                                 void *ctx) noexcept nogil:
-    """f_i = a exp(-dx^2 / (2 sx^2) - dy^2 / (2 sy^2)) + o."""
-    cdef double a = p[0], x0 = p[1], y0 = p[2], sx = p[3], sy = p[4], o = p[5]
+cdef inline void _elliptic_exp(const double *p, const double *x, Py_ssize_t xstride,
+                               Py_ssize_t m, double *e) noexcept nogil:
+    """e_i = exp(-dx^2 / (2 sx^2) - dy^2 / (2 sy^2)), one vector exp."""
+    cdef double x0 = p[1], y0 = p[2], sx = p[3], sy = p[4]
     cdef double two_sx2 = 2.0 * (sx * sx), two_sy2 = 2.0 * (sy * sy), dx, dy
     cdef const double *y = x + xstride
     cdef Py_ssize_t i
     for i in range(m):
         dx = x[i] - x0
         dy = y[i] - y0
-        f[i] = a * exp(-(dx * dx) / two_sx2 - (dy * dy) / two_sy2) + o
+        e[i] = -(dx * dx) / two_sx2 - (dy * dy) / two_sy2
+    simd_kernels().exp_array(e, e, m)
+
+
+@cython.cdivision(True)
+cdef void gaussian_2d_elliptic_f(const double *p, Py_ssize_t n, const double *x,
+                                 Py_ssize_t xstride, Py_ssize_t m, double *f,
+                                 void *ctx) noexcept nogil:
+    """f_i = a exp(-dx^2 / (2 sx^2) - dy^2 / (2 sy^2)) + o."""
+    cdef double a = p[0], o = p[5]
+    cdef Py_ssize_t i
+    _elliptic_exp(p, x, xstride, m, f)
+    for i in range(m):
+        f[i] = a * f[i] + o
 
 
 @cython.cdivision(True)
@@ -306,17 +344,19 @@ cdef void gaussian_2d_elliptic_jac(const double *p, Py_ssize_t n, const double *
                                    double *jac,
                                    void *ctx) noexcept nogil:
     """df/da = e,  df/dx0 = a e dx / sx^2,  df/dy0 = a e dy / sy^2,
-    df/dsx = (df/dx0) dx / sx,  df/dsy = (df/dy0) dy / sy,  df/do = 1."""
+    df/dsx = (df/dx0) dx / sx,  df/dsy = (df/dy0) dy / sy,  df/do = 1 (rows from the last
+    one back over the exponentials in jac[0:m])."""
     cdef double a = p[0], x0 = p[1], y0 = p[2], sx = p[3], sy = p[4]
-    cdef double sx2 = sx * sx, sy2 = sy * sy, two_sx2 = 2.0 * sx2, two_sy2 = 2.0 * sy2
+    cdef double sx2 = sx * sx, sy2 = sy * sy
     cdef double dx, dy, e, ae, ddx, ddy
     cdef const double *y = x + xstride
     cdef double *row
     cdef Py_ssize_t i
-    for i in range(m):
+    _elliptic_exp(p, x, xstride, m, jac)
+    for i in range(m - 1, -1, -1):
+        e = jac[i]
         dx = x[i] - x0
         dy = y[i] - y0
-        e = exp(-(dx * dx) / two_sx2 - (dy * dy) / two_sy2)
         ae = a * e
         ddx = ae * dx / sx2
         ddy = ae * dy / sy2
