@@ -76,3 +76,19 @@ def test_readme_composite_example_runs():
     exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README example
     names = namespace["spectrum"].param_names
     assert names[:3] == ("slope", "intercept", "p0_amplitude") and len(names) == 14
+
+
+def test_readme_simd_example_runs():
+    """The README's instruction-set snippet: every machine has 'baseline', the default is
+    the best set listed, and choosing one makes it the one in use."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.DOTALL)
+    code = next(b for b in blocks if "lmfast.set_simd_path(" in b)
+    before = lmfast.simd_path()
+    assert before == lmfast.simd_paths()[-1]   # chosen at import: the best the CPU has
+    try:
+        exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README example
+        assert lmfast.simd_paths()[0] == "baseline"
+        assert lmfast.simd_path() == "baseline"
+    finally:
+        lmfast.set_simd_path(before)
+    assert lmfast.simd_path() == before
