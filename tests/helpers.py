@@ -6,9 +6,11 @@
   ``side_by_side_settings`` and ``run_side_by_side`` serve the hypothesis properties;
 * the MGH cases: ``fit_mgh`` runs one case in one of the ``MODES`` and keeps what the
   tests compare (``Fit``); ``MGHRuns`` caches the SciPy and lmfast fits of each case;
-* numbers: ``fnorm_not_worse``, ``fnorms_match``, ``x_match``, ``lre``;
+* numbers: ``fnorm_not_worse``, ``fnorms_match``, ``x_match``, ``lre``, ``min_lre``;
   ``assert_popt_close`` and ``assert_pcov_close`` (curve_fit's and the batch's popt/pcov);
-  ``central_differences``, the reference for analytic Jacobians.
+  ``central_differences``, the reference for analytic Jacobians;
+* norms and QR factorizations (the MINPACK kernels and the fast ones): ``exact_norm``,
+  ``r_from``, ``assert_gram_matches``, ``assert_is_permutation``, ``assert_pivoted``.
 
 Nothing here holds expected values produced by lmfast.  ``tests/`` is on ``sys.path``
 through the ``pythonpath`` setting of pytest in pyproject.toml.
@@ -20,10 +22,13 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import problems
+from numpy.testing import assert_allclose, assert_array_equal
 
 # --------------------------------------------------------------------------------------
 # Outcomes
@@ -250,6 +255,11 @@ def lre(estimate: float, certified: float) -> float:
     return min(15.0, max(0.0, -math.log10(err)))
 
 
+def min_lre(x, certified):
+    """The smallest LRE over the parameters."""
+    return min(lre(float(a), float(c)) for a, c in zip(x, certified))
+
+
 def assert_popt_close(got, want, rtol, what="popt"):
     """Same shape and dtype; each entry to ``rtol`` relative to its own size (at least a
     thousandth of the largest)."""
@@ -284,3 +294,55 @@ def central_differences(fun, x, rel_step):
         down[j] -= h
         columns.append((fun(up) - fun(down)) / (up[j] - down[j]))
     return np.stack(columns, axis=-1)
+
+
+# --------------------------------------------------------------------------------------
+# Norms and QR factorizations
+# --------------------------------------------------------------------------------------
+
+
+def exact_norm(x) -> float:
+    """sqrt(sum x_i^2), the sum exact (Fraction), the root to 60 digits, then rounded."""
+    s = sum((Fraction(float(v)) ** 2 for v in x), Fraction(0))
+    if s == 0:
+        return 0.0
+    with localcontext() as ctx:
+        ctx.prec = 60
+        ctx.Emax = 10**6
+        ctx.Emin = -(10**6)
+        return float((Decimal(s.numerator) / Decimal(s.denominator)).sqrt())
+
+
+def r_from(a_out, rdiag):
+    """R: strict upper triangle of a_out's first n rows, diagonal rdiag (m >= n)."""
+    n = a_out.shape[1]
+    r = np.triu(a_out[:n], 1)
+    r[np.diag_indices(n)] = rdiag
+    return r
+
+
+def assert_gram_matches(a, r, ipvt, rtol=1e-12):
+    """R^T R == (A P)^T (A P), each entry relative to the product of the column norms
+    (Householder QR's columnwise backward error), so mixed column scales are fine."""
+    ap = a[:, ipvt]
+    d = np.linalg.norm(ap, axis=0)
+    d[d == 0] = 1.0
+    an = ap / d
+    rn = r / d
+    assert_allclose(rn.T @ rn, an.T @ an, rtol=0, atol=rtol * max(1, a.shape[0]) ** 0.5)
+
+
+def assert_is_permutation(ipvt, n):
+    assert ipvt.shape == (n,)
+    assert_array_equal(np.sort(ipvt), np.arange(n))
+
+
+def assert_pivoted(r, tol=1e-12):
+    """Column pivoting: |R_jj| >= ||R[j:k+1, k]|| for every k > j (the pivot had the
+    largest remaining norm), hence |diag R| non-increasing."""
+    n = r.shape[1]
+    d = np.abs(np.diag(r))
+    assert np.all(d[1:] <= d[:-1] * (1 + tol) + tol * d[0]), d
+    for j in range(n):
+        for k in range(j + 1, n):
+            assert np.linalg.norm(r[j:k + 1, k]) <= d[j] * (1 + tol) + tol * d[0], (j, k)

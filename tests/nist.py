@@ -3,7 +3,9 @@
 ``load(name)`` parses one file (both starting points, the certified parameters, their
 standard deviations, the certified residual sum of squares and the data);
 ``PROBLEMS`` holds all 27.  The models are written from the formulas in the files'
-"Model:" sections, each with its analytic Jacobian.
+"Model:" sections, each with its analytic Jacobian.  ``TOLERANCES`` are the two settings
+the NIST tests fit at; ``GOOD_DIGITS`` the accuracy (LRE) lmfast must reach wherever SciPy
+does.
 
 Residuals are ``y - model(b, x)`` (for Nelson, whose model is for log y,
 ``log(y) - model(b, x)``), so the residual Jacobian is ``-dmodel/db``.
@@ -20,7 +22,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["MODELS", "NAMES", "PROBLEMS", "NISTProblem", "load"]
+__all__ = ["GOOD_DIGITS", "MODELS", "NAMES", "PROBLEMS", "TOLERANCES", "NISTProblem", "load"]
+
+# Where SciPy gets at least this many correct digits (LRE) on every parameter, lmfast must.
+GOOD_DIGITS = 6.0
+
+# The leastsq options of the fits: the defaults, and tight tolerances.
+TOLERANCES = {
+    "default": {},
+    "tight": {"ftol": 1e-14, "xtol": 1e-14, "maxfev": 20000},
+}
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 

@@ -21,12 +21,17 @@ from __future__ import annotations
 
 import math
 import sys
-from decimal import Decimal, localcontext
-from fractions import Fraction
 
 import numpy as np
 import pytest
 import scipy.linalg
+from helpers import (
+    assert_gram_matches,
+    assert_is_permutation,
+    assert_pivoted,
+    exact_norm,
+    r_from,
+)
 from numpy.testing import assert_allclose, assert_array_equal
 
 from lmfast import _linalg
@@ -40,18 +45,6 @@ RGIANT = 1.304e19  # enorm's intermediate/large boundary is RGIANT / n
 # --------------------------------------------------------------------------------------
 # enorm
 # --------------------------------------------------------------------------------------
-
-
-def exact_norm(x) -> float:
-    """sqrt(sum x_i^2), the sum exact (Fraction), the root to 60 digits, then rounded."""
-    s = sum((Fraction(float(v)) ** 2 for v in x), Fraction(0))
-    if s == 0:
-        return 0.0
-    with localcontext() as ctx:
-        ctx.prec = 60
-        ctx.Emax = 10**6
-        ctx.Emin = -(10**6)
-        return float((Decimal(s.numerator) / Decimal(s.denominator)).sqrt())
 
 
 def enorm(x) -> float:
@@ -212,14 +205,6 @@ def qrfac(a):
     return a_out, ipvt.astype(np.intp), rdiag, acnorm
 
 
-def r_from(a_out, rdiag):
-    """R: strict upper triangle of a_out's first n rows, diagonal rdiag (m >= n)."""
-    n = a_out.shape[1]
-    r = np.triu(a_out[:n], 1)
-    r[np.diag_indices(n)] = rdiag
-    return r
-
-
 def qt_apply(a_out, b):
     """Q^T b with Q^T = H_{n-1} ... H_0, H_j = I - v v^T / v[j], v = a_out[j:, j]."""
     m, n = a_out.shape
@@ -229,33 +214,6 @@ def qt_apply(a_out, b):
         if v[0] != 0.0:
             b[j:] -= np.multiply.outer(v, v @ b[j:]) / v[0]
     return b
-
-
-def assert_gram_matches(a, r, ipvt, rtol=1e-12):
-    """R^T R == (A P)^T (A P), each entry relative to the product of the column norms
-    (Householder QR's columnwise backward error), so mixed column scales are fine."""
-    ap = a[:, ipvt]
-    d = np.linalg.norm(ap, axis=0)
-    d[d == 0] = 1.0
-    an = ap / d
-    rn = r / d
-    assert_allclose(rn.T @ rn, an.T @ an, rtol=0, atol=rtol * max(1, a.shape[0]) ** 0.5)
-
-
-def assert_is_permutation(ipvt, n):
-    assert ipvt.shape == (n,)
-    assert_array_equal(np.sort(ipvt), np.arange(n))
-
-
-def assert_pivoted(r, tol=1e-12):
-    """Column pivoting: |R_jj| >= ||R[j:k+1, k]|| for every k > j (the pivot had the
-    largest remaining norm), hence |diag R| non-increasing."""
-    n = r.shape[1]
-    d = np.abs(np.diag(r))
-    assert np.all(d[1:] <= d[:-1] * (1 + tol) + tol * d[0]), d
-    for j in range(n):
-        for k in range(j + 1, n):
-            assert np.linalg.norm(r[j:k + 1, k]) <= d[j] * (1 + tol) + tol * d[0], (j, k)
 
 
 SHAPES = [(1, 1), (3, 1), (5, 5), (8, 8), (9, 9), (12, 5), (30, 8), (30, 9), (40, 13),

@@ -13,15 +13,10 @@ import warnings
 import nist
 import numpy as np
 import pytest
-from helpers import fnorm_not_worse, fnorms_match, lre, x_match
+from helpers import fnorm_not_worse, fnorms_match, min_lre, x_match
+from nist import GOOD_DIGITS, TOLERANCES
 
-GOOD_DIGITS = 6.0
 SAME_IER_NFEV_FRACTION = 0.90
-
-TOLERANCES = {
-    "default": {},
-    "tight": {"ftol": 1e-14, "xtol": 1e-14, "maxfev": 20000},
-}
 
 RUNS = [
     (name, start, jac, tol)
@@ -65,10 +60,6 @@ class _Runs:
 @pytest.fixture(scope="module")
 def nist_runs(sp, lm):
     return _Runs(sp, lm)
-
-
-def min_lre(x, certified):
-    return min(lre(float(a), float(c)) for a, c in zip(x, certified))
 
 
 # --------------------------------------------------------------------------------------
