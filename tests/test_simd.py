@@ -20,8 +20,7 @@ is checked against /proc/cpuinfo.
 
 Expected values come from NumPy, SciPy, exact arithmetic and the certified NIST values;
 where lmfast meets lmfast (a batch and curve_fit, one path and another) the test is of an
-invariance.  A known kernel bug, qr_factor on uniformly huge or tiny columns
-(``QR_SCALE_BUG``), is pinned by ``xfail(strict=True)`` tests.
+invariance.
 """
 
 import contextlib
@@ -422,20 +421,9 @@ def test_qr_factor_same_bits_at_every_call(path):
             assert_array_equal(x, y)
 
 
-QR_SCALE_BUG = (
-    "qr_factor applies each reflector with the unnormalised pivot column x (x.c, not "
-    "(x/alpha).c as qrfac does): when every column is ~1e155 or more, x.c overflows "
-    "(R and Q^T f become inf/NaN), ~1e-155 or less it underflows into subnormals and "
-    "R, Q^T f lose their digits (1e-160: 1e-4 relative; 1e-170: R[0,1] = 0)")
-
-
-@pytest.mark.parametrize("scale", [
-    1e150, 1e-150,
-    pytest.param(1e155, marks=pytest.mark.xfail(strict=True, reason=QR_SCALE_BUG)),
-    pytest.param(1e200, marks=pytest.mark.xfail(strict=True, reason=QR_SCALE_BUG)),
-    pytest.param(1e-160, marks=pytest.mark.xfail(strict=True, reason=QR_SCALE_BUG)),
-    pytest.param(1e-170, marks=pytest.mark.xfail(strict=True, reason=QR_SCALE_BUG)),
-])
+# Each reflector's pivot column is rescaled by a power of two outside [1e-100, 1e100]:
+# columns all of one huge or tiny scale factor like columns of size 1.
+@pytest.mark.parametrize("scale", [1e150, 1e-150, 1e155, 1e200, 1e-160, 1e-170, 1e-300])
 def test_qr_factor_uniformly_huge_or_tiny_columns(path, scale):
     # The exact kernel (MINPACK's qrfac) factors these to rounding: only the scale
     # differs from a well-scaled problem.
@@ -709,15 +697,7 @@ def test_compiled_nist_runs_mostly_reach_good_digits():
     assert np.mean(good) >= 0.8
 
 
-FIT_SCALE_BUG = ("a Jacobian whose remaining columns are ~1e-170 underflows in qr_factor "
-                 "(see QR_SCALE_BUG): the fit stops after 3 evaluations, ier 3, popt off by "
-                 "up to 200 %; SciPy and lmfast's exact kernels converge")
-
-
-@pytest.mark.parametrize("scale", [
-    1.0, 1e-150,
-    pytest.param(1e-170, marks=pytest.mark.xfail(strict=True, reason=FIT_SCALE_BUG)),
-])
+@pytest.mark.parametrize("scale", [1.0, 1e-150, 1e-170])
 def test_fit_of_tiny_data_is_the_fit_of_the_data_scaled(path, scale):
     # A Gaussian fit of y * scale (amplitude, offset scaled alike) is the fit of y
     # scaled: SciPy on the twin gets it, so must the compiled fit.
