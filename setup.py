@@ -66,7 +66,9 @@ def extension(name, libraries=(), sources=(), fast_math=False, **extra):
 
 
 extensions = [
-    extension("_simd", sources=["lmfast/src/lmfast_simd.c"], fast_math=True),
+    extension("_simd", sources=["lmfast/src/lmfast_simd.c"], fast_math=True,
+              depends=["lmfast/src/lmfast_simd.h", "lmfast/src/simd_kernels.inc",
+                       "lmfast/src/simd_faddeeva.inc"]),
     extension("_linalg", **blas_link),
     extension("_engine", **blas_link),
     extension("_models"),
