@@ -1,7 +1,7 @@
 """The vector Faddeeva kernel of the fast-kernel tables (faddeeva_re, lmfast/src/
-simd_faddeeva.inc), on every instruction set this CPU runs: Re w and w' against the scalar
-w of lmfast/_faddeeva.pyx and scipy.special.wofz, exp(-x^2) on the real axis to the last
-bit, and results that depend on a point alone (not on its neighbours, the array's length
+simd_faddeeva.inc), on every instruction set this CPU runs: Re w, w' and Re (z w)' against
+the scalar w of lmfast/_faddeeva.pyx, scipy.special.wofz, the asymptotic series and a
+40-digit continued fraction, exp(-x^2) on the real axis to the last bit, and results that depend on a point alone (not on its neighbours, the array's length
 or position, or whether w' is asked for).
 """
 
@@ -24,7 +24,7 @@ def test_re_w_against_the_scalar_w_and_wofz(path):
     # Measured: 5.5e-14, all of it the others' exp(-x^2) near x = 25 on the real axis
     # (the kernel's is correctly rounded there, see below); below 2e-15 elsewhere.
     for y in YS:
-        wr, _, _ = _simd._test_faddeeva_re(XS, y, path)
+        wr = _simd._test_faddeeva_re(XS, y, path)[0]
         re, _, _, _ = _faddeeva._test_faddeeva(XS, y)
         w = scipy.special.wofz(XS + 1j * y)
         big = np.abs(re) > 1e-300  # away from subnormal results
@@ -38,7 +38,7 @@ def test_derivative_against_the_scalar_w(path):
     # w' against the scalar kernel's (its own trapezoidal sums), relative to the largest
     # |Re w'| and |Im w'| along the line (a Jacobian column's scale).  Measured 8e-15.
     for y in YS:
-        _, dwr, dwi = _simd._test_faddeeva_re(XS, y, path)
+        _, dwr, dwi, _ = _simd._test_faddeeva_re(XS, y, path)
         _, _, dre, dim = _faddeeva._test_faddeeva(XS, y)
         np.testing.assert_allclose(dwr, dre, rtol=0, atol=1e-13 * np.abs(dre).max())
         np.testing.assert_allclose(dwi, dim, rtol=0, atol=1e-13 * np.abs(dim).max())
@@ -50,7 +50,7 @@ def test_derivative_is_minus_2zw_plus_2i_over_sqrtpi(path):
     # minus a term of that size), so the bound scales with the terms, not with w'.
     x = np.linspace(-5.0, 5.0, 401)
     for y in (0.0, 1e-3, 0.3, 1.0, 3.0):
-        _, dwr, dwi = _simd._test_faddeeva_re(x, y, path)
+        _, dwr, dwi, _ = _simd._test_faddeeva_re(x, y, path)
         z = x + 1j * y
         small = np.abs(z) < 5.0
         two_zw = 2.0 * z * scipy.special.wofz(z)
@@ -95,19 +95,88 @@ def test_a_point_depends_on_itself_only(path):
     x = np.concatenate([rng.uniform(-40, 40, 301), [29.99, -30.01, 0.0, 1e3, -1e-9]])
     rng.shuffle(x)
     for y in (0.0, 1e-7, 0.5, 6.0, 29.0):
-        wr, dwr, dwi = _simd._test_faddeeva_re(x, y, path)
+        full = _simd._test_faddeeva_re(x, y, path)
         value_only = _simd._test_faddeeva_re(x, y, path, deriv=False)
-        assert np.array_equal(wr, value_only)
+        assert np.array_equal(full[0], value_only)
         for start in (1, 2, 3, 5):
             for stop in (len(x), len(x) - 1, start + 3):
                 part = _simd._test_faddeeva_re(x[start:stop], y, path)
-                assert np.array_equal(part[0], wr[start:stop])
-                assert np.array_equal(part[1], dwr[start:stop])
-                assert np.array_equal(part[2], dwi[start:stop])
-        for k in range(len(x)):
-            if k % 37 == 0:
-                one = _simd._test_faddeeva_re(x[k:k + 1], y, path)
-                assert (one[0][0], one[1][0], one[2][0]) == (wr[k], dwr[k], dwi[k])
+                for got, want in zip(part, full):
+                    assert np.array_equal(got, want[start:stop])
+        for k in range(0, len(x), 37):
+            one = _simd._test_faddeeva_re(x[k:k + 1], y, path)
+            assert [o[0] for o in one] == [f[k] for f in full]
+
+
+def series_dzw(z, terms=30):
+    """Re (z w)'(z) for |z| >= 30 from the asymptotic series, in complex arithmetic:
+    (z w)' = -2i u P(u) / (sqrt(pi) z),  u = 1/(2 z^2),  P = sum_k (k + 1)(2k + 1)!! u^k."""
+    u = 1.0 / (2.0 * z * z)
+    total, term = np.zeros_like(z), np.ones_like(z)
+    for k in range(terms):
+        total = total + (k + 1) * term
+        term = term * (2 * k + 3) * u
+    return (-2j * u * total / (np.sqrt(np.pi) * z)).real
+
+
+def w_continued_fraction(x, y, depth=200):
+    """(Re w, w', Re (z w)') at x + i y, y >= 6, in 40-digit decimal arithmetic from the
+    Laplace continued fraction w(z) = (i / sqrt(pi)) / (z - (1/2) / (z - 1 / (z - (3/2) /
+    (z - ...)))); then w' = 2i / sqrt(pi) - 2 z w and (z w)' = w + z w' without
+    cancellation at this precision.  (For y >= 6 depth 200 converges far beyond double.)"""
+    getcontext().prec = 40
+    inv_sqrtpi = 1 / Decimal("3.14159265358979323846264338327950288").sqrt()
+
+    def div(ar, ai, br, bi):
+        d = br * br + bi * bi
+        return (ar * br + ai * bi) / d, (ai * br - ar * bi) / d
+
+    out = []
+    for xv in np.atleast_1d(x):
+        zr, zi = Decimal(float(xv)), Decimal(float(y))
+        tr, ti = zr, zi
+        for k in range(depth, 0, -1):
+            qr, qi = div(Decimal(k) / 2, Decimal(0), tr, ti)
+            tr, ti = zr - qr, zi - qi
+        rr, ri = div(Decimal(1), Decimal(0), tr, ti)
+        wr, wi = -ri * inv_sqrtpi, rr * inv_sqrtpi
+        dr = -2 * (zr * wr - zi * wi)
+        di = 2 * inv_sqrtpi - 2 * (zr * wi + zi * wr)
+        g = wr + zr * dr - zi * di
+        out.append((float(wr), float(dr), float(di), float(g)))
+    return tuple(np.array(c) for c in zip(*out))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_against_a_continued_fraction_in_40_digits(path):
+    # Far from the real axis, where w + z w' cancels most.  Measured: Re w 9e-16
+    # relative, w' 8e-16 of its largest value along the line, Re (z w)' 3e-15 (y >= 2 pi,
+    # from the rule's own w'') and 4e-14 (y = 6.2, from w + z w').
+    x = np.linspace(-40.0, 40.0, 41)
+    for y in (5.0, 6.2, 6.5, 12.0, 29.5):
+        want = w_continued_fraction(x, y, depth=400)
+        got = _simd._test_faddeeva_re(x, y, path)
+        np.testing.assert_allclose(got[0], want[0], rtol=4e-15, atol=0)
+        for g, w in zip(got[1:3], want[1:3]):
+            np.testing.assert_allclose(g, w, rtol=0, atol=4e-15 * np.abs(w).max())
+        np.testing.assert_allclose(got[3], want[3], rtol=0, atol=1e-13 * np.abs(want[3]).max())
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_re_of_zw_derivative(path):
+    # Re (z w)' = Re(w + z w'): against the sum from the scalar w where it cancels by less
+    # than |z|^2 < 100, and against the series (no cancellation) for |z| >= 30, where the
+    # sum w + z w' loses |z|^2: e.g. the Voigt profile's d/dsigma at sigma << gamma.
+    x = np.concatenate([-np.logspace(-3, 5, 161)[::-1], [0.0], np.logspace(-3, 5, 161)])
+    for y in (0.0, 1e-6, 0.2, 3.0, 9.0, 29.0, 40.0, 700.0, 1e4):
+        _, _, _, dzw = _simd._test_faddeeva_re(x, y, path)
+        re, _, dre, dim = _faddeeva._test_faddeeva(x, y)
+        near = np.hypot(x, y) < 10.0
+        far = np.hypot(x, y) >= 30.0
+        want = re + x * dre - y * dim
+        scale = np.abs(re) + np.abs(x * dre) + np.abs(y * dim)
+        assert np.all(np.abs(dzw - want)[near] <= 1e-14 * scale[near]), y
+        np.testing.assert_allclose(dzw[far], series_dzw(x[far] + 1j * y), rtol=1e-13, atol=0)
 
 
 def test_paths_agree_to_rounding():
@@ -117,17 +186,18 @@ def test_paths_agree_to_rounding():
         for path in PATHS[1:]:
             got = _simd._test_faddeeva_re(x, y, path)
             np.testing.assert_allclose(got[0], ref[0], rtol=1e-14, atol=0)
-            for g, r in zip(got[1:], ref[1:]):
+            for g, r in zip(got[1:3], ref[1:3]):
                 np.testing.assert_allclose(g, r, rtol=0, atol=1e-14 * np.abs(r).max())
+            # Re (z w)' = w + z w' for |z| < 30 cancels by up to |z|^2
+            np.testing.assert_allclose(got[3], ref[3], rtol=0, atol=1e-13 * np.abs(ref[3]).max())
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_special_values(path):
     x = np.array([np.nan, np.inf, -np.inf, 0.0, 1.0])
-    wr, dwr, dwi = _simd._test_faddeeva_re(x, 0.5, path)
-    assert np.isnan(wr[0]) and np.isnan(dwr[0]) and np.isnan(dwi[0])
-    assert np.all(wr[1:3] == 0.0) and np.all(dwr[1:3] == 0.0) and np.all(dwi[1:3] == 0.0)
-    assert np.all(np.isfinite(wr[3:]))
+    out = np.array(_simd._test_faddeeva_re(x, 0.5, path))
+    assert np.isnan(out[:, 0]).all() and np.all(out[:, 1:3] == 0.0)
+    assert np.isfinite(out[:, 3:]).all()
     for out in _simd._test_faddeeva_re(x, np.nan, path):
         assert np.isnan(out).all()
     assert _simd._test_faddeeva_re([], 1.0, path, deriv=False).shape == (0,)
@@ -135,3 +205,4 @@ def test_special_values(path):
     y = np.logspace(-3, 4, 40)
     got = [_simd._test_faddeeva_re([0.0], v, path, deriv=False)[0] for v in y]
     np.testing.assert_allclose(got, scipy.special.erfcx(y), rtol=1e-14)
+
