@@ -37,6 +37,9 @@ cdef void voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xst
                   Py_ssize_t m, double *out, void *ctx) noexcept nogil
 cdef void voigt_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                     Py_ssize_t m, double *out, void *ctx) noexcept nogil
+# value and Jacobian from one evaluation of w and w' (model_fj_t of lmfast/_models.pxd)
+cdef void voigt_fj(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                   Py_ssize_t m, double *f, double *jac, void *ctx) noexcept nogil
 cdef void pearson7_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                      Py_ssize_t m, double *out, void *ctx) noexcept nogil
 cdef void pearson7_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,

@@ -5,14 +5,18 @@ Every lineshape is a pair of plain C functions with the model signature of
 ``lmfit.lineshapes`` and are listed, with the parameter order, in ``lmfast/lineshapes.py``
 (whose NumPy twins follow the same order of operations).  They enter the registry of
 compiled models in ``_models.pyx`` as ``"lineshapes.<name>"``, through which Python,
-the tests and the NumPy twins reach them.  The Voigt profile and the exponentially
-modified Gaussian use the Faddeeva function of ``lmfast/_faddeeva.pyx``.
+the tests and the NumPy twins reach them.  The Voigt profile uses the vector Faddeeva
+kernel of the fast-kernel tables (``faddeeva_re``, ``lmfast/src/simd_faddeeva.inc``), the
+exponentially modified Gaussian the scalar Faddeeva function of ``lmfast/_faddeeva.pyx``.
 """
+import numpy as np
+
 cimport cython
 from lmfast._simd cimport simd_kernels
 from libc.math cimport NAN, atan, cos, erfc, exp, log, log1p, pow, sin, tgamma
 
 from lmfast._faddeeva cimport faddeeva, faddeeva_deriv
+from lmfast._simd cimport LMSimdKernels, simd_kernels
 
 cdef extern from "math.h" nogil:
     double lgamma_r(double x, int *sign)  # the reentrant lgamma (glibc, _GNU_SOURCE)
@@ -26,7 +30,8 @@ cdef double TWO_OVER_SQRTPI = 1.1283791670955126
 
 
 # --------------------------------------------------------------------------------------
-# Special functions of the lineshapes (w itself is in lmfast/_faddeeva.pyx)
+# Special functions of the lineshapes (w itself is in lmfast/_faddeeva.pyx and, for
+# vectors of points, lmfast/src/simd_faddeeva.inc)
 # --------------------------------------------------------------------------------------
 
 @cython.cdivision(True)
@@ -233,36 +238,86 @@ cdef void pseudo_voigt_fj(const double *p, Py_ssize_t n, const double *x,
 #     z = (x - center + i gamma) / (sigma sqrt 2)
 # --------------------------------------------------------------------------------------
 
+cdef enum:
+    VOIGT_CHUNK = 256      # points per call of the Faddeeva kernel in voigt_jac/voigt_fj
+
+
 @cython.cdivision(True)
 cdef void voigt_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                   Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    """Re w from the vector kernel (faddeeva_re of lmfast/_simd.pxd, in place: zx is
+    written to out, then replaced by Re w and scaled); zy < 0 (gamma and sigma of opposite
+    signs) or NaN by the scalar w of lmfast/_faddeeva.pyx."""
     cdef double a = p[0], c = p[1], s = p[2], g = p[3]
     cdef double s2 = s * SQRT2, den = s * SQRT2PI, zy = g / s2, wr, wi
     cdef Py_ssize_t i
+    if not zy >= 0.0:
+        for i in range(m):
+            faddeeva((x[i] - c) / s2, zy, &wr, &wi)
+            out[i] = a * wr / den
+        return
     for i in range(m):
-        faddeeva((x[i] - c) / s2, zy, &wr, &wi)
-        out[i] = a * wr / den
+        out[i] = (x[i] - c) / s2
+    simd_kernels().faddeeva_re(m, out, zy, out, NULL, NULL, NULL)
+    for i in range(m):
+        out[i] = a * out[i] / den
 
 
 @cython.cdivision(True)
+cdef void _voigt_eval(const double *p, Py_ssize_t n, const double *x, Py_ssize_t m,
+                      double *f, double *jac) noexcept nogil:
+    """The value (f, unless NULL; the same bits as voigt_f) and the Jacobian (jac, unless
+    NULL; row stride n) from one evaluation of w and w'.  With w = U + iV, w' = U' + iV' at
+    z = zx + i zy, k = 1 / (s sqrt(2 pi)):  f = a k U,  df/da = k U,
+    df/dc = -a k U' / (s sqrt 2),  df/dgamma = -a k V' / (s sqrt 2),
+    df/ds = -a k G / s,  G = Re (z w)' = U + U' zx - V' zy  (dz/ds = -z/s), which the
+    kernel gives without the cancellation of that sum at large |z| (sigma << gamma).
+    The kernel's inputs and outputs (zx, U, U', V', G) go through a stack buffer
+    VOIGT_CHUNK points at a time (jac's rows interleave what the kernel writes as
+    arrays); each point's result does not depend on the chunking."""
+    cdef double a = p[0], c = p[1], s = p[2], g = p[3]
+    cdef double s2 = s * SQRT2, den = s * SQRT2PI, k = 1.0 / den, zy = g / s2
+    cdef double ak = a * k, wi
+    cdef double buf[5 * VOIGT_CHUNK]
+    cdef double *zx = buf
+    cdef double *wr = buf + VOIGT_CHUNK
+    cdef double *dr = buf + 2 * VOIGT_CHUNK
+    cdef double *di = buf + 3 * VOIGT_CHUNK
+    cdef double *gr = buf + 4 * VOIGT_CHUNK
+    cdef double *row
+    cdef const LMSimdKernels *kernels = simd_kernels()
+    cdef Py_ssize_t i0 = 0, i, cnt
+    while i0 < m:
+        cnt = min(<Py_ssize_t>VOIGT_CHUNK, m - i0)
+        for i in range(cnt):
+            zx[i] = (x[i0 + i] - c) / s2
+        if zy >= 0.0:
+            kernels.faddeeva_re(cnt, zx, zy, wr, dr, di, gr)
+        else:
+            for i in range(cnt):
+                faddeeva_deriv(zx[i], zy, &wr[i], &wi, &dr[i], &di[i])
+                gr[i] = wr[i] + dr[i] * zx[i] - di[i] * zy
+        if f != NULL:
+            for i in range(cnt):
+                f[i0 + i] = a * wr[i] / den
+        if jac != NULL:
+            for i in range(cnt):
+                row = jac + (i0 + i) * n
+                row[0] = k * wr[i]
+                row[1] = -(ak * dr[i] / s2)
+                row[2] = -(ak * gr[i] / s)
+                row[3] = -(ak * di[i] / s2)
+        i0 += cnt
+
+
 cdef void voigt_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                     Py_ssize_t m, double *out, void *ctx) noexcept nogil:
-    """With w = U + iV, w' = U' + iV' at z = zx + i zy, k = 1 / (s sqrt(2 pi)):
-    df/da = k U,  df/dc = -a k U' / (s sqrt 2),  df/dgamma = -a k V' / (s sqrt 2),
-    df/ds = -a k (U + U' zx - V' zy) / s  (dz/ds = -z/s)."""
-    cdef double a = p[0], c = p[1], s = p[2], g = p[3]
-    cdef double s2 = s * SQRT2, k = 1.0 / (s * SQRT2PI), zy = g / s2, zx
-    cdef double wr, wi, dr, di, ak = a * k
-    cdef double *row
-    cdef Py_ssize_t i
-    for i in range(m):
-        zx = (x[i] - c) / s2
-        faddeeva_deriv(zx, zy, &wr, &wi, &dr, &di)
-        row = out + i * n
-        row[0] = k * wr
-        row[1] = -(ak * dr / s2)
-        row[2] = -(ak * (wr + dr * zx - di * zy) / s)
-        row[3] = -(ak * di / s2)
+    _voigt_eval(p, n, x, m, NULL, out)
+
+
+cdef void voigt_fj(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                   Py_ssize_t m, double *f, double *jac, void *ctx) noexcept nogil:
+    _voigt_eval(p, n, x, m, f, jac)
 
 
 # --------------------------------------------------------------------------------------
@@ -491,3 +546,18 @@ PARAMS = {
     "linear": ("slope", "intercept"),
     "exponential": ("amplitude", "decay"),
 }
+
+
+def _test_voigt_fj(p, x):
+    """(f, jac) of the Voigt profile at p (4,) and x (m,) from voigt_fj, one evaluation
+    (test shim; voigt_f and voigt_jac are reached through lmfast._models._test_eval)."""
+    pa = np.ascontiguousarray(p, dtype=np.float64).reshape(4)
+    xa = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+    f = np.empty(xa.shape[0])
+    jac = np.empty((xa.shape[0], 4))
+    cdef const double[::1] pm = pa, xm = xa
+    cdef double[::1] fm = f
+    cdef double[:, ::1] jm = jac
+    if xa.shape[0]:
+        voigt_fj(&pm[0], 4, &xm[0], xm.shape[0], xm.shape[0], &fm[0], &jm[0, 0], NULL)
+    return f, jac

@@ -444,7 +444,8 @@ _register(MODEL_LINESHAPES_LORENTZIAN, "lineshapes.lorentzian", ls.lorentzian_f,
           ls.lorentzian_jac, 3, 1)
 _register(MODEL_LINESHAPES_PSEUDO_VOIGT, "lineshapes.pseudo_voigt", ls.pseudo_voigt_f,
           ls.pseudo_voigt_jac, 4, 1, ls.pseudo_voigt_fj)
-_register(MODEL_LINESHAPES_VOIGT, "lineshapes.voigt", ls.voigt_f, ls.voigt_jac, 4, 1)
+_register(MODEL_LINESHAPES_VOIGT, "lineshapes.voigt", ls.voigt_f, ls.voigt_jac, 4, 1,
+          ls.voigt_fj)
 _register(MODEL_LINESHAPES_PEARSON7, "lineshapes.pearson7", ls.pearson7_f, ls.pearson7_jac,
           4, 1)
 _register(MODEL_LINESHAPES_DONIACH, "lineshapes.doniach", ls.doniach_f, ls.doniach_jac, 4, 1)

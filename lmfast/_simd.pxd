@@ -9,6 +9,8 @@ cdef extern from "lmfast_simd.h" nogil:
         void (*qr_factor)(Py_ssize_t m, Py_ssize_t n, const double *jac, const double *f,
                           double *r, int *ipvt, double *rdiag, double *acnorm, double *qtf,
                           double *work) noexcept nogil
+        void (*faddeeva_re)(Py_ssize_t m, const double *zx, double zy, double *wr,
+                            double *dwr, double *dwi, double *dzw) noexcept nogil
     Py_ssize_t lmfast_qr_work_doubles(Py_ssize_t m, Py_ssize_t n)
 
 # The active table.

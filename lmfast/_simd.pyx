@@ -122,3 +122,19 @@ def _test_qr_factor(a, f, str path):
     cdef double[::1] dv = rdiag, av = acnorm, qv = qtf, wv = work
     t.qr_factor(m, n, &jac[0, 0], &fv[0], &rv[0, 0], &iv[0], &dv[0], &av[0], &qv[0], &wv[0])
     return r, ipvt, rdiag, acnorm, qtf
+
+
+def _test_faddeeva_re(zx, double zy, str path, bint deriv=True):
+    """(Re w, Re w', Im w', Re (z w)') at zx + i zy with the named table's kernel (Re w
+    alone when not deriv, computed in place as voigt_f does)."""
+    cdef const LMSimdKernels *t = _table(path)
+    cdef double[::1] x = np.array(zx, dtype=np.float64, copy=True).ravel()
+    cdef Py_ssize_t m = x.shape[0]
+    if not deriv:
+        t.faddeeva_re(m, &x[0] if m else NULL, zy, &x[0] if m else NULL, NULL, NULL, NULL)
+        return np.asarray(x)
+    out = np.empty((4, m))
+    cdef double[:, ::1] o = out
+    if m:
+        t.faddeeva_re(m, &x[0], zy, &o[0, 0], &o[1, 0], &o[2, 0], &o[3, 0])
+    return out[0], out[1], out[2], out[3]

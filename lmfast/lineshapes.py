@@ -37,8 +37,10 @@ exponential            amplitude, decay                amplitude exp(-x/decay)
 ``pseudo_voigt`` is lmfit's ``pvoigt`` and ``exponential_gaussian`` its ``expgaussian``.
 lmfit guards its denominators with ``max(tiny, sigma)``; these functions do not (a
 ``sigma`` <= 0 gives inf or NaN, which a batch fit reports per fit).  w is the Faddeeva
-function w(z) = exp(-z**2) erfc(-iz), computed in C (see ``lmfast/_faddeeva.pyx``; about
-1e-15 relative in Re w), so the ``voigt`` twin calls its C kernel; so does
+function w(z) = exp(-z**2) erfc(-iz), computed in C (for ``voigt`` by a vector kernel,
+``lmfast/src/simd_faddeeva.inc``, with w' for the Jacobian from the same evaluation;
+about 2e-15 relative in Re w, also in the far tails), so the ``voigt`` twin calls its C
+kernel; so does
 ``exponential_gaussian`` (NumPy has no erfc, and where exp(a1) would overflow or erfc(a2)
 underflow the kernel switches to exp(-d**2/(2 sigma**2)) erfcx(a2), the same value).
 

@@ -25,6 +25,16 @@ typedef struct LMSimdKernels {
     void (*qr_factor)(ptrdiff_t m, ptrdiff_t n, const double *jac, const double *f,
                       double *r, int *ipvt, double *rdiag, double *acnorm, double *qtf,
                       double *work);
+    /* The Faddeeva function w(z) = exp(-z^2) erfc(-iz) at z_i = zx[i] + i zy, i < m, for
+       the Voigt profile (zy >= 0 shared): wr[i] = Re w(z_i) (wr may be zx), and when dwr,
+       dwi, dzw are not NULL, w'(z_i) = dwr[i] + i dwi[i] and dzw[i] = Re (z w)'(z_i) =
+       Re(w + z w') (without the cancellation of that sum at large |z|).  Re w within
+       about 2e-15 relative (also where Re w << Im w; exp(-x^2) on the real axis within
+       1 ulp), the others within about 1e-14 of their largest value along the line; NaN
+       for NaN.  Re w is the same bits with or without the rest.  The method:
+       simd_faddeeva.inc. */
+    void (*faddeeva_re)(ptrdiff_t m, const double *zx, double zy, double *wr, double *dwr,
+                        double *dwi, double *dzw);
 } LMSimdKernels;
 
 /* Doubles of qr_factor's work: its column-major copy of J and f (n + 1 columns of m rows
