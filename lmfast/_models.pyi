@@ -23,6 +23,9 @@ class CompiledModel:
     def evaluate(
         self, p: NDArray[np.float64], x: NDArray[np.float64], jacobian: bool
     ) -> NDArray[np.float64]: ...
+    def evaluate_joint(
+        self, p: NDArray[np.float64], x: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 
 def registry() -> dict[str, tuple[int, int, int]]: ...
 def _test_eval(

@@ -572,6 +572,39 @@ cdef class CompiledModel:
         return out
 
 
+    def evaluate_joint(self, const double[:, ::1] p not None,
+                       const double[:, :, :] x not None):
+        """Values and Jacobian together for each row of ``p``, as a fit asks for them:
+        the model's joint evaluation (``fj``) when it has one, else its value and its
+        Jacobian one after the other.  Arguments as :meth:`evaluate`; returns
+        ``(values (K, m), jacobian (K, m * n))``, the same numbers :meth:`evaluate` gives.
+        """
+        cdef Py_ssize_t k, rows = p.shape[0], n = p.shape[1], m = x.shape[2]
+        cdef Py_ssize_t xstep = 0 if x.shape[0] == 1 else 1
+        cdef Py_ssize_t xstride = x.strides[1] // sizeof(double) if x.shape[1] > 1 else m
+        if self.funcs.jac == NULL:
+            raise TypeError("this compiled model has no Jacobian")
+        if self.funcs.fj == NULL:
+            return self.evaluate(p, x, False), self.evaluate(p, x, True)
+        if self.funcs.n_params and n != self.funcs.n_params:
+            raise ValueError(f"{self.name} takes {self.funcs.n_params} parameters, got p of "
+                             f"shape ({rows}, {n})")
+        if ((xstep and x.shape[0] != rows) or x.shape[1] < self.funcs.x_dims
+                or (m > 1 and x.strides[2] != sizeof(double))):
+            raise ValueError("internal: CompiledModel.evaluate_joint arguments do not agree")
+        values = np.zeros((rows, m))
+        jacobian = np.zeros((rows, m * n))
+        cdef double[:, ::1] fv = values
+        cdef double[:, ::1] jv = jacobian
+        if m == 0 or rows == 0 or n == 0:
+            return values, jacobian
+        with nogil:
+            for k in range(rows):
+                self.funcs.fj(&p[k, 0], n, &x[k * xstep, 0, 0], xstride, m, &fv[k, 0],
+                              &jv[k, 0], self.funcs.ctx)
+        return values, jacobian
+
+
 # The C signature of every model function, as the name of the PyCapsules that carry one
 # (scipy.LowLevelCallable's convention).
 MODEL_SIGNATURE = (b"void (double const *, Py_ssize_t, double const *, Py_ssize_t, "

@@ -607,8 +607,9 @@ def test_composite_row_is_the_voigt_cost_over_the_gaussian_cost():
     from lmfast.bench.runners import run_kernel
 
     calls = composite_calls(quick=True).calls
-    voigt, gauss = calls["lmfast"](), calls["reference"]()
-    assert voigt.shape == (4, 1024 * 8) and gauss.shape == (4, 1024 * 6)  # Jacobians
+    (voigt_f, voigt), (gauss_f, gauss) = calls["lmfast"](), calls["reference"]()
+    assert voigt_f.shape == gauss_f.shape == (4, 1024)  # values and Jacobians
+    assert voigt.shape == (4, 1024 * 8) and gauss.shape == (4, 1024 * 6)
     w = kernel_workloads()[1]
     res = run_kernel(w, modules(), TINY)
     assert res.status == "ok", res.note

@@ -123,3 +123,17 @@ def test_repeated_names_and_mixed_x_dims_are_refused():
         models.gaussian_2d + lineshapes.model("constant")
     with pytest.raises(TypeError, match="prefix"):
         lineshapes.model("gaussian").prefixed(3)
+
+
+@pytest.mark.parametrize("names", [("gaussian", "gaussian"), ("voigt", "pseudo_voigt"),
+                                   ("lorentzian", "voigt"), ("lorentzian", "linear")])
+def test_joint_evaluation_is_value_and_jacobian_bit_for_bit(names):
+    """A fit takes a composite's value and Jacobian from one joint evaluation (fj) where a
+    component has one: the same numbers as the value and the Jacobian evaluated apart."""
+    model = lineshapes.model(names[0], prefix="a_") + lineshapes.model(names[1], prefix="b_")
+    rng = np.random.default_rng(7)
+    p = np.abs(rng.normal(1.0, 0.3, (3, len(model.param_names))))
+    x = np.linspace(-5.0, 5.0, 101).reshape(1, 1, -1)
+    values, jacobian = model._compiled.evaluate_joint(p, x)
+    assert np.array_equal(values, model._compiled.evaluate(p, x, False))
+    assert np.array_equal(jacobian, model._compiled.evaluate(p, x, True))

@@ -525,3 +525,18 @@ def test_curve_fit_infers_parameter_count_from_signature():
     popt, _ = scipy.optimize.curve_fit(models.polynomial(2), x, models.polynomial(2)(x, *true))
     assert popt.shape == (3,)
     assert_allclose(popt, true, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", sorted(_models.registry()))
+def test_joint_evaluation_is_value_and_jacobian_bit_for_bit(name):
+    """The joint evaluation a fit asks for at each point (value and Jacobian from one pass
+    of exponentials where the model has one) gives the numbers of the two apart."""
+    compiled = _models.CompiledModel(name)
+    n = compiled.n_params or 3
+    x_dims = compiled.x_dims
+    rng = np.random.default_rng(3)
+    p = np.abs(rng.normal(1.0, 0.3, (4, n)))
+    x = np.ascontiguousarray(rng.uniform(-3.0, 3.0, (1, x_dims, 57)))
+    values, jacobian = compiled.evaluate_joint(p, x)
+    assert np.array_equal(values, compiled.evaluate(p, x, False))
+    assert np.array_equal(jacobian, compiled.evaluate(p, x, True))

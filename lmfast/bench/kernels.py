@@ -100,8 +100,9 @@ def composite_calls(quick, m=1024):
     """Value and Jacobian of two Voigts against two Gaussians, composite models, m points.
 
     Each call evaluates :data:`COMPOSITE_ROWS` parameter rows through the composite's
-    ``CompiledModel.evaluate`` (the C function a fit calls, GIL released), value then
-    Jacobian: one unit is one value and one Jacobian, as one step of a fit asks for.
+    ``CompiledModel.evaluate_joint`` (the C function a fit calls at each point it tries,
+    GIL released: value and Jacobian in one evaluation where the components can): one
+    unit is one value and one Jacobian, as one step of a fit asks for.
     ``quick`` changes nothing (one call lasts well under a millisecond).
     """
     from lmfast import lineshapes
@@ -116,8 +117,7 @@ def composite_calls(quick, m=1024):
         rows = np.ascontiguousarray(np.tile(np.asarray(p, dtype=float), (COMPOSITE_ROWS, 1)))
 
         def evaluate():
-            compiled.evaluate(rows, x, False)
-            return compiled.evaluate(rows, x, True)
+            return compiled.evaluate_joint(rows, x)
 
         return evaluate
 

@@ -507,7 +507,8 @@ class KernelTable(_FixedWidthTable):
         "|lmfast - SciPy| / |SciPy| where the profile is > 1e-300 (goal <= 1e-13).\n"
         "voigt2-vs-gauss2-composite: one value + one Jacobian (as a fit step asks for them)\n"
         "of a composite of two Voigts against one of two Gaussians, m = 1024, through the\n"
-        "composite's compiled evaluator; ratio = Voigt time / Gaussian time (lower is better)."
+        "composite's compiled joint evaluator; ratio = Voigt time / Gaussian time (lower\n"
+        "is better)."
     )
 
 
