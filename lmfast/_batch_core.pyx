@@ -41,6 +41,20 @@ cnp.import_array()
 # Compiled model: workers over blocks of fits
 # ---------------------------------------------------------------------------------------
 
+# A cache line, in doubles and in ints.
+cdef enum:
+    LINE_BYTES = 64
+    LINE_DOUBLES = 8
+    LINE_INTS = 16
+
+
+cdef inline char *_line_start(cnp.ndarray buffer):
+    """The first address of buffer on a cache-line boundary (the buffer has a line to
+    spare)."""
+    cdef char *data = <char *>cnp.PyArray_DATA(buffer)
+    return data + (-(<size_t>data)) % LINE_BYTES
+
+
 cdef class CompiledBatch:
     """A batch of fits of one compiled model, worked through by one or more threads.
 
@@ -60,7 +74,7 @@ cdef class CompiledBatch:
     cdef object arrays
     cdef cnp.ndarray dwork
     cdef cnp.ndarray iwork
-    cdef Py_ssize_t lwork, block, next_fit, n_done, cancelled
+    cdef Py_ssize_t lwork, iwidth, block, next_fit, n_done, cancelled
     cdef int workers
 
     def __init__(self, Problem problem not None, result, int workers, Py_ssize_t block):
@@ -72,9 +86,13 @@ cdef class CompiledBatch:
         self.arrays = bind_outputs(&self.out, result, &problem.data)
         self.workers = workers
         self.block = block
-        self.lwork = fit_work_doubles(&problem.data, True)
-        self.dwork = np.zeros((workers, self.lwork), dtype=np.float64)
-        self.iwork = np.zeros((workers, max(problem.data.n_free, 1)), dtype=np.int32)
+        # Each worker's workspaces start on a cache line of their own and a line apart:
+        # a line written by two cores (a pivot array, the end of one workspace and the
+        # start of the next) would travel between them at every write.
+        self.lwork = fit_work_doubles(&problem.data, True) + LINE_DOUBLES
+        self.dwork = np.zeros(workers * self.lwork + LINE_DOUBLES, dtype=np.float64)
+        self.iwidth = (max(problem.data.n_free, 1) + 2 * LINE_INTS - 1) // LINE_INTS * LINE_INTS
+        self.iwork = np.zeros(workers * self.iwidth + LINE_INTS, dtype=np.int32)
         self.next_fit = 0
         self.n_done = 0
         self.cancelled = 0
@@ -97,8 +115,8 @@ cdef class CompiledBatch:
         cdef LMWork ws
         cdef CompiledFit d
         cdef Py_ssize_t start, stop, i, finished
-        cdef double *dwork = <double *>cnp.PyArray_DATA(self.dwork) + slot * self.lwork
-        cdef int *iwork = <int *>cnp.PyArray_DATA(self.iwork) + slot * self.iwork.shape[1]
+        cdef double *dwork = <double *>_line_start(self.dwork) + slot * self.lwork
+        cdef int *iwork = <int *>_line_start(self.iwork) + slot * self.iwidth
         cdef const ProblemData *s = &self.problem.data
         with nogil:
             while not atomic_load(&self.cancelled):
