@@ -12,6 +12,14 @@
 #define LMFAST_X86 0
 #endif
 
+/* The lanes of a and b (a's first) picked by index: clang and GCC >= 12 spell it
+   __builtin_shufflevector, older GCC __builtin_shuffle with a mask vector. */
+#if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 12)
+#define LMFAST_SHUFFLE(a, b, mask_type, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
+#else
+#define LMFAST_SHUFFLE(a, b, mask_type, ...) __builtin_shuffle(a, b, (mask_type){__VA_ARGS__})
+#endif
+
 /* Baseline: the architecture's minimum (what the whole extension is built for). */
 #define VLEN 2
 #define ISA(name) name##_baseline
