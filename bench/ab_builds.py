@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from lmfast.bench import DEFAULT_ROUNDS, QUICK_ROUNDS, BenchConfig
+from lmfast.bench.config import add_run_options, check_run_options
 from lmfast.bench.builds import (
     BUILDS,
     DEFAULT_ROWS,
@@ -60,25 +61,11 @@ def parse_args(argv=None):
         help=f"rows (default {','.join(DEFAULT_ROWS)}); a name selects that row, another "
         "pattern matches as in python -m lmfast.bench --only",
     )
-    p.add_argument(
-        "--rounds",
-        type=int,
-        metavar="N",
-        help=f"interleaved rounds (default {DEFAULT_ROUNDS}, --quick {QUICK_ROUNDS})",
-    )
-    p.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="threads of curve_fit_batch in both builds (default: every usable core)",
-    )
+    add_run_options(
+        p, "threads of curve_fit_batch in both builds (default: every usable core)")
     p.add_argument("--quick", action="store_true", help="the rows' --quick N, fewer rounds")
-    p.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
     args = p.parse_args(argv)
-    if args.rounds is not None and args.rounds < 1:
-        p.error("--rounds must be at least 1")
-    if args.threads is not None and args.threads < 1:
-        p.error("--threads must be at least 1")
+    check_run_options(p, args)
     for label in BUILDS:
         if not Path(getattr(args, label), "lmfast", "__init__.py").is_file():
             p.error(f"--{label} {getattr(args, label)}: not a checkout of lmfast "

@@ -9,6 +9,8 @@ from lmfast.bench.config import (
     QUICK_MIN_TIME,
     QUICK_ROUNDS,
     BenchConfig,
+    add_run_options,
+    check_run_options,
 )
 from lmfast.bench.environment import import_implementations, installed, versions
 from lmfast.bench.plot import PLOT_MISSING, plot_results
@@ -36,19 +38,8 @@ def parse_args(argv=None):
         help="run workloads whose name contains PATTERN (or matches it as a glob); the "
         "opt-in rows (dask, xarray: --only dask) run only when named",
     )
-    p.add_argument(
-        "--rounds",
-        type=int,
-        metavar="N",
-        help=f"interleaved rounds (default {DEFAULT_ROUNDS}, --quick {QUICK_ROUNDS})",
-    )
-    p.add_argument(
-        "--threads",
-        type=int,
-        metavar="N",
-        help="threads of curve_fit_batch and of the peers (default: every usable core)",
-    )
-    p.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
+    add_run_options(
+        p, "threads of curve_fit_batch and of the peers (default: every usable core)")
     p.add_argument(
         "--plot",
         metavar="FILE",
@@ -56,10 +47,7 @@ def parse_args(argv=None):
     )
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
     args = p.parse_args(argv)
-    if args.rounds is not None and args.rounds < 1:
-        p.error("--rounds must be at least 1")
-    if args.threads is not None and args.threads < 1:
-        p.error("--threads must be at least 1")
+    check_run_options(p, args)
     return args
 
 

@@ -1,4 +1,5 @@
-"""Settings of a run: rounds, duration of one timing and batch sizes, default and quick."""
+"""Settings of a run: rounds, duration of one timing and batch sizes, default and quick;
+the command-line options that set them in every benchmark command."""
 
 from dataclasses import dataclass
 
@@ -42,3 +43,24 @@ class BenchConfig:
     def subset(self, n_fits):
         """Number of fits of the SciPy loop of a batch row of ``n_fits`` fits."""
         return min(QUICK_BATCH_SUBSET if self.quick else BATCH_SUBSET, n_fits)
+
+
+def add_run_options(parser, threads_help):
+    """Add the options every benchmark command shares: ``--rounds``, ``--threads`` (its
+    help says what the threads serve) and ``--json``."""
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        metavar="N",
+        help=f"interleaved rounds (default {DEFAULT_ROUNDS}, --quick {QUICK_ROUNDS})",
+    )
+    parser.add_argument("--threads", type=int, metavar="N", help=threads_help)
+    parser.add_argument("--json", metavar="FILE", help="also write the results to FILE as JSON")
+
+
+def check_run_options(parser, args):
+    """Refuse ``--rounds`` or ``--threads`` below 1 (``parser.error``)."""
+    if args.rounds is not None and args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
