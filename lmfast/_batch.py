@@ -99,13 +99,15 @@ def curve_fit_batch(
         As for :func:`lmfast.curve_fit`: ``'poisson'`` fits each row of ydata as counts by
         maximum likelihood (sigma must be None; pcov is the inverse Fisher information).
         A row that is not counts (negative, non-integer or not finite) gets ier -5.
-    loss, f_scale
+    loss : str
         A robust loss for every fit, as :func:`lmfast.curve_fit` takes them (SciPy's
         names and rho); ``chisq`` is then the minimised ``f_scale**2 * sum(rho)``.
+    f_scale : float
+        The robust loss's soft margin between inlier and outlier residuals (> 0).
     x_dims : int or None
         Rows k of the independent variable of a Python model (a compiled model knows its
         own): needed only when a 2-D xdata's first length equals N.
-    ftol, xtol, gtol, maxfev, epsfcn, factor
+    ftol, xtol, gtol, maxfev, epsfcn, factor : float, int or None
         As for :func:`lmfast.leastsq`, for each fit; values MINPACK rejects as improper
         input (negative tolerances, factor <= 0) raise ValueError here.
     threads : int or None

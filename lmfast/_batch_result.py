@@ -33,7 +33,7 @@ class BatchResult:
         Fitted parameters; the last iterate for fits that stopped without converging
         (ier 5-8), NaN for fits with no answer (ier 0 or negative).
     at_bound : ndarray of bool, shape (N, n)
-        Which parameters ended on one of their bounds (within 1e-6 of max(1, |bound|)
+        Which parameters ended on one of their bounds (within 1e-6 of ``max(1, |bound|)``
         and of the bounds' width); False for fixed and unbounded parameters.
     pcov : ndarray, shape (N, n, n)
         Covariance of popt as :func:`lmfast.curve_fit` computes it (inf where it is
@@ -68,8 +68,19 @@ class BatchResult:
         return np.isin(self.ier, tuple(SUCCESS))
 
     def message(self, i):
-        """Why fit `i` stopped, in leastsq's words (or lmfast's, for negative codes;
-        for a p0 outside its bounds, naming the parameter as curve_fit's error does)."""
+        """Why fit `i` stopped, in leastsq's words.
+
+        Parameters
+        ----------
+        i : int
+            The fit's index.
+
+        Returns
+        -------
+        str
+            leastsq's message for its ``ier`` (lmfast's for negative codes; for a p0
+            outside its bounds, naming the parameter as curve_fit's error does).
+        """
         if self.ier[i] == P0_OUTSIDE_BOUNDS and self._outside is not None:
             outside, p0, lower, upper, names = self._outside
             return _validate.p0_outside_message(fit_rows(p0, i), fit_rows(lower, i),
@@ -86,7 +97,7 @@ class BatchResult:
 
 
 BatchResult.__doc__ = str(BatchResult.__doc__).format(
-    codes="\n".join("        " + line for line in CODES_DOC.splitlines()))
+    codes="\n".join("            " + line for line in CODES_DOC.splitlines()))
 
 
 def fit_rows(a, idx):

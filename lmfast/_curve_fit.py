@@ -124,6 +124,12 @@ def curve_fit(
         If True, also return `infodict`, `mesg` and `ier`.  With bounds or fixed
         parameters, ``fjac``, ``ipvt`` and ``qtf`` are those of the iterated variables;
         with bounds, ``infodict['at_bound']`` says which parameters ended on a bound.
+    nan_policy : {'raise', 'omit', None}, optional
+        How to handle NaN in the input: ``'raise'`` raises ``ValueError``,
+        ``'omit'`` drops the points where `xdata` or `ydata` is NaN (and the matching
+        entries of `sigma`), None (default) does nothing beyond `check_finite`.
+        Setting it makes `check_finite` default to False; ``'propagate'`` is
+        rejected.
     fixed : sequence of bool or of str, optional
         Parameters held at their `p0` value: a boolean mask of length N, or parameter
         names (for a model with ``param_names``, such as the :mod:`lmfast.models`).
@@ -149,12 +155,6 @@ def curve_fit(
     f_scale : float, optional
         The robust loss's soft margin between inlier and outlier residuals (> 0);
         default 1.0.
-    nan_policy : {'raise', 'omit', None}, optional
-        How to handle NaN in the input: ``'raise'`` raises ``ValueError``,
-        ``'omit'`` drops the points where `xdata` or `ydata` is NaN (and the matching
-        entries of `sigma`), None (default) does nothing beyond `check_finite`.
-        Setting it makes `check_finite` default to False; ``'propagate'`` is
-        rejected.
     **kwargs
         Keyword arguments passed to :func:`lmfast.leastsq`: `ftol`, `xtol`, `gtol`,
         `maxfev` (or SciPy's bounded spelling `max_nfev`), `epsfcn`, `factor`, `diag`,

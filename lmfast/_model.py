@@ -89,6 +89,7 @@ class Model:
         Parameters
         ----------
         prefix : str
+            Put before every parameter name (and the model's name).
 
         Returns
         -------
@@ -111,6 +112,21 @@ class Model:
         composite's ``ctx``) from the components', NumPy twin the sum of the twins.
 
         Parameter names must stay unique: give components a prefix (:meth:`prefixed`).
+
+        Parameters
+        ----------
+        other : Model
+            The model added (a composite adds its components).
+
+        Returns
+        -------
+        Model
+            The composite model.
+
+        Raises
+        ------
+        ValueError
+            If parameter names repeat, or the models read different numbers of rows of x.
         """
         if not isinstance(other, Model):
             return NotImplemented
@@ -136,7 +152,7 @@ class Model:
             "function that creates the C functions and returns from_cfunc(...); each "
             "process then builds its own")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args, **kwargs):  # takes x, *params: numpydoc ignore=PR01,PR02
         """Model values at ``x`` (NumPy twin of the compiled model).
 
         Parameters
@@ -163,12 +179,14 @@ class Model:
                 value = np.broadcast_to(value, shape).copy()
         return value
 
-    def jac(self, *args, **kwargs):
+    def jac(self, *args, **kwargs):  # takes x, *params: numpydoc ignore=PR01,PR02
         """Analytic Jacobian d model / d params (NumPy twin of the compiled Jacobian).
 
         Parameters
         ----------
-        x, *params
+        x : array_like
+            As for calling the model.
+        *params : float or array_like
             As for calling the model.
 
         Returns

@@ -138,14 +138,14 @@ OUTCOMES = {
 
 #: The codes, with one line each, for documentation (BatchResult, README).
 CODES_DOC = """\
- 1-4  converged (MINPACK's tests on ftol, xtol, gtol)
- 5    maxfev reached: popt is the last iterate
- 6-8  ftol, xtol or gtol too small for further progress: popt is the last iterate
- 0    improper input (e.g. fewer data points than parameters)
--2    residuals not finite at p0 (NaN data, zero sigma, NaN p0, model NaN there)
--3    Jacobian not finite
--4    p0 outside this fit's bounds: the fit was not run
--5    estimator='poisson' and this fit's ydata are not counts: the fit was not run"""
+1-4  converged (MINPACK's tests on ftol, xtol, gtol)
+5    maxfev reached: popt is the last iterate
+6-8  ftol, xtol or gtol too small for further progress: popt is the last iterate
+0    improper input (e.g. fewer data points than parameters)
+-2   residuals not finite at p0 (NaN data, zero sigma, NaN p0, model NaN there)
+-3   Jacobian not finite
+-4   p0 outside this fit's bounds: the fit was not run
+-5   estimator='poisson' and this fit's ydata are not counts: the fit was not run"""
 
 
 def message(info, tolerances):

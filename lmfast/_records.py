@@ -16,8 +16,16 @@ RECORD_FIELDS = tuple(RESULT_FIELDS)
 def record_dtype(n):
     """The structured dtype of one fit's outcome for a model of ``n`` parameters.
 
-    Fields ``popt`` (n,), ``at_bound`` (n,) bool, ``pcov`` (n, n), ``chisq``, ``ier``
-    (int32), ``nfev`` and ``njev`` (int64), as :class:`lmfast.BatchResult` holds them.
+    Parameters
+    ----------
+    n : int
+        The number of parameters.
+
+    Returns
+    -------
+    numpy.dtype
+        Fields ``popt`` (n,), ``at_bound`` (n,) bool, ``pcov`` (n, n), ``chisq``, ``ier``
+        (int32), ``nfev`` and ``njev`` (int64), as :class:`lmfast.BatchResult` holds them.
     """
     return np.dtype([(name, dtype, shape(n)) for name, (dtype, shape) in RESULT_FIELDS.items()])
 

@@ -43,6 +43,7 @@ def simd_path():
     Returns
     -------
     str
+        Its name: ``"baseline"``, ``"avx2"`` or ``"avx512"``.
     """
     return lmfast_simd_active().name.decode()
 

@@ -135,6 +135,7 @@ class DaskBatchResult:
         Returns
         -------
         lmfast.BatchResult
+            Every fit's outcome, in memory.
 
         Notes
         -----
@@ -158,6 +159,7 @@ class DaskBatchResult:
         Returns
         -------
         DaskBatchResult
+            Its records are the persisted ones.
         """
         (records,) = dask.persist(self.records, **kwargs)
         return DaskBatchResult(records, self._tolerances)
@@ -205,22 +207,30 @@ def curve_fit_batch(
 
     Parameters
     ----------
-    f, jac
+    f : lmfast.models.Model or callable
         As for :func:`lmfast.curve_fit_batch`.  On a scheduler with other processes
         (``dask.distributed``, ``scheduler='processes'``) they must pickle: the built-in
         models, lineshape, prefixed and composite models do; a ``from_cfunc`` model
         cannot (C function addresses), build it with :func:`lmfast.models.from_factory`.
+    xdata : dask.array.Array or array_like
+        Shared, (M,) or (k, M), or per fit, (N, M) or (N, k, M).  Shared inputs
+        (here and below) are brought into memory now and sent with every task; per-fit
+        ones (NumPy or Dask) are rechunked along N like ``ydata``.
     ydata : dask.array.Array or array_like, shape (N, M)
         Chunked along N (the fits) only: a chunk is a task.  If M is split into several
         chunks it is rechunked to one (each task needs whole fits).  A NumPy array is
         chunked by Dask's ``"auto"`` rule.
-    xdata, p0, sigma, bounds
-        Shared ones (as :func:`lmfast.curve_fit_batch` reads their shapes: xdata (M,) or
-        (k, M), p0 (n,), sigma scalar or (M,), bounds scalars or (n,)) are brought into
-        memory now and sent with every task; per-fit ones ((N, ...), NumPy or Dask) are
-        rechunked along N like ``ydata``.
-    absolute_sigma, fixed, estimator, loss, f_scale, x_dims, ftol, xtol, gtol, maxfev,
-    epsfcn, factor, chunk_size
+    p0 : dask.array.Array or array_like
+        Shared, (n,), or per fit, (N, n).
+    sigma : None, scalar, dask.array.Array or array_like
+        Shared, scalar or (M,), or per fit, (N, M).
+    absolute_sigma : bool
+        As for :func:`lmfast.curve_fit_batch`.
+    jac : callable or None
+        As for :func:`lmfast.curve_fit_batch`; must pickle like ``f``.
+    bounds : None or (lb, ub)
+        Shared, scalars or (n,), or per fit, (N, n) (Dask arrays or array_like).
+    fixed, estimator, loss, f_scale, x_dims, ftol, xtol, gtol, maxfev, epsfcn, factor : object
         As for :func:`lmfast.curve_fit_batch`, for every chunk.
     threads : int or None
         Threads of each task's batch.  None: on a ``dask.distributed`` worker, the
@@ -231,6 +241,8 @@ def curve_fit_batch(
     progress : bool
         Must be False: use Dask's progress bars (``dask.diagnostics.ProgressBar``,
         ``distributed.progress``).
+    chunk_size : int or None
+        As for :func:`lmfast.curve_fit_batch`, within each task.
 
     Returns
     -------

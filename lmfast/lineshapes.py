@@ -117,7 +117,10 @@ def _via_c(name, jacobian):
 # --------------------------------------------------------------------------------------
 
 def gaussian(x, amplitude, center, sigma):
-    """amplitude/(sqrt(2 pi) sigma) * exp(-(x - center)**2 / (2 sigma**2))."""
+    """Gaussian peak of area ``amplitude`` (lmfit's ``gaussian``).
+
+    ``amplitude/(sqrt(2 pi) sigma) * exp(-(x - center)**2 / (2 sigma**2))``
+    """
     norm = amplitude / (_SQRT2PI * sigma)
     two_s2 = 2.0 * (sigma * sigma)
     d = x - center
@@ -135,7 +138,10 @@ def _gaussian_jac(x, amplitude, center, sigma):
 
 
 def lorentzian(x, amplitude, center, sigma):
-    """(amplitude / (1 + ((x - center)/sigma)**2)) / (pi sigma)."""
+    """Lorentzian peak of area ``amplitude`` (lmfit's ``lorentzian``).
+
+    ``(amplitude / (1 + ((x - center)/sigma)**2)) / (pi sigma)``
+    """
     u = (x - center) / sigma
     return (amplitude / (1.0 + u * u)) / (_PI * sigma)
 
@@ -150,8 +156,12 @@ def _lorentzian_jac(x, amplitude, center, sigma):
 
 
 def pseudo_voigt(x, amplitude, center, sigma, fraction):
-    """(1 - fraction) gaussian(x, amplitude, center, sigma_g)
-    + fraction lorentzian(x, amplitude, center, sigma),  sigma_g = sigma / sqrt(2 ln 2)."""
+    """Pseudo-Voigt peak of area ``amplitude`` (lmfit's ``pvoigt``).
+
+    ``(1 - fraction) gaussian(x, amplitude, center, sigma_g)
+    + fraction lorentzian(x, amplitude, center, sigma)``, ``sigma_g = sigma / sqrt(2 ln 2)``:
+    both parts have the same FWHM, ``2 sigma``.
+    """
     sg = sigma / _SQRT2LN2
     gnorm = amplitude / (_SQRT2PI * sg)
     two_sg2 = 2.0 * (sg * sg)
@@ -182,9 +192,10 @@ def _pseudo_voigt_jac(x, amplitude, center, sigma, fraction):
 
 
 def voigt(x, amplitude, center, sigma, gamma):
-    """amplitude Re[w(z)] / (sigma sqrt(2 pi)),  z = (x - center + i gamma)/(sigma sqrt 2).
+    """Voigt peak of area ``amplitude`` (lmfit's ``voigt``).
 
-    Evaluated by the C kernel (w, the Faddeeva function, is not in NumPy).
+    ``amplitude Re[w(z)] / (sigma sqrt(2 pi))``, ``z = (x - center + i gamma)/(sigma sqrt 2)``,
+    w the Faddeeva function.  Evaluated by the C kernel (w is not in NumPy).
     """
     return _via_c("voigt", False)(x, amplitude, center, sigma, gamma)
 
@@ -221,7 +232,11 @@ def _digamma(v):
 
 
 def pearson7(x, amplitude, center, sigma, expon):
-    """amplitude (1 + ((x - center)/sigma)**2)**(-expon) / (sigma B(expon - 1/2, 1/2))."""
+    """Pearson VII peak of area ``amplitude`` (lmfit's ``pearson7``).
+
+    ``amplitude (1 + ((x - center)/sigma)**2)**(-expon) / (sigma B(expon - 1/2, 1/2))``,
+    B the beta function.
+    """
     scale = amplitude * _inv_beta(expon)
     u = (x - center) / sigma
     return scale * np.power(1.0 + u * u, -expon) / sigma
@@ -243,8 +258,11 @@ def _pearson7_jac(x, amplitude, center, sigma, expon):
 
 
 def doniach(x, amplitude, center, sigma, gamma):
-    """amplitude/sigma**(1-gamma) * cos(pi gamma/2 + (1-gamma) atan(u))
-    / (1 + u**2)**((1-gamma)/2),  u = (x - center)/sigma (Doniach-Sunjic)."""
+    """Doniach-Sunjic peak (lmfit's ``doniach``), for photoemission lines of metals.
+
+    ``amplitude/sigma**(1-gamma) * cos(pi gamma/2 + (1-gamma) atan(u))
+    / (1 + u**2)**((1-gamma)/2)``, ``u = (x - center)/sigma``.
+    """
     g1 = 1.0 - gamma
     scale = amplitude / np.power(sigma, g1)
     u = (x - center) / sigma
@@ -274,8 +292,11 @@ def _doniach_jac(x, amplitude, center, sigma, gamma):
 
 
 def exponential_gaussian(x, amplitude, center, sigma, gamma):
-    """amplitude gamma/2 exp(a1) erfc(a2),  a1 = gamma (center + gamma sigma**2/2 - x),
-    a2 = (center + gamma sigma**2 - x)/(sqrt 2 sigma).  Evaluated by the C kernel."""
+    """Exponentially modified Gaussian of area ``amplitude`` (lmfit's ``expgaussian``).
+
+    ``amplitude gamma/2 exp(a1) erfc(a2)``, ``a1 = gamma (center + gamma sigma**2/2 - x)``,
+    ``a2 = (center + gamma sigma**2 - x)/(sqrt 2 sigma)``.  Evaluated by the C kernel.
+    """
     return _via_c("exponential_gaussian", False)(x, amplitude, center, sigma, gamma)
 
 
@@ -288,7 +309,7 @@ def _exponential_gaussian_jac(x, amplitude, center, sigma, gamma):
 # --------------------------------------------------------------------------------------
 
 def constant(x, c):
-    """c, broadcast to the shape of x (and of c)."""
+    """Constant baseline: ``c``, broadcast to the shape of x (and of c)."""
     return np.zeros(np.broadcast_shapes(np.shape(x), np.shape(c))) + c
 
 
@@ -297,7 +318,7 @@ def _constant_jac(x, c):
 
 
 def linear(x, slope, intercept):
-    """slope x + intercept."""
+    """Straight baseline: ``slope x + intercept``."""
     return slope * np.asarray(x, dtype=np.float64) + intercept
 
 
@@ -306,7 +327,7 @@ def _linear_jac(x, slope, intercept):
 
 
 def exponential(x, amplitude, decay):
-    """amplitude exp(-x / decay)."""
+    """Exponential baseline: ``amplitude exp(-x / decay)``."""
     return amplitude * np.exp(-np.asarray(x, dtype=np.float64) / decay)
 
 
@@ -330,10 +351,65 @@ JACOBIANS = {
     "exponential": _exponential_jac,
 }
 
+#: What each parameter of a lineshape is, for the docstrings: {name: {parameter: text}}.
+_MEANINGS = {
+    "gaussian": {"sigma": "Standard deviation (FWHM = 2.3548 sigma)."},
+    "lorentzian": {"sigma": "Half width at half maximum."},
+    "pseudo_voigt": {"sigma": "Half width at half maximum of both parts.",
+                     "fraction": "Lorentzian fraction, 0 (Gaussian) to 1 (Lorentzian)."},
+    "voigt": {"sigma": "Standard deviation of the Gaussian.",
+              "gamma": "Half width at half maximum of the Lorentzian."},
+    "pearson7": {"sigma": "Width.", "expon": "Exponent (> 1/2); 1 is a Lorentzian."},
+    "doniach": {"amplitude": "Scale (the peak is not area-normalised).",
+                "sigma": "Width.", "gamma": "Asymmetry, 0 (a Lorentzian) to 1."},
+    "exponential_gaussian": {"sigma": "Standard deviation of the Gaussian.",
+                             "gamma": "Rate of the exponential (1 / its decay length)."},
+    "constant": {"c": "The constant."},
+    "linear": {"slope": "Slope.", "intercept": "Value at x = 0."},
+    "exponential": {"amplitude": "Value at x = 0.", "decay": "Decay length."},
+}
+_COMMON = {"amplitude": "Area under the peak.", "center": "Position of the peak."}
+
+_FUNCTION_DOC = """
+
+    Parameters
+    ----------
+    x : array_like
+        Shape (m,), or (K, m) for one row per curve.
+{parameters}
+
+    Returns
+    -------
+    ndarray
+        {returns}
+
+    See Also
+    --------
+    model : the compiled model of this lineshape, for the fits.
+"""
+
+
+def _document(name, jac):
+    """Complete the docstrings of lineshape ``name`` and of its Jacobian ``jac``."""
+    meanings = {**_COMMON, **_MEANINGS.get(name, {})}
+    parameters = "\n".join(
+        f"    {p} : float or array_like\n        {meanings[p]}  A scalar for one curve, a "
+        "column of shape (K, 1) for K curves." for p in PARAMS[name])
+    function = globals()[name]
+    function.__doc__ = function.__doc__.rstrip() + _FUNCTION_DOC.format(
+        parameters=parameters,
+        returns="Values, the broadcast shape of x and the parameters: (m,) or (K, m).")
+    jac.__doc__ = (f"Jacobian of :func:`{name}`: d {name} / d ({', '.join(PARAMS[name])})."
+                   + _FUNCTION_DOC.format(
+                       parameters=parameters,
+                       returns=f"Shape (m, {len(PARAMS[name])}) or (K, m, "
+                               f"{len(PARAMS[name])}): the parameter as the last axis, in "
+                               "the order above."))
+    function.jac = jac
+
+
 for _name, _jac in JACOBIANS.items():
-    _jac.__doc__ = (f"Jacobian of {_name}: d f / d ({', '.join(PARAMS[_name])}), "
-                    f"parameter as the last axis.")
-    globals()[_name].jac = _jac
+    _document(_name, _jac)
 del _name, _jac
 
 

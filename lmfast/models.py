@@ -255,7 +255,9 @@ gaussian_2d_elliptic = _builtin(
 
 
 def polynomial(degree):
-    """The polynomial model of a given degree, ``c0 + c1*x + ... + c{degree}*x**degree``.
+    """The polynomial model of a given degree.
+
+    ``c0 + c1*x + ... + c{degree}*x**degree``, evaluated by Horner's scheme.
 
     Parameters
     ----------

@@ -55,7 +55,7 @@ class LmfastAccessor:
 
     def curvefit(self, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=None,
                  param_names=None, errors="raise", kwargs=None):
-        """``DataArray.curvefit``, every pixel in one lmfast batch; see :func:`curvefit`."""
+        # The docstring is curvefit's below, without its obj (set after it).
         return curvefit(self._obj, coords, func, reduce_dims=reduce_dims, skipna=skipna,
                         p0=p0, bounds=bounds, param_names=param_names, errors=errors,
                         kwargs=kwargs)
@@ -130,6 +130,30 @@ def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=N
     ------
     ValueError, TypeError
         Mistakes in the arguments, as xarray and curve_fit_batch raise them.
+
+    See Also
+    --------
+    xarray.DataArray.curvefit : the same fit, one ``scipy.optimize.curve_fit`` per pixel.
+    lmfast.curve_fit_batch : the batch each call runs.
+
+    Examples
+    --------
+    Three pixels along ``x``, each a Gaussian along ``t``:
+
+    >>> import numpy as np
+    >>> import xarray as xr
+    >>> import lmfast.xarray
+    >>> from lmfast import models
+    >>> t = np.linspace(0.0, 10.0, 64)
+    >>> heights = np.array([[1.0], [2.0], [3.0]])
+    >>> cube = xr.DataArray(models.gaussian(t, heights, 5.0, 1.0, 0.1), dims=("x", "t"),
+    ...                     coords={"t": t})
+    >>> fit = cube.lmfast.curvefit("t", models.gaussian, p0={"amplitude": 2.0, "center": 4.5},
+    ...                            bounds={"sigma": (0.1, 5.0)})
+    >>> fit.curvefit_coefficients.sel(param="amplitude").values.round(6)
+    array([1., 2., 3.])
+    >>> bool(np.isin(fit.curvefit_ier, [1, 2, 3, 4]).all())  # 1-4: converged
+    True
     """
     if errors not in ("raise", "ignore"):
         raise ValueError('errors must be either "raise" or "ignore"')
@@ -172,6 +196,23 @@ def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=N
         records = _pixel_block(y, *blocks.values(), names=tuple(blocks), fit_ndim=fit_ndim,
                                shared=shared, settings=settings, threads=threads)
     return _dataset(obj, template, records, params, preserved)
+
+
+def _accessor_doc(doc):
+    """curvefit's docstring for ``DataArray.lmfast.curvefit``: the data are the DataArray
+    the accessor is on, so the ``obj`` entry goes and ``obj`` becomes "the DataArray"."""
+    lines = doc.splitlines()
+    first = lines.index("    obj : xarray.DataArray")
+    last = first + 1
+    while lines[last].startswith("        "):  # the entry's description
+        last += 1
+    lines[:1] = ["Fit ``func`` along the dimensions of ``coords`` at every other index of "
+                 "the DataArray."]
+    text = "\n".join(lines[:first - 1 + 1] + lines[last:]) + "\n"
+    return text.replace("``obj``", "the DataArray")
+
+
+LmfastAccessor.curvefit.__doc__ = _accessor_doc(curvefit.__doc__)
 
 
 def _batch_options(kwargs):
