@@ -1,4 +1,7 @@
-"""Fit 100,000 noisy Gaussian peaks in one call, with a compiled model and with a
+"""A batch of 100,000 Gaussians
+============================
+
+Fit 100,000 noisy Gaussian peaks in one call, with a compiled model and with a
 NumPy model written for curve_fit, and compare their answers.
 
 Run: python examples/batch_gaussians.py

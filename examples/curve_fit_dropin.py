@@ -1,4 +1,7 @@
-"""lmfast.curve_fit as a drop-in for scipy.optimize.curve_fit (unbounded, method 'lm').
+"""curve_fit, drop-in
+==================
+
+lmfast.curve_fit as a drop-in for scipy.optimize.curve_fit (unbounded, method 'lm').
 
 Fits a Gaussian on a constant background, once with forward differences and once with
 an analytic Jacobian, and with SciPy installed shows that both libraries agree and how

@@ -1,4 +1,7 @@
-"""Your own compiled model for curve_fit_batch, written in Python with numba.
+"""Your own compiled model, with numba
+===================================
+
+Your own compiled model for curve_fit_batch, written in Python with numba.
 
 Needs numba, which lmfast itself does not depend on. From a clone of the repository:
 

@@ -1,4 +1,7 @@
-"""lmfast.leastsq as a drop-in for scipy.optimize.leastsq: fit a Gaussian plus offset.
+"""leastsq, drop-in
+================
+
+lmfast.leastsq as a drop-in for scipy.optimize.leastsq: fit a Gaussian plus offset.
 
 The only change from SciPy code is the import line. Run with
 ``python examples/leastsq_dropin.py`` once lmfast is installed (``pip install -e .``), or

@@ -1,4 +1,7 @@
-"""A Raman map: 10,000 spectra, three pseudo-Voigt peaks on a linear baseline, counts.
+"""A Raman map
+===========
+
+A Raman map: 10,000 spectra, three pseudo-Voigt peaks on a linear baseline, counts.
 
 Each spectrum (1,024 channels) is drawn with Poisson noise around three pseudo-Voigt
 peaks whose positions, widths and heights drift across a 100 x 100 map, on a sloped
@@ -100,7 +103,7 @@ def plot(path, x, counts, res, model, fits):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Fit a simulated Raman map of N spectra.")
     parser.add_argument("--fits", type=int, default=SIDE * SIDE)
     parser.add_argument("--plot", metavar="PNG")
     args = parser.parse_args(argv)

@@ -1,6 +1,11 @@
-"""The examples in the docstrings and in the README run and print what they show."""
+"""The documentation: the examples in the docstrings and in the README run and print what
+they show; every public name has a complete numpydoc docstring and a place in the API
+reference (docs/api/*.rst)."""
 
 import doctest
+import importlib
+import importlib.util
+import inspect
 import pathlib
 import re
 
@@ -9,16 +14,137 @@ import numpy as np
 import lmfast
 import pytest
 
-from lmfast import _batch, _curve_fit, _leastsq, models
+from lmfast import _batch, _curve_fit, _leastsq, _patching, lineshapes, models
 
-README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+API_PAGES = ROOT / "docs" / "api"
+
+#: The public submodules besides lmfast itself, with the extra each needs.
+SUBMODULES = {"lmfast.models": None, "lmfast.lineshapes": None, "lmfast.dask": "dask",
+              "lmfast.xarray": "xarray"}
+
+#: numpydoc's checks every public docstring passes: it exists and has a summary; every
+#: argument is documented (with a type and a description, in the signature's order) and
+#: nothing else is; what returns something has a Returns section, described.
+NUMPYDOC_CHECKS = ("GL08", "SS01", "PR01", "PR02", "PR03", "PR04", "PR07", "RT01", "RT03")
+
+#: Classes whose instances lmfast makes (curve_fit_batch, lmfast.dask, lmfast.models):
+#: their constructors are not public, so their docstrings list attributes, not arguments.
+MADE_BY_LMFAST = {"lmfast.BatchResult": "PR01", "lmfast.models.Model": "PR01",
+                  "lmfast.dask.DaskBatchResult": "PR01"}
 
 
-@pytest.mark.parametrize("module", [_leastsq, _curve_fit, _batch, models], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [_leastsq, _curve_fit, _batch, models, lineshapes],
+                         ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0, f"{module.__name__} has no examples"
     assert failures == 0
+
+
+@pytest.mark.parametrize("name", ["lmfast.dask", "lmfast.xarray"])
+def test_docstring_examples_of_optional_modules(name):
+    pytest.importorskip(SUBMODULES[name])  # the test extra installs both
+    module = importlib.import_module(name)
+    failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0, f"{name} has no examples"
+    assert failures == 0
+
+
+def _installed_submodules():
+    """The public submodules whose extra is installed (the test extra installs all)."""
+    return [name for name, extra in SUBMODULES.items()
+            if extra is None or importlib.util.find_spec(extra) is not None]
+
+
+def _public_objects():
+    """(dotted name, object) of every public callable: lmfast.__all__, the public
+    submodules' __all__, the lineshapes' Jacobians, the public methods and properties of
+    the public classes (with the accessor's curvefit) and ``python -m lmfast.patch``'s
+    main."""
+    found = []
+    for name in lmfast.__all__:
+        # lmfast.patch the function (``import lmfast.patch`` rebinds the attribute to the
+        # callable module of the command line).
+        obj = _patching.patch if name == "patch" else getattr(lmfast, name)
+        if not inspect.ismodule(obj):
+            found.append((f"lmfast.{name}", obj))
+    for module_name in _installed_submodules():
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if callable(obj):
+                found.append((f"{module_name}.{name}", obj))
+            if inspect.isfunction(getattr(obj, "jac", None)):
+                found.append((f"{module_name}.{name}.jac", obj.jac))
+    found.append(("lmfast.patch.main", importlib.import_module("lmfast.patch").main))
+    for path, cls in list(found):
+        if inspect.isclass(cls) and not issubclass(cls, BaseException):
+            for name in vars(cls):
+                if not name.startswith("_") or name in ("__call__", "__getitem__"):
+                    found.append((f"{path}.{name}", getattr(cls, name)))
+    return found
+
+
+PUBLIC = _public_objects()
+
+
+def test_public_objects_found():
+    """The enumeration below covers lmfast.__all__ and the models and lineshapes."""
+    names = {path for path, _ in PUBLIC}
+    assert {"lmfast.curve_fit_batch", "lmfast.BatchResult.message", "lmfast.models.gaussian",
+            "lmfast.lineshapes.voigt.jac", "lmfast.patch.main"} <= names
+
+
+@pytest.mark.parametrize("path, obj", PUBLIC, ids=[path for path, _ in PUBLIC])
+def test_public_docstring_is_numpydoc(path, obj):
+    """numpydoc's validator on each public docstring (the checks of NUMPYDOC_CHECKS), so a
+    public function without a Parameters section, or with one that has drifted from its
+    signature, fails here and not only in a docs build."""
+    validate = pytest.importorskip("numpydoc.validate")  # the test extra installs it
+    from numpydoc.docscrape import get_doc_object
+
+    result = validate.validate(get_doc_object(obj))
+    allowed = MADE_BY_LMFAST.get(path, "")
+    errors = [f"{code} {text}" for code, text in result["errors"]
+              if code in NUMPYDOC_CHECKS and code not in allowed]
+    assert not errors, f"{path}: " + "; ".join(errors)
+
+
+def _api_reference_names():
+    """The names the API reference documents: its autosummary entries (qualified by the
+    page's current module) and its automodule targets."""
+    names = set()
+    for page in sorted(API_PAGES.glob("*.rst")):
+        module = "lmfast"
+        in_list = False
+        for line in page.read_text().splitlines():
+            if line.startswith(".. "):
+                in_list = line.startswith(".. autosummary::")
+                if line.startswith(".. currentmodule::"):
+                    module = line.split("::")[1].strip()
+                elif line.startswith(".. automodule::"):
+                    names.add(line.split("::")[1].strip())
+            elif in_list and line.startswith("   ") and not line.strip().startswith(":"):
+                entry = line.strip()
+                names.add(entry if entry.startswith("lmfast.") else f"{module}.{entry}")
+            elif line and not line.startswith(" "):
+                in_list = False
+    return names
+
+
+def test_api_reference_lists_every_public_name():
+    """docs/api/*.rst lists every name of lmfast.__all__ and of the public submodules'
+    __all__ (add a new one to the autosummary list of its page)."""
+    documented = _api_reference_names()
+    public = {f"lmfast.{name}" for name in lmfast.__all__}
+    for module_name in _installed_submodules():
+        module = importlib.import_module(module_name)
+        public |= {f"{module_name}.{name}" for name in module.__all__}
+    missing = sorted(public - documented)
+    assert not missing, f"not in docs/api/*.rst: {missing}"
+    assert "lmfast.xarray.LmfastAccessor.curvefit" in documented
 
 
 def test_readme_example_runs():
