@@ -421,15 +421,16 @@ def test_docstring_example():
     assert tried > 0 and failures == 0
 
 
-def test_readme_dask_example_runs():
+def test_user_guide_dask_example_runs():
     import pathlib
     import re
 
-    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), re.DOTALL)
+    guide = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "user_guide"
+             / "dask_xarray.md")
+    blocks = re.findall(r"```python\n(.*?)```", guide.read_text(), re.DOTALL)
     code = next(b for b in blocks if "lmfast.dask.curve_fit_batch(models.gaussian" in b)
     namespace = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README example
+    exec(compile(code, "dask_xarray.md", "exec"), namespace)  # noqa: S102 - the guide's example
     out, truth = namespace["out"], namespace["truth"]
     assert isinstance(out, lmfast.BatchResult) and out.success.all()
     np.testing.assert_allclose(out.popt, truth, rtol=1e-6)  # noiseless data

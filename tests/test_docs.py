@@ -218,3 +218,28 @@ def test_readme_simd_example_runs():
     finally:
         lmfast.set_simd_path(before)
     assert lmfast.simd_path() == before
+
+
+GUIDE = ROOT / "docs" / "user_guide"
+
+
+def _guide_blocks(page):
+    """The Python blocks of a user guide page (the unindented ones: the whole examples)."""
+    return re.findall(r"^```python\n(.*?)^```", (GUIDE / page).read_text(), re.DOTALL | re.M)
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in GUIDE.glob("*.md")))
+def test_user_guide_code_is_python(page):
+    for code in _guide_blocks(page):
+        compile(code.replace("\n...\n", "\n"), page, "exec")  # "..." elides a user's code
+
+
+def test_user_guide_bounds_example_runs():
+    """The guide's bounded fit with the offset held: the other parameters are the noisy
+    peak's, the held one is p0's exactly, with zero rows and columns in pcov."""
+    (code,) = _guide_blocks("bounds.md")
+    namespace = {}
+    exec(compile(code, "bounds.md", "exec"), namespace)  # noqa: S102 - the guide's example
+    popt, pcov = namespace["popt"], namespace["pcov"]
+    np.testing.assert_allclose(popt[:3], [3.0, 0.4, 1.2], atol=0.05)
+    assert popt[3] == 0.5 and not pcov[3].any() and not pcov[:, 3].any()

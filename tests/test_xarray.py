@@ -314,18 +314,19 @@ def test_fixed_parameters_by_name_of_a_numpy_function():
                  reference.curvefit_coefficients, 1e-6)
 
 
-def test_readme_xarray_example_runs():
+def test_user_guide_xarray_example_runs():
     pytest.importorskip("dask.array", reason="dask is not installed")
     import pathlib
     import re
 
-    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
-    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), re.DOTALL)
+    guide = (pathlib.Path(__file__).resolve().parent.parent / "docs" / "user_guide"
+             / "dask_xarray.md")
+    blocks = re.findall(r"```python\n(.*?)```", guide.read_text(), re.DOTALL)
     first = next(b for b in blocks if "lmfast.dask.curve_fit_batch(models.gaussian" in b)
     code = next(b for b in blocks if "cube.lmfast.curvefit" in b)
     namespace = {}
-    exec(compile(first, "README.md", "exec"), namespace)  # noqa: S102 - the README example
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102
+    exec(compile(first, "dask_xarray.md", "exec"), namespace)  # noqa: S102 - the guide's example
+    exec(compile(code, "dask_xarray.md", "exec"), namespace)  # noqa: S102
     fit, truth = namespace["fit"], namespace["truth"]
     assert fit.curvefit_coefficients.chunks is not None  # lazy
     centers = fit.curvefit_coefficients.sel(param="center").values.reshape(-1)
