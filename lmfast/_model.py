@@ -95,6 +95,12 @@ class Model:
         -------
         Model
             The same compiled functions and NumPy twin under the new names.
+
+        Examples
+        --------
+        >>> from lmfast import models
+        >>> models.gaussian.prefixed("p1_").param_names
+        ('p1_amplitude', 'p1_center', 'p1_sigma', 'p1_offset')
         """
         if not isinstance(prefix, str):
             raise TypeError(f"prefix must be a string, not {type(prefix).__name__}")

@@ -157,6 +157,16 @@ def patch():
     ------
     ImportError
         If SciPy is not installed (there is nothing to patch).
+
+    Examples
+    --------
+    >>> import lmfast
+    >>> names = lmfast.patch()
+    >>> "scipy.optimize.leastsq" in names
+    True
+    >>> lmfast.unpatch()
+    >>> lmfast.patched_names()
+    ()
     """
     global _explicit
     with _lock:
@@ -184,6 +194,20 @@ def patched():
 
     Blocks nest and may be open in several threads at once: the patch is undone when the
     last block closes, unless :func:`patch` was called outside them.
+
+    Yields
+    ------
+    None
+        The block runs with the patch in force.
+
+    Examples
+    --------
+    >>> import lmfast
+    >>> import scipy.optimize
+    >>> with lmfast.patched():
+    ...     patched = scipy.optimize.curve_fit.__module__
+    >>> patched, scipy.optimize.curve_fit.__module__
+    ('lmfast._patching', 'scipy.optimize._minpack_py')
     """
     global _blocks
     with _lock:

@@ -26,6 +26,12 @@ def record_dtype(n):
     numpy.dtype
         Fields ``popt`` (n,), ``at_bound`` (n,) bool, ``pcov`` (n, n), ``chisq``, ``ier``
         (int32), ``nfev`` and ``njev`` (int64), as :class:`lmfast.BatchResult` holds them.
+
+    Examples
+    --------
+    >>> from lmfast.dask import record_dtype
+    >>> record_dtype(4)["pcov"].shape
+    (4, 4)
     """
     return np.dtype([(name, dtype, shape(n)) for name, (dtype, shape) in RESULT_FIELDS.items()])
 

@@ -28,6 +28,12 @@ def simd_paths():
     tuple of str
         Their names, worst first (``"baseline"``, then ``"avx2"``, ``"avx512"`` where the
         CPU has them).
+
+    Examples
+    --------
+    >>> import lmfast
+    >>> lmfast.simd_paths()[0]  # every CPU runs the baseline kernels
+    'baseline'
     """
     cdef int i = 0
     names = []
@@ -44,6 +50,12 @@ def simd_path():
     -------
     str
         Its name: ``"baseline"``, ``"avx2"`` or ``"avx512"``.
+
+    Examples
+    --------
+    >>> import lmfast
+    >>> lmfast.simd_path() == lmfast.simd_paths()[-1]  # the best, unless LMFAST_SIMD says
+    True
     """
     return lmfast_simd_active().name.decode()
 
@@ -62,6 +74,14 @@ def set_simd_path(name):
     ------
     ValueError
         When the name is not one this CPU can run.
+
+    Examples
+    --------
+    >>> import lmfast
+    >>> lmfast.set_simd_path("baseline")  # e.g. the same bits on every node of a cluster
+    >>> lmfast.simd_path()
+    'baseline'
+    >>> lmfast.set_simd_path("auto")
     """
     if not isinstance(name, str) or lmfast_simd_select(name.encode()) != 0:
         raise ValueError(

@@ -369,6 +369,12 @@ _MEANINGS = {
     "exponential": {"amplitude": "Value at x = 0.", "decay": "Decay length."},
 }
 _COMMON = {"amplitude": "Area under the peak.", "center": "Position of the peak."}
+#: Parameters of each lineshape's example in its docstring.
+_EXAMPLE_PARAMS = {"gaussian": "1.0, 0.0, 1.0", "lorentzian": "1.0, 0.0, 1.0",
+                   "pseudo_voigt": "1.0, 0.0, 1.0, 0.5", "voigt": "1.0, 0.0, 1.0, 0.5",
+                   "pearson7": "1.0, 0.0, 1.0, 1.5", "doniach": "1.0, 0.0, 1.0, 0.2",
+                   "exponential_gaussian": "1.0, 0.0, 1.0, 0.5", "constant": "2.0",
+                   "linear": "0.5, 1.0", "exponential": "1.0, 2.0"}
 
 _FUNCTION_DOC = """
 
@@ -386,6 +392,13 @@ _FUNCTION_DOC = """
     See Also
     --------
     model : the compiled model of this lineshape, for the fits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from lmfast import lineshapes
+    >>> x = np.linspace(-5.0, 5.0, 11)
+{example}
 """
 
 
@@ -395,16 +408,24 @@ def _document(name, jac):
     parameters = "\n".join(
         f"    {p} : float or array_like\n        {meanings[p]}  A scalar for one curve, a "
         "column of shape (K, 1) for K curves." for p in PARAMS[name])
+    n = len(PARAMS[name])
+    args = _EXAMPLE_PARAMS[name]
+    first, _, rest = args.partition(", ")
+    two_curves = f"np.array([[{first}], [{2 * float(first)}]])" + (", " + rest if rest else "")
     function = globals()[name]
     function.__doc__ = function.__doc__.rstrip() + _FUNCTION_DOC.format(
         parameters=parameters,
-        returns="Values, the broadcast shape of x and the parameters: (m,) or (K, m).")
+        returns="Values, the broadcast shape of x and the parameters: (m,) or (K, m).",
+        example=f"    >>> lineshapes.{name}(x, {args}).shape\n    (11,)\n"
+                f"    >>> lineshapes.{name}(x, {two_curves}).shape  # two curves\n"
+                "    (2, 11)")
     jac.__doc__ = (f"Jacobian of :func:`{name}`: d {name} / d ({', '.join(PARAMS[name])})."
                    + _FUNCTION_DOC.format(
                        parameters=parameters,
-                       returns=f"Shape (m, {len(PARAMS[name])}) or (K, m, "
-                               f"{len(PARAMS[name])}): the parameter as the last axis, in "
-                               "the order above."))
+                       returns=f"Shape (m, {n}) or (K, m, {n}): the parameter as the last "
+                               "axis, in the order above.",
+                       example=f"    >>> lineshapes.{name}.jac(x, {args}).shape\n"
+                               f"    (11, {n})"))
     function.jac = jac
 
 
@@ -434,6 +455,20 @@ def model(name, prefix=""):
         Value and analytic Jacobian in C for the fits, the NumPy function of this module
         as its twin; parameters in ``PARAMS[name]`` order.  Pickled, it is this call,
         ``model(name, prefix)``: the receiving process builds its own from the registry.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not a lineshape of ``PARAMS``.
+
+    Examples
+    --------
+    >>> from lmfast import lineshapes
+    >>> peak = lineshapes.model("voigt", prefix="p1_")
+    >>> peak.param_names
+    ('p1_amplitude', 'p1_center', 'p1_sigma', 'p1_gamma')
+    >>> (peak + lineshapes.model("constant")).param_names[-1]
+    'c'
     """
     plain = _plain_model(name)
     if not prefix:

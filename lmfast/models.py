@@ -192,7 +192,22 @@ Returns
 ndarray
     Shape (m,) for scalar parameters, (K, m) for (K, 1) columns.  ``.jac`` takes the same
     arguments and returns the Jacobian, shape (m, {n}) or (K, m, {n}).
+
+Examples
+--------
+>>> import numpy as np
+>>> from lmfast import models
+>>> {x_example}
+>>> {access}({x_name}, {ones}).shape
+(5,)
+>>> {access}.jac({x_name}, {ones}).shape
+(5, {n})
 """
+
+_X_EXAMPLE = {
+    1: ("x = np.linspace(-1.0, 1.0, 5)", "x"),
+    2: ("xy = np.stack([np.linspace(-1.0, 1.0, 5), np.zeros(5)])", "xy"),
+}
 
 _X_DOC = {
     1: "x : array_like\n    Shape (m,), or (K, m) per curve.",
@@ -208,8 +223,12 @@ def _builtin(name, param_names, func, jac, title, formula, extra="", degree=None
     """
     registry_name = "polynomial" if degree is not None else name
     x_dims = _models.registry()[registry_name][2]
+    x_example, x_name = _X_EXAMPLE[x_dims]
     doc = _DOC.format(title=title, formula=formula, x_doc=_X_DOC[x_dims],
-                      params=", ".join(param_names), extra=extra, n=len(param_names))
+                      params=", ".join(param_names), extra=extra, n=len(param_names),
+                      x_example=x_example, x_name=x_name,
+                      access=f"models.{name}" if degree is None else f"models.polynomial({degree})",
+                      ones=", ".join(["1.0"] * len(param_names)))
     model = registered(registry_name, name, param_names, func, jac, degree=degree, doc=doc)
     model.__module__ = __name__
     model._rebuild = name if degree is None else (polynomial, (degree,))

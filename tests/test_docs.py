@@ -14,7 +14,8 @@ import numpy as np
 import lmfast
 import pytest
 
-from lmfast import _batch, _curve_fit, _leastsq, _patching, lineshapes, models
+from lmfast import (_batch, _curve_fit, _leastsq, _model, _patching, _records, _simd,
+                    lineshapes, models)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -35,12 +36,24 @@ MADE_BY_LMFAST = {"lmfast.BatchResult": "PR01", "lmfast.models.Model": "PR01",
                   "lmfast.dask.DaskBatchResult": "PR01"}
 
 
-@pytest.mark.parametrize("module", [_leastsq, _curve_fit, _batch, models, lineshapes],
-                         ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [_leastsq, _curve_fit, _batch, models, lineshapes, _model,
+                                    _records, _patching, _simd], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     failures, tried = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0, f"{module.__name__} has no examples"
     assert failures == 0
+
+
+@pytest.mark.parametrize("name", ["gaussian", "lorentzian", "pseudo_voigt", "exponential",
+                                  "gaussian_2d", "gaussian_2d_elliptic", "polynomial3"])
+def test_builtin_model_docstring_examples(name):
+    """The built-in models are Model instances, which doctest.testmod does not visit."""
+    model = models.polynomial(3) if name == "polynomial3" else getattr(models, name)
+    (test,) = doctest.DocTestFinder(recurse=False).find(model, name, globs={})
+    assert test.examples, f"{name} has no examples"
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.failures == 0
 
 
 @pytest.mark.parametrize("name", ["lmfast.dask", "lmfast.xarray"])
