@@ -38,9 +38,7 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py",
-                    "auto_examples/*.zip", "auto_examples/*.json", "auto_examples/*.md5",
-                    "auto_examples/*.pickle"]
+exclude_patterns = ["_build"]
 templates_path = ["_templates"]
 default_role = "autolink"
 
