@@ -13,7 +13,7 @@ import scipy_openblas32  # noqa: F401
 
 from lmfast import models
 from lmfast._batch import curve_fit_batch
-from lmfast._batch_result import BatchResult
+from lmfast._batch_result import BatchResult, FitResult
 from lmfast._curve_fit import curve_fit
 from lmfast._least_squares import least_squares
 from lmfast._leastsq import leastsq
@@ -28,6 +28,7 @@ __all__ = [
     "curve_fit",
     "curve_fit_batch",
     "BatchResult",
+    "FitResult",
     "models",
     "MinpackError",
     "OptimizeWarning",

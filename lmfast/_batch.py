@@ -93,8 +93,9 @@ def curve_fit_batch(
         be strictly less than its upper bound (ValueError, before any work).
     fixed : sequence of bool or of str, optional
         Parameters held at their p0 (per fit): a boolean mask of length n, or parameter
-        names of a model with names.  The fits iterate on the others; rows and columns
-        of a fixed parameter in pcov are 0.
+        names (``BatchResult.param_names``: a model's own, or the arguments of
+        ``f(x, a, b, ...)``).  The fits iterate on the others; rows and columns of a
+        fixed parameter in pcov are 0.
     estimator : {None, 'least_squares', 'poisson'}
         As for :func:`lmfast.curve_fit`: ``'poisson'`` fits each row of ydata as counts by
         maximum likelihood (sigma must be None; pcov is the inverse Fisher information).
@@ -121,9 +122,10 @@ def curve_fit_batch(
     Returns
     -------
     BatchResult
-        popt, pcov, perr, chisq, ier, nfev, njev, success and message(i) per fit.  One
-        fit failing (NaN data, singular Jacobian, maxfev reached) never affects the
-        others: it gets its own ier, and NaN where it has no answer.
+        popt, pcov, perr, chisq, ier, nfev, njev, success and message(i) per fit,
+        param_names; ``result[i]`` one fit, ``summary()``, ``to_pandas()``,
+        ``to_xarray()``.  One fit failing (NaN data, singular Jacobian, maxfev reached)
+        never affects the others: it gets its own ier, and NaN where it has no answer.
 
     Raises
     ------
@@ -152,9 +154,10 @@ def curve_fit_batch(
     est = _estimator.estimator_from(estimator, loss, f_scale)
     _validate.estimator_sigma(est, sigma)
     lower, upper = _validate.batch_bounds(bounds, n_fits, n)
+    names = _validate.parameter_names(f, n) or _validate.default_names(n)
     if lower is not None:
-        _validate.bounds_resolvable(p0, lower, upper, getattr(f, "param_names", None))
-    fixed = _validate.fixed_mask(fixed, n, getattr(f, "param_names", None))
+        _validate.bounds_resolvable(p0, lower, upper, names)
+    fixed = _validate.fixed_mask(fixed, n, names)
     n_free = len(_validate.free_parameters(fixed, n))
     if m < n_free:
         raise ValueError(f"each fit has M={m} points but n={n_free} free parameters: a fit "
@@ -165,7 +168,7 @@ def curve_fit_batch(
     use_fd = jac is None and not (compiled and model.has_jacobian)
     tol = _defaults.tolerances(settings["ftol"], settings["xtol"], settings["gtol"],
                                maxfev, n_free, use_fd)
-    result = BatchResult(n_fits, n, tol)
+    result = BatchResult(n_fits, n, tol, names)
     if n_fits == 0:
         threads = _validate.threads_for(threads, 1)
         return result
@@ -176,7 +179,7 @@ def curve_fit_batch(
         outside = np.broadcast_to(_validate.p0_outside(p0, lower, upper), (n_fits,))
         if (outside >= 0).any():
             status[outside >= 0] = P0_OUTSIDE_BOUNDS
-            result._outside = (outside, p0, lower, upper, getattr(f, "param_names", None))
+            result._outside = (outside, p0, lower, upper, names)
     if est.poisson:
         status[(status == 0) & _validate.bad_counts(ydata)] = NOT_COUNTS
     if not status.any():

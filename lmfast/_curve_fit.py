@@ -18,9 +18,7 @@ solved against on every evaluation), and the model is called once at ``p0`` alth
 leastsq needs its value twice (to learn the output shape, then to start).
 """
 
-import inspect
 import math
-import sys
 import warnings
 
 import numpy as np
@@ -259,6 +257,8 @@ def curve_fit(
     if lower is not None:
         _validate.bounds_resolvable(np.asarray(p0, dtype=np.float64).ravel(), lower, upper,
                                     names)
+    if fixed is not None and names is None:
+        names = _validate.parameter_names(f, n)  # fixed by name: f's signature
     fixed = _validate.fixed_mask(fixed, n, names)
     n_free = len(_validate.free_parameters(fixed, n))
     bounds = (lower, upper, fixed)
@@ -453,15 +453,7 @@ def _nonfinite_start(ydata, weights, p0):
 
 def _count_parameters(f):
     """Number of fit parameters of ``f(x, p1, ..., pN)`` from its positional arguments."""
-    if sys.version_info >= (3, 14):
-        import annotationlib
-
-        # Do not evaluate annotations: a forward reference must not break curve_fit.
-        signature = inspect.signature(f, annotation_format=annotationlib.Format.FORWARDREF)
-    else:
-        signature = inspect.signature(f)
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    count = sum(1 for p in signature.parameters.values() if p.kind in positional)
+    count = len(_validate.signature_names(f))
     if count < 2:
         raise ValueError("Unable to determine number of fit parameters.")
     return count - 1
