@@ -3,7 +3,8 @@
 A compiled model (:mod:`lmfast.models`) runs with the GIL released on every thread; a
 curve_fit-style Python model written with NumPy broadcasting is evaluated for all
 pending fits of a group at once, so Python is paid per round of the algorithm, not per
-fit.  Each fit's result is what :func:`lmfast.curve_fit` gives for it alone, whatever
+fit (a model that cannot broadcast, ``vectorized=False``, is called per fit in the same
+rounds).  Each fit's result is what :func:`lmfast.curve_fit` gives for it alone, whatever
 the number of threads or the chunk size.
 
 This module checks the arguments, sizes the units of work and runs the compiled driver
@@ -20,7 +21,9 @@ from lmfast._batch_result import BatchResult
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import NOT_COUNTS, P0_OUTSIDE_BOUNDS
 from lmfast._problem import Problem
-from lmfast._python_batch import PythonModel, python_pcov, run_python, x_rows
+from lmfast._python_batch import (
+    OneFitModel, PythonModel, python_pcov, run_python, x_fit, x_rows,
+)
 from lmfast._thread_pool import Workers
 
 __all__ = ["curve_fit_batch"]
@@ -58,6 +61,7 @@ def curve_fit_batch(
     threads=None,
     progress=False,
     chunk_size=None,
+    vectorized=True,
 ):
     """Fit one model to many data sets, each independently, by Levenberg-Marquardt.
 
@@ -67,7 +71,8 @@ def curve_fit_batch(
         A compiled model from :mod:`lmfast.models` (runs with the GIL released on
         `threads` threads), or a curve_fit-style model ``f(x, p1, ..., pn)`` written
         with NumPy broadcasting: it is called with each parameter as a column of shape
-        (K, 1) and must return (K, M), K fits at a time.
+        (K, 1) and must return (K, M), K fits at a time.  With ``vectorized=False`` it
+        is called as curve_fit calls it instead, one fit at a time.
     xdata : array_like
         Shared by all fits, shape (M,) or (k, M) for a k-D model; or one per fit,
         (N, M) or (N, k, M).  A 2-D xdata whose first length is N is ambiguous for a
@@ -85,7 +90,7 @@ def curve_fit_batch(
     jac : callable or None
         None: a compiled model's analytic Jacobian, or forward differences for a Python
         model.  For a Python model, ``jac(x, p1, ..., pn)`` called like f must return
-        (K, M, n).
+        (K, M, n); (M, n) with ``vectorized=False``.
     bounds : None or (lb, ub)
         Bounds on the parameters, as curve_fit takes them: each of lb and ub a scalar,
         (n,) or (N, n) for bounds per fit (or an object with ``lb``/``ub``).  A fit
@@ -118,6 +123,13 @@ def curve_fit_batch(
         Fits handled as one unit of work: for a Python model, the fits whose requests
         share one model call (bounds memory); for a compiled model, the fits a thread
         claims at once (at most N).  None chooses.  Results do not depend on it.
+    vectorized : bool
+        False for a Python model that cannot broadcast (a convolution with an instrument
+        response by ``np.convolve``, a loop, a call into another library): it is then
+        called once per request of each fit, as curve_fit calls it, ``f(x, p1, ...,
+        pn)`` with that fit's x (M,) or (k, M) and scalar parameters, returning (M,).
+        The fits, their status, progress and Ctrl-C are as for a vectorised model; only
+        the Python cost is per fit.  A compiled model raises ValueError.
 
     Returns
     -------
@@ -145,6 +157,11 @@ def curve_fit_batch(
     array([1., 2., 3.])
     """
     model, compiled, x_dims = _validate.batch_model(f, jac, x_dims)
+    if vectorized not in (True, False):
+        raise TypeError(f"vectorized must be True or False, not {vectorized!r}")
+    if compiled and not vectorized:
+        raise ValueError(f"vectorized=False is for Python models; the model {model.name} "
+                         "runs compiled, all fits at once")
     ydata = _validate.batch_ydata(ydata)
     n_fits, m = ydata.shape
     p0 = _validate.batch_p0(p0, n_fits, model)
@@ -197,7 +214,9 @@ def curve_fit_batch(
     else:
         group = min(chunk_size or PYTHON_ROUND_DOUBLES // ((n_free + 1) * m) or 1, n_fits)
         threads = _validate.threads_for(threads, -(-n_fits // group))
-        python_model = PythonModel(f, jac, n, m, x_rows(xdata, x_per_fit), ydata, weights,
+        model_class = PythonModel if vectorized else OneFitModel
+        x_of = x_rows if vectorized else x_fit
+        python_model = model_class(f, jac, n, m, x_of(xdata, x_per_fit), ydata, weights,
                                    est.poisson)
         python_model.probe(p0 if p0.ndim == 2 else p0[np.newaxis])
     bar = _progress_bar(progress, n_fits)
