@@ -124,7 +124,8 @@ def curve_fit(
         with bounds, ``infodict['at_bound']`` says which parameters ended on a bound.
     fixed : sequence of bool or of str, optional
         Parameters held at their `p0` value: a boolean mask of length N, or parameter
-        names (for a model with ``param_names``, such as the :mod:`lmfast.models`).
+        names (a model's ``param_names``, as the :mod:`lmfast.models` have, or the
+        names of the arguments after x in the signature of ``f(x, a, b, ...)``).
         The fit iterates on the others only (they set the default `maxfev` and the
         degrees of freedom); the rows and columns of `pcov` of a fixed parameter are 0.
     estimator : {None, 'least_squares', 'poisson'}, optional
