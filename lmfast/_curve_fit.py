@@ -125,7 +125,8 @@ def curve_fit(
     fixed : sequence of bool or of str, optional
         Parameters held at their `p0` value: a boolean mask of length N, or parameter
         names (a model's ``param_names``, as the :mod:`lmfast.models` have, or the
-        names of the arguments after x in the signature of ``f(x, a, b, ...)``).
+        names of the arguments after x in the signature of ``f(x, a, b, ...)``, or
+        ``p0``, ``p1``, ... for ``f(x, *p)``).
         The fit iterates on the others only (they set the default `maxfev` and the
         degrees of freedom); the rows and columns of `pcov` of a fixed parameter are 0.
     estimator : {None, 'least_squares', 'poisson'}, optional
@@ -259,7 +260,8 @@ def curve_fit(
         _validate.bounds_resolvable(np.asarray(p0, dtype=np.float64).ravel(), lower, upper,
                                     names)
     if fixed is not None and names is None:
-        names = _validate.parameter_names(f, n)  # fixed by name: f's signature
+        # fixed by name: f's signature, as curve_fit_batch names them
+        names = _validate.parameter_names(f, n) or _validate.default_names(n)
     fixed = _validate.fixed_mask(fixed, n, names)
     n_free = len(_validate.free_parameters(fixed, n))
     bounds = (lower, upper, fixed)

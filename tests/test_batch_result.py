@@ -312,3 +312,16 @@ def test_dask_result_keeps_the_names():
     res = lazy.compute(scheduler="synchronous")
     assert res.param_names == lazy.param_names
     np.testing.assert_allclose(res[3].popt, _scipy(_data()[3])[0], rtol=1e-6)
+
+
+def test_curve_fit_fixed_by_the_names_of_a_star_args_function():
+    y = _data()[2]
+
+    def model(x, *p):
+        return gauss(x, *p)
+
+    popt, _ = lmfast.curve_fit(model, X, y, [2.0, 0.0, 0.9, 0.0], fixed=["p2"])
+    ref, _ = scipy.optimize.curve_fit(lambda x, a, c, o: gauss(x, a, c, 0.9, o), X, y,
+                                      [2.0, 0.0, 0.0])
+    np.testing.assert_allclose(popt[[0, 1, 3]], ref, rtol=1e-6)
+    assert popt[2] == 0.9
