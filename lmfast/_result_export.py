@@ -91,7 +91,6 @@ def to_xarray(result):
     """The Dataset of :meth:`lmfast.BatchResult.to_xarray`."""
     xr = _require("xarray", "to_xarray")
     names = list(result.param_names)
-    fit = ("fit", result.fit_index)
     return xr.Dataset(
         {
             "popt": (("fit", "param"), result.popt),
@@ -104,5 +103,5 @@ def to_xarray(result):
             "njev": ("fit", result.njev),
             "success": ("fit", result.success),
         },
-        coords={"fit": fit[1], "param": names, "cov_i": names, "cov_j": names},
+        coords={"fit": result.fit_index, "param": names, "cov_i": names, "cov_j": names},
     )

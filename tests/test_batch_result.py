@@ -168,15 +168,14 @@ def test_p0_outside_bounds_message_survives_subsetting():
     y = _data()
     p0 = np.tile(P0, (5, 1))
     p0[3, 2] = 9.0  # sigma outside [0.1, 5]
-    res = curve_fit_batch(gauss, X, y, p0, bounds=([-np.inf, -np.inf, 0.1, -np.inf],
-                                                   [np.inf, np.inf, 5.0, np.inf]))
-    with pytest.raises(ValueError) as scipys:
-        scipy.optimize.curve_fit(gauss, X, y[3], p0[3], bounds=([-np.inf, -np.inf, 0.1, -np.inf],
-                                                                [np.inf, np.inf, 5.0, np.inf]))
-    assert "infeasible" in str(scipys.value) or "bounds" in str(scipys.value)
+    bounds = ([-np.inf, -np.inf, 0.1, -np.inf], [np.inf, np.inf, 5.0, np.inf])
+    res = curve_fit_batch(gauss, X, y, p0, bounds=bounds)
+    with pytest.raises(ValueError, match="outside of provided bounds"):  # SciPy refuses it too
+        scipy.optimize.curve_fit(gauss, X, y[3], p0[3], bounds=bounds)
     sub = res[~res.success]
     assert sub.fit_index.tolist() == [3]
-    assert sub[0].message == "p0 is outside the bounds: parameter 2 (sigma) = 9.0 is not in [0.1, 5.0]"
+    assert sub[0].message == ("p0 is outside the bounds: parameter 2 (sigma) = 9.0 is not "
+                              "in [0.1, 5.0]")
     assert np.isnan(sub[0].popt).all()
 
 
@@ -298,7 +297,8 @@ def test_to_xarray_has_a_fit_dimension_and_a_param_coordinate():
 def test_tables_without_their_package_raise_importerror(method, package, monkeypatch):
     res = curve_fit_batch(gauss, X, _data(), P0)
     monkeypatch.setitem(sys.modules, package, None)  # `import package` raises ImportError
-    with pytest.raises(ImportError, match=rf"{method}\(\) needs {package} \(pip install {package}\)"):
+    with pytest.raises(ImportError,
+                       match=rf"{method}\(\) needs {package} \(pip install {package}\)"):
         getattr(res, method)()
 
 
