@@ -5,7 +5,8 @@ A workload is a frozen description of one row; nothing is computed until it runs
 Adding a workload
 -----------------
 Append an instance to the tuple built by :func:`default_workloads` (single fits),
-:func:`batch_workloads` or :func:`estimator_workloads`. A workload class declares a ``kind``;
+:func:`batch_workloads`, :func:`estimator_workloads` or :func:`peer_workloads` (``--full``);
+keep the default run within about 3 minutes on 2 cores. A workload class declares a ``kind``;
 :data:`lmfast.bench.runners.RUNNERS` maps the kind to the function that measures it and
 :data:`lmfast.bench.tables.TABLES` to the table that prints its rows. A new kind of row
 is a new workload class, a runner and a table, with no change to the existing ones.
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from lmfast.bench.checks import loss_cost
 from lmfast.bench.environment import installed
 from lmfast.bench.kernels import VOIGT_POINTS, composite_calls, voigt_profile_calls
 from lmfast.bench.patched import patched_workloads
@@ -86,6 +88,10 @@ class SingleFit:
     scipy_options : dict, optional
         More keyword arguments for SciPy's side only (``{"method": "trf"}`` for a robust
         loss, which SciPy's ``'lm'`` lacks); the column stays SciPy's.
+    make_cost : callable, optional
+        With ``same_solution``: ``make_cost()`` returns ``cost(p)``, the cost the fit
+        minimises at parameters ``p`` (:func:`lmfast.bench.checks.loss_cost`), which
+        judges whether both sides reached the same fit.
     """
 
     kind: ClassVar[str] = "single"
@@ -100,6 +106,7 @@ class SingleFit:
     reference: Callable[[], Callable[[], Any]] | None = field(default=None, repr=False)
     same_solution: bool = False
     scipy_options: dict | None = field(default=None, repr=False)
+    make_cost: Callable[[], Callable] | None = field(default=None, repr=False)
 
 
 def _leastsq_call(problem, func, Dfun=None):
@@ -140,6 +147,21 @@ def _curve_fit_call(problem, f, jac=None, **options):
         return lambda: fit(f, xdata, ydata, p0=p0, full_output=True, **kwargs)
 
     return make_call
+
+
+def _curve_fit_cost(problem, f, loss="linear", f_scale=1.0, **_):
+    """Return ``make_cost`` of a curve_fit row: ``cost(p)`` of ``f(xdata, *p) - ydata``
+    under the row's loss (other keyword arguments of the row ignored).
+
+    ``f`` may be the name of a ``lmfast.models`` model (its NumPy twin is evaluated).
+    """
+
+    def make_cost():
+        model = getattr(importlib.import_module("lmfast.models"), f) if isinstance(f, str) else f
+        xdata, ydata, _ = problem()
+        return lambda p: loss_cost(model(xdata, *p) - ydata, loss, f_scale)
+
+    return make_cost
 
 
 def _lmfit_call(problem, f, bounds):
@@ -469,19 +491,28 @@ def opt_in_workloads():
     )  # fmt: skip
 
 
+def full_workloads():
+    """The rows of ``--full``: the default rows, then the peers' (numba compiles each
+    peer for tens of seconds; it is the longer run)."""
+    return default_workloads() + peer_workloads()
+
+
 def all_workloads():
-    """The default workloads, then the opt-in ones."""
-    return default_workloads() + opt_in_workloads()
+    """The rows of ``--full``, then the opt-in ones."""
+    return full_workloads() + opt_in_workloads()
 
 
 def default_workloads():
     """Return the workloads of ``python -m lmfast.bench``, in table order.
 
+    Sized so that the whole run takes about 2-3 minutes on 2 cores (the README gives
+    the times of each mode); longer rows are in :func:`full_workloads` (peers) and
+    :func:`opt_in_workloads` (beyond one process).
+
     Returns
     -------
-    tuple of SingleFit, BatchFit, PeerFit, EstimatorFit and PatchedFit
-        The workloads; problem data is generated only when a workload runs. Peer rows
-        are present only when the peer is installed.
+    tuple of SingleFit, BatchFit, EstimatorFit, KernelTiming and PatchedFit
+        The workloads; problem data is generated only when a workload runs.
     """
     gauss128 = _as_leastsq(gauss128_problem)
     peaks20k = _as_leastsq(peaks_problem, 20_000, 4)
@@ -522,7 +553,7 @@ def default_workloads():
             "cf-gauss128-bounded", "curve_fit", 128, 4,
             "curve_fit with bounds: lmfast's bounded LM vs SciPy's trf (same minimum)",
             _curve_fit_call(gauss128_problem, gauss1d, bounds=GAUSS_BOUNDS),
-            target=5.0, same_solution=True,
+            target=5.0, same_solution=True, make_cost=_curve_fit_cost(gauss128_problem, gauss1d),
         ),
         SingleFit(
             "cf-gauss128-bounded-lmfit", "curve_fit", 128, 4,
@@ -531,6 +562,7 @@ def default_workloads():
                             xtol=1.5e-8, epsfcn=1e-10),
             requires="lmfit", target=5.0, same_solution=True,
             reference=_lmfit_call(gauss128_problem, gauss1d, GAUSS_BOUNDS),
+            make_cost=_curve_fit_cost(gauss128_problem, gauss1d),
         ),
         SingleFit(
             "cf-gauss128-compiled", "curve_fit", 128, 4,
@@ -551,6 +583,7 @@ def default_workloads():
             _model_curve_fit_call(spiky_gauss_problem, "gaussian", **ROBUST_OPTIONS),
             requires="lmfast.models", target=5.0, same_solution=True,
             scipy_options={"method": "trf"},
+            make_cost=_curve_fit_cost(spiky_gauss_problem, "gaussian", **ROBUST_OPTIONS),
         ),
     ) + (batch_workloads() + estimator_workloads() + kernel_workloads()
          + patched_workloads())  # fmt: skip
@@ -565,31 +598,32 @@ def _raman_model():
 
 
 def batch_workloads():
-    """The batch rows, then the peer rows of the peers that are installed."""
-    rows = (
+    """The batch rows against SciPy (the peer rows are :func:`peer_workloads`)."""
+    return (
         BatchFit(
-            "batch-gauss128", "gaussian", 128, 4, 100_000, 5_000,
+            "batch-gauss128", "gaussian", 128, 4, 50_000, 5_000,
             "curve_fit_batch(models.gaussian) vs SciPy curve_fit loop",
             gaussian_batch, target=20.0, plain=gauss1d,
         ),
         BatchFit(
-            "batch-gauss2d-5x5", "gaussian_2d", 25, 5, 100_000, 5_000,
+            "batch-gauss2d-5x5", "gaussian_2d", 25, 5, 50_000, 5_000,
             "curve_fit_batch(models.gaussian_2d), 5x5 pixels, vs SciPy loop",
             gaussian_2d_batch, target=75.0, plain=gauss2d,
         ),
         BatchFit(
-            "batch-gauss128-bounded", "gaussian", 128, 4, 100_000, 5_000,
+            "batch-gauss128-bounded", "gaussian", 128, 4, 20_000, 5_000,
             "curve_fit_batch(models.gaussian, bounds=...) vs SciPy curve_fit loop (trf)",
             gaussian_batch, plain=gauss1d, bounds=BATCH_GAUSS_BOUNDS, unbounded_target=0.85,
+            scipy_subset=100,
         ),
         BatchFit(
-            "batch-raman-3peaks", "raman", 1024, 14, 1_000, 100,
+            "batch-raman-3peaks", "raman", 1024, 14, 500, 100,
             "3 pseudo-Voigts on a linear baseline (composite model), bounded, 1024 channels",
             raman_batch, target=20.0, plain=raman_spectrum, bounds=RAMAN_BOUNDS,
-            make_model=_raman_model, scipy_subset=10,
+            make_model=_raman_model, scipy_subset=5,
         ),
         BatchFit(
-            "batch-py-gauss128", gauss1d, 128, 4, 10_000, 2_000,
+            "batch-py-gauss128", gauss1d, 128, 4, 5_000, 2_000,
             "curve_fit_batch(NumPy function, Python path) vs SciPy loop, same function",
             gaussian_batch, target=8.0,
         ),
@@ -601,29 +635,33 @@ def batch_workloads():
             fit_options=ROBUST_OPTIONS, scipy_method="trf",
         ),
     )  # fmt: skip
+
+
+def peer_workloads():
+    """The rows of other batch fitters (``--full``), those whose library is installed."""
     peers = (
         PeerFit(
             "batch-gauss128-cminpack-numba", "batch-gauss128", "cminpack-numba", "cminpack_numba",
             "gaussian",
-            128, 4, 100_000, 5_000,
+            128, 4, 50_000, 5_000,
             "cminpack-numba lmder, analytic Jacobian, numba prange over fits",
             gaussian_batch, cminpack_numba_solver,
         ),
         PeerFit(
             "batch-gauss128-lumafit", "batch-gauss128", "lumafit", "lumafit", "gaussian",
-            128, 4, 100_000, 5_000,
+            128, 4, 50_000, 5_000,
             "lumafit levenberg_marquardt_core, analytic Jacobian, numba prange over fits",
             gaussian_batch, lumafit_solver,
         ),
         PeerFit(
             "batch-gauss2d-5x5-cminpack-numba", "batch-gauss2d-5x5", "cminpack-numba",
             "cminpack_numba", "gaussian_2d",
-            25, 5, 100_000, 5_000,
+            25, 5, 50_000, 5_000,
             "cminpack-numba lmder on the 5x5 spots, analytic Jacobian, numba prange over fits",
             gaussian_2d_batch, cminpack_numba_2d_solver,
         ),
     )  # fmt: skip
-    return rows + tuple(p for p in peers if installed(p.module))
+    return tuple(p for p in peers if installed(p.module))
 
 
 def estimator_workloads():
