@@ -478,8 +478,10 @@ class ScaleOutTable(_FixedWidthTable):
         "workers, results gathered into a BatchResult, vs lmfast.curve_fit_batch in this\n"
         "process with as many threads; same = bit-for-bit the same fits. dask-xarray:\n"
         "DataArray.lmfast.curvefit (compiled model) on the whole map vs DataArray.curvefit\n"
-        "(SciPy per pixel, plain NumPy function) with the same per-pixel p0; same = median\n"
-        "relative coefficient difference <= 1e-6 and the same pixels solved."
+        "(SciPy per pixel, plain NumPy function) with the same per-pixel p0; same = success\n"
+        f"matching on {100 * BATCH_SUCCESS_MATCH:g}% of the pixels and "
+        f"{100 * BATCH_SUCCESS_MATCH:g}% of those both solved at the same fit\n(costs within {COST_RTOL:g} relative, "
+        f"parameters within {100 * STDERR_FRACTION:g}% of their standard errors)."
     )
 
 
