@@ -480,8 +480,8 @@ class ScaleOutTable(_FixedWidthTable):
         "DataArray.lmfast.curvefit (compiled model) on the whole map vs DataArray.curvefit\n"
         "(SciPy per pixel, plain NumPy function) with the same per-pixel p0; same = success\n"
         f"matching on {100 * BATCH_SUCCESS_MATCH:g}% of the pixels and "
-        f"{100 * BATCH_SUCCESS_MATCH:g}% of those both solved at the same fit\n(costs within {COST_RTOL:g} relative, "
-        f"parameters within {100 * STDERR_FRACTION:g}% of their standard errors)."
+        f"{100 * BATCH_SUCCESS_MATCH:g}% of those both solved at the same fit\n"
+        f"(costs within {COST_RTOL:g} relative, parameters within {100 * STDERR_FRACTION:g}% of their standard errors)."
     )
 
 
