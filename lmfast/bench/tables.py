@@ -481,7 +481,8 @@ class ScaleOutTable(_FixedWidthTable):
         "(SciPy per pixel, plain NumPy function) with the same per-pixel p0; same = success\n"
         f"matching on {100 * BATCH_SUCCESS_MATCH:g}% of the pixels and "
         f"{100 * BATCH_SUCCESS_MATCH:g}% of those both solved at the same fit\n"
-        f"(costs within {COST_RTOL:g} relative, parameters within {100 * STDERR_FRACTION:g}% of their standard errors)."
+        f"(costs within {COST_RTOL:g} relative, parameters within {100 * STDERR_FRACTION:g}% "
+        "of their standard errors)."
     )
 
 
