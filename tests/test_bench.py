@@ -649,7 +649,6 @@ def test_composite_row_is_the_voigt_cost_over_the_gaussian_cost():
     res = run_kernel(w, modules(), TINY)
     assert res.status == "ok", res.note
     assert res.ratio == pytest.approx(res.seconds["lmfast"] / res.seconds["reference"])
-    assert res.target_missed == (res.ratio > 4.0)
     assert "target" not in res.note
 
 

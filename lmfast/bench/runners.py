@@ -533,6 +533,7 @@ def run_estimator_fit(workload, modules, config):
     reference_success = float(np.mean(outs.pop("reference").success))
     sp_popt, sp_ier = scipy_poisson_loop(modules["scipy"].leastsq, workload.plain,
                                          workload.plain_jac, data, subset)
+
     def deviance_residuals(i, p):
         return poisson_deviance_residuals(workload.plain(data.x, *p), data.y[i])
 

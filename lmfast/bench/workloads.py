@@ -77,7 +77,7 @@ class SingleFit:
         Module that must import (for instance ``"lmfast.models"``), else the row is
         skipped with a note.
     target : float, optional
-        Expected ratio SciPy/lmfast; a lower ratio gets a note.
+        The project's expected ratio SciPy/lmfast (in the JSON record; not printed).
     reference : callable, optional
         ``make_call`` of the reference side instead of SciPy's ``api`` (for instance
         lmfit): called with no argument, it returns the zero-argument fit, whose result
@@ -244,7 +244,8 @@ class BatchFit:
     make_data : callable
         ``make_data(n_fits)`` returns a :class:`BatchData`.
     target : float, optional
-        Expected ratio (SciPy time per fit / lmfast time per fit); lower gets a note.
+        The project's expected ratio (SciPy time per fit / lmfast time per fit), in the
+        JSON record; not printed.
     plain : callable, optional
         For a compiled model: the same formula as a plain NumPy function, as a SciPy user
         would write it. SciPy is also timed with it (a note and ``ratio_plain`` in the
@@ -254,7 +255,7 @@ class BatchFit:
         bounds is timed too (unless ``make_model`` is given): a note gives the bounded
         batch's fits/s against it.
     unbounded_target : float, optional
-        Expected bounded/unbounded fits/s; lower gets a note.
+        The project's expected bounded/unbounded fits/s (not printed, not recorded).
     make_model : callable, optional
         Builds the compiled lmfast model (a composite, say) when the row runs; SciPy then
         fits ``plain`` only, and lmfit too when it is installed.
@@ -352,7 +353,8 @@ class EstimatorFit:
         ``estimator=`` of the measured batch (``"poisson"``) and of the reference batch
         (``"least_squares"``).
     target : float, optional
-        Goal of the estimator's fits/s over the reference batch's; lower gets a note.
+        The project's expected ratio of the estimator's fits/s over the reference
+        batch's (in the JSON record; not printed).
     plain, plain_jac : callable
         The model as a plain NumPy function and its Jacobian ``(m, n)``: SciPy's side of
         the agreement check (SciPy's ``leastsq`` on the Poisson deviance residuals of the
@@ -400,9 +402,10 @@ class KernelTiming:
         (lmfast against SciPy). ``True``: ratio = lmfast time / reference time, the goal
         is at most ``target`` (what a lineshape costs against a cheaper one).
     target : float, optional
-        Goal of the ratio; a ratio on the wrong side gets a note.
+        The project's expected ratio (in the JSON record; not printed).
     accuracy_target : float, optional
-        Largest relative difference from the reference allowed; more gets a note.
+        The kernel's documented accuracy: a larger relative difference from the
+        reference gets a note.
     """
 
     kind: ClassVar[str] = "kernel"
@@ -441,7 +444,8 @@ class ScaleOutFit:
     requires : tuple of str
         Modules without which the row is skipped (with the reason printed).
     target : float
-        Goal of lmfast fits/s over the reference's.
+        The project's expected lmfast fits/s over the reference's (in the JSON record;
+        not printed).
     workers : int
         Worker processes of the cluster, threads of the local batch and of the accessor
         (``--threads`` overrides it).
