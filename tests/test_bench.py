@@ -780,3 +780,16 @@ def test_default_output_names_no_target_and_says_what_agree_means():
     for name in ("robust-batch-gauss-spikes", "poisson-batch-gauss64"):
         row = next(line for line in out.splitlines() if line.startswith(name + " "))
         assert row.split()[-2:] == ["yes", "100%"], row
+
+
+@pytest.mark.parametrize("argv, rows", [([], default_workloads), (["--full"], full_workloads)])
+def test_full_adds_the_peer_rows_to_the_default_run(argv, rows, monkeypatch, capsys):
+    pytest.importorskip("scipy")
+    import lmfast.bench.__main__ as command
+
+    ran = []
+    monkeypatch.setattr(command, "run_all", lambda workloads, *a: ran.extend(workloads) or [])
+    monkeypatch.setattr(command, "freeze_heap", lambda: None)  # --quick's gc.freeze()
+    assert command.main(["--quick", *argv]) == 0
+    assert [w.name for w in ran] == [w.name for w in rows()]
+    assert capsys.readouterr().out.startswith("lmfast ")
