@@ -15,13 +15,14 @@ Modules
 config       settings of a run (rounds, timing length, batch sizes; default and quick)
 problems     NumPy problems and batch data generators
 workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, KernelTiming, the
-             default list, ``--only``
+             default list (about 2-3 minutes on 2 cores), ``--full`` (peers), ``--only``
 peers        the cminpack-numba and lumafit batch solvers
 kernels      the lineshape kernel rows: Voigt against SciPy, two Voigts against two Gaussians
 packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
 patched      the package rows: PatchedFit, patched_workloads, run_patched_fit
 timing       timing harness: repeat counts, interleaved rounds, noise and load checks
-checks       agreement of two implementations (single fits and batches)
+checks       agreement of two implementations: the same fit (cost, parameters within a
+             fraction of their standard errors), one rule for every row
 results      result records of each kind of row, JSON output
 runners      measure one workload of each kind; run_all prints the tables
 scaleout     the opt-in rows beyond one process: lmfast.dask on a LocalCluster, the
@@ -37,7 +38,14 @@ Importing this package imports only NumPy, the standard library and lmfast; SciP
 imported by the command line, matplotlib, the peers, lmfit and astropy only when used.
 """
 
-from lmfast.bench.checks import batch_agreement, compare, relative_difference
+from lmfast.bench.checks import (
+    batch_agreement,
+    batch_costs,
+    compare,
+    fit_agreement,
+    loss_cost,
+    relative_difference,
+)
 from lmfast.bench.config import (
     BATCH_SUBSET,
     DEFAULT_MIN_TIME,
@@ -89,8 +97,10 @@ from lmfast.bench.workloads import (
     batch_workloads,
     default_workloads,
     estimator_workloads,
+    full_workloads,
     kernel_workloads,
     opt_in_workloads,
+    peer_workloads,
     select_workloads,
 )
 
@@ -124,21 +134,26 @@ __all__ = [
     "SingleFitResult",
     "all_workloads",
     "batch_agreement",
+    "batch_costs",
     "batch_workloads",
     "compare",
     "default_workloads",
     "estimator_workloads",
+    "fit_agreement",
     "format_header",
     "format_rate",
+    "full_workloads",
     "gaussian_2d_batch",
     "gaussian_batch",
     "import_implementations",
     "kernel_workloads",
+    "loss_cost",
     "opt_in_workloads",
     "patched_workloads",
     "peaks_problem",
     "peaks_residual",
     "peaks_residual_jacobian",
+    "peer_workloads",
     "poisson_gaussian_batch",
     "relative_difference",
     "relative_spread",

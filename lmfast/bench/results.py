@@ -304,13 +304,6 @@ class KernelResult:
         lm, ref = self.seconds["lmfast"], self.seconds["reference"]
         return lm / ref if self.lower_is_better else ref / lm
 
-    @property
-    def target_missed(self):
-        """The ratio is on the wrong side of ``target``."""
-        if self.target is None or self.ratio is None:
-            return False
-        return self.ratio > self.target if self.lower_is_better else self.ratio < self.target
-
     def to_json(self):
         """JSON-serialisable record."""
         rec = dataclasses.asdict(self)
