@@ -222,3 +222,16 @@ def test_docstring_example():
 
     failures, tried = doctest.testmod(_map, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert tried > 0 and failures == 0
+
+
+def test_example_runs(capsys):
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parent.parent / "examples" / "map_reseed.py"
+    spec = importlib.util.spec_from_file_location("map_reseed_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    example.main(["--side", "24"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].startswith("curve_fit_map:") and "the right peak on 100.0%" in lines[2]
