@@ -72,10 +72,12 @@ def curve_fit_map(f, xdata, ydata, p0, sigma=None, absolute_sigma=False, jac=Non
         As for curve_fit_batch.
     threshold : float
         A converged pixel is refitted when its chi-square exceeds ``threshold`` times
-        its best converged neighbour's.  Neighbouring correct fits of M points with the
-        same noise differ by about ``sqrt(8 / M)`` relative, so the default 2 flags
-        wrong minima (typically 10-1000 times the noise chi-square) and few correct
-        fits; a flagged correct fit costs one refit and is kept as it was.  Must be >= 1.
+        its best converged neighbour's.  The chi-squares of two neighbouring correct
+        fits of M points and n parameters with the same noise differ by about
+        ``2 / sqrt(M - n)`` relative (one standard deviation), so the default 2 flags
+        wrong minima (a missed peak: many times the noise chi-square) and, unless M is
+        small, few correct fits; a flagged correct fit costs one refit and is kept as it
+        was.  Must be >= 1.
     max_passes : int or None
         At most this many reseeding passes after the first pass; 0 runs the first pass
         alone.  None: the sum of the grid's lengths (a solution spreads one pixel per

@@ -8,14 +8,15 @@ the ratio SciPy / lmfast; batch rows time one ``curve_fit_batch`` call against a
 fitters (cminpack-numba, lumafit) when they are installed; estimator rows time one
 ``curve_fit_batch`` estimator against another on the same data (Poisson against least
 squares); kernel rows time a compiled lineshape on large arrays (the Voigt against SciPy's);
-package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``.
+package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``; map
+rows time ``curve_fit_map`` against one batch pass and count the pixels each gets right.
 
 Modules
 -------
 config       settings of a run (rounds, timing length, batch sizes; default and quick)
 problems     NumPy problems and batch data generators
-workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, KernelTiming, the
-             default list, ``--only``
+workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, KernelTiming, MapFit,
+             the default list, ``--only``
 peers        the cminpack-numba and lumafit batch solvers
 kernels      the lineshape kernel rows: Voigt against SciPy, two Voigts against two Gaussians
 packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
@@ -70,6 +71,7 @@ from lmfast.bench.results import (
     BatchFitResult,
     EstimatorFitResult,
     KernelResult,
+    MapFitResult,
     PatchedFitResult,
     PeerFitResult,
     ScaleOutResult,
@@ -82,6 +84,7 @@ from lmfast.bench.workloads import (
     BatchFit,
     EstimatorFit,
     KernelTiming,
+    MapFit,
     PeerFit,
     ScaleOutFit,
     SingleFit,
@@ -90,6 +93,7 @@ from lmfast.bench.workloads import (
     default_workloads,
     estimator_workloads,
     kernel_workloads,
+    map_workloads,
     opt_in_workloads,
     select_workloads,
 )
@@ -114,6 +118,8 @@ __all__ = [
     "EstimatorFitResult",
     "KernelResult",
     "KernelTiming",
+    "MapFit",
+    "MapFitResult",
     "PatchedFit",
     "PatchedFitResult",
     "PeerFit",
@@ -134,6 +140,7 @@ __all__ = [
     "gaussian_batch",
     "import_implementations",
     "kernel_workloads",
+    "map_workloads",
     "opt_in_workloads",
     "patched_workloads",
     "peaks_problem",
