@@ -42,13 +42,14 @@ def curve_fit_map(f, xdata, ydata, p0, sigma=None, absolute_sigma=False, jac=Non
     pixel is doubtful when
 
     * its fit did not converge (ier not 1-4), or
-    * its chi-square is more than ``threshold`` times its best converged neighbour's
+    * its chi-square is more than ``threshold`` times a converged neighbour's,
 
-    and it has a start it has not tried yet (its best neighbour, or that neighbour's
-    solution, changed since its last refit).  A refit is kept only if it converged and
-    lowers the chi-square (or the pixel had not converged).  The passes stop when a pass
-    keeps no refit, or after ``max_passes``.  Pixels that are never refitted, or whose
-    refits are not kept, hold exactly their first-pass fit.
+    and it starts from the solution of the best such neighbour whose current solution it
+    has not tried yet (so each pass tries the next one when the best did not help).  A
+    refit is kept only if it converged and lowers the chi-square (or the pixel had not
+    converged).  The passes stop when a pass keeps no refit, or after ``max_passes``.
+    Pixels that are never refitted, or whose refits are not kept, hold exactly their
+    first-pass fit.
 
     Parameters
     ----------
@@ -178,29 +179,32 @@ def _reseed(fits, neighbours, refit, threshold, max_passes):
     Returns (pass that settled each pixel, passes run, fits run).
     """
     count = len(fits)
-    rows = np.arange(count)
     settled = np.zeros(count, dtype=np.int64)
-    # The neighbour whose solution each pixel last started from, and that solution's
-    # pass: a pixel retries only with a start it has not tried.
-    tried = np.full(count, -1)
-    tried_pass = np.full(count, -1)
-    refittable = fits.ier != NOT_COUNTS  # data that no start can fit
     outside = neighbours < 0
+    around = np.where(outside, 0, neighbours)
+    # For each pixel and neighbour, the pass of the neighbour's solution the pixel last
+    # started from (-1: none): a pixel tries each solution once, the best first, so a
+    # neighbour whose solution does not help (a dead pixel, say) does not hold it back.
+    tried = np.full(neighbours.shape, -1, dtype=np.int32)
+    refittable = fits.ier != NOT_COUNTS  # data that no start can fit
     passes = refits = 0
     for current in range(1, max_passes + 1):
         converged = fits.success & np.isfinite(fits.chisq)
-        around = np.where(outside, 0, neighbours)
-        around_chisq = np.where(~outside & converged[around], fits.chisq[around], np.inf)
-        column = np.argmin(around_chisq, axis=1) if count else np.zeros(0, dtype=np.intp)
-        best, best_chisq = around[rows, column], around_chisq[rows, column]
+        chisq = np.where(converged, fits.chisq, np.inf)
+        around_chisq = np.where(outside, np.inf, chisq[around])
         with np.errstate(invalid="ignore"):
-            doubtful = ~converged | (fits.chisq > threshold * best_chisq)
-        untried = (tried != best) | (tried_pass != settled[best])
-        todo = np.flatnonzero(refittable & np.isfinite(best_chisq) & doubtful & untried)
+            # doubtful next to this neighbour: not converged, or chi-square above
+            # threshold times the neighbour's (never next to a non-converged one)
+            worse = (~converged)[:, np.newaxis] | (
+                fits.chisq[:, np.newaxis] > threshold * around_chisq)
+        usable = worse & np.isfinite(around_chisq) & refittable[:, np.newaxis]
+        usable &= tried != settled[around]
+        column = np.argmin(np.where(usable, around_chisq, np.inf), axis=1)
+        todo = np.flatnonzero(usable[np.arange(count), column])
         if not todo.size:
             break
-        source = best[todo]
-        tried[todo], tried_pass[todo] = source, settled[source]
+        source = around[todo, column[todo]]
+        tried[todo, column[todo]] = settled[source]
         result = refit(todo, fits.popt[source])
         passes, refits = current, refits + todo.size
         was = fits.chisq[todo]

@@ -100,6 +100,20 @@ def test_no_reseeding_pass_is_the_plain_batch(drift):
                               equal_nan=True), name
 
 
+def test_dead_pixels_do_not_stop_the_spread():
+    # A pixel of zeros fits perfectly (chi-square ~0): its neighbours all look doubtful
+    # next to it, try its solution first, then their next best neighbours'.
+    x, y, truth = drifting_map(shape=(24, 24), seed=9)
+    reference, perr = scipy_right_minimum(x, y, truth)
+    dead = np.zeros((24, 24), dtype=bool)
+    dead[10, 12] = dead[15, 5] = dead[20, 20] = True
+    y = np.where(dead[..., np.newaxis], 0.0, y)
+    result = curve_fit_map(models.gaussian, x, y, P0)
+    alive = ~dead.ravel()
+    assert right_fraction(result.popt.reshape(-1, 4)[alive],
+                          (reference[alive], perr[alive])) == 1.0
+
+
 def test_a_line_of_pixels():
     x, y, truth = drifting_map(shape=(60,), seed=3)
     reference = scipy_right_minimum(x, y, truth)
