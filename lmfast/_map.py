@@ -36,10 +36,9 @@ def curve_fit_map(f, xdata, ydata, p0, sigma=None, absolute_sigma=False, jac=Non
 
     One :func:`lmfast.curve_fit_batch` call fits every pixel from ``p0``.  Then, pass
     after pass, the pixels that are doubtful are refitted (one batch call per pass, all
-    of them at once), each starting from the solution of its *best converged
-    neighbour*: of the pixels around it (the 3**d - 1 pixels that differ by at most one
-    along each of the d grid axes), the converged one with the lowest chi-square.  A
-    pixel is doubtful when
+    of them at once), each starting from the solution of a converged *neighbour* (one of
+    the 3**d - 1 pixels that differ from it by at most one along each of the d grid
+    axes), the one with the lowest chi-square first.  A pixel is doubtful when
 
     * its fit did not converge (ier not 1-4), or
     * its chi-square is more than ``threshold`` times a converged neighbour's,
