@@ -17,6 +17,8 @@ from lmfast._batch_result import BatchResult, FitResult
 from lmfast._curve_fit import curve_fit
 from lmfast._least_squares import least_squares
 from lmfast._leastsq import leastsq
+from lmfast._map import curve_fit_map
+from lmfast._map_result import MapResult
 from lmfast._outcomes import exception_class as _exception_class
 from lmfast._patching import patch, patch_calls, patched, patched_names, unpatch
 from lmfast._simd import set_simd_path, simd_path, simd_paths
@@ -29,6 +31,8 @@ __all__ = [
     "curve_fit_batch",
     "BatchResult",
     "FitResult",
+    "curve_fit_map",
+    "MapResult",
     "models",
     "MinpackError",
     "OptimizeWarning",

@@ -8,14 +8,16 @@ the ratio SciPy / lmfast; batch rows time one ``curve_fit_batch`` call against a
 fitters (cminpack-numba, lumafit) when they are installed; estimator rows time one
 ``curve_fit_batch`` estimator against another on the same data (Poisson against least
 squares); kernel rows time a compiled lineshape on large arrays (the Voigt against SciPy's);
-package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``.
+package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``; map
+rows time ``curve_fit_map`` against one batch pass and count the pixels each gets right.
 
 Modules
 -------
 config       settings of a run (rounds, timing length, batch sizes; default and quick)
 problems     NumPy problems and batch data generators
-workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, KernelTiming, the
-             default list (about 2-3 minutes on 2 cores), ``--full`` (peers), ``--only``
+workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, KernelTiming, MapFit,
+             the default list (about 2-3 minutes on 2 cores), ``--full`` (peers),
+             ``--only``
 peers        the cminpack-numba and lumafit batch solvers
 kernels      the lineshape kernel rows: Voigt against SciPy, two Voigts against two Gaussians
 packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
@@ -78,6 +80,7 @@ from lmfast.bench.results import (
     BatchFitResult,
     EstimatorFitResult,
     KernelResult,
+    MapFitResult,
     PatchedFitResult,
     PeerFitResult,
     ScaleOutResult,
@@ -90,6 +93,7 @@ from lmfast.bench.workloads import (
     BatchFit,
     EstimatorFit,
     KernelTiming,
+    MapFit,
     PeerFit,
     ScaleOutFit,
     SingleFit,
@@ -99,6 +103,7 @@ from lmfast.bench.workloads import (
     estimator_workloads,
     full_workloads,
     kernel_workloads,
+    map_workloads,
     opt_in_workloads,
     peer_workloads,
     select_workloads,
@@ -124,6 +129,8 @@ __all__ = [
     "EstimatorFitResult",
     "KernelResult",
     "KernelTiming",
+    "MapFit",
+    "MapFitResult",
     "PatchedFit",
     "PatchedFitResult",
     "PeerFit",
@@ -148,6 +155,7 @@ __all__ = [
     "import_implementations",
     "kernel_workloads",
     "loss_cost",
+    "map_workloads",
     "opt_in_workloads",
     "patched_workloads",
     "peaks_problem",

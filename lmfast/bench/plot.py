@@ -33,7 +33,7 @@ def plot_groups(results):
         if r.kind == "peer":
             groups.setdefault(r.base, {})[r.library] = 1.0 / r.seconds["peer"]
             continue
-        if r.kind == "kernel":  # times per point or evaluation, not fits/s
+        if r.kind in ("kernel", "map"):  # not fits/s against another library
             continue
         bars = groups.setdefault(r.name, {})
         if r.kind == "patch":

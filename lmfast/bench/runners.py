@@ -24,6 +24,7 @@ from lmfast.bench.results import (
     BatchFitResult,
     EstimatorFitResult,
     KernelResult,
+    MapFitResult,
     PeerFitResult,
     ScaleOutResult,
     SingleFitResult,
@@ -621,12 +622,56 @@ def run_scale_out(workload, modules, config):
     return res
 
 
+def run_map_fit(workload, modules, config):
+    """Measure one :class:`~lmfast.bench.workloads.MapFit`: ``curve_fit_map`` and one
+    ``curve_fit_batch`` pass over the same map, each once (warm-up; the shares of right
+    and converged pixels), then timed in interleaved rounds.
+
+    Returns
+    -------
+    MapFitResult
+        Times per pixel; ``status`` is ``"skipped"`` when lmfast lacks curve_fit_map and
+        ``"error"`` when a call raised.
+    """
+    threads = config.threads or usable_cpus()
+    side = workload.quick_side if config.quick else workload.side
+    res = MapFitResult(workload.name, workload.m, workload.n, side * side, side, threads,
+                       bounded=workload.bounds is not None)
+    lmfast = modules["lmfast"]
+    fit_map = getattr(lmfast, "curve_fit_map", None)
+    if fit_map is None:
+        res.status, res.note = "skipped", "lmfast.curve_fit_map not available yet"
+        return res
+    model = getattr(importlib.import_module("lmfast.models"), workload.model)
+    x, y, truth, p0 = workload.make_data(side)
+    flat = y.reshape(-1, y.shape[-1])
+    calls = {
+        "lmfast": lambda: fit_map(model, x, y, p0, bounds=workload.bounds, threads=threads),
+        "one_pass": lambda: lmfast.curve_fit_batch(model, x, flat, p0, bounds=workload.bounds,
+                                                   threads=threads),
+    }
+    try:
+        outs = _warm_up_each(calls, res)
+    except FitFailed as exc:
+        res.status, res.note = "error", str(exc)
+        return res
+    for impl, out in outs.items():
+        res.right[impl] = workload.right(np.asarray(out.popt), truth)
+        res.success[impl] = float(np.mean(out.success))
+    res.passes, res.refits = outs["lmfast"].passes, outs["lmfast"].refits
+    del outs
+    notes = _time_batch(calls, dict.fromkeys(calls, side * side), config, res, "one_pass")
+    res.note = _join_notes(*notes)
+    return res
+
+
 #: kind -> function(workload, modules, config) returning a result object.
 RUNNERS = {"single": run_single_fit, "batch": run_batch_fit, "peer": run_peer_fit}
 RUNNERS["estimator"] = run_estimator_fit
 RUNNERS["patch"] = run_patched_fit
 RUNNERS["scaleout"] = run_scale_out
 RUNNERS["kernel"] = run_kernel
+RUNNERS["map"] = run_map_fit
 
 
 def run_all(workloads, modules, config, out=None):

@@ -32,9 +32,11 @@ from lmfast.bench.peers import (
 from lmfast.bench.problems import (
     BATCH_GAUSS_BOUNDS,
     GAUSS_BOUNDS,
+    MAP_BOUNDS,
     RAMAN_BOUNDS,
     ROBUST_OPTIONS,
     BatchData,
+    drifting_peak_map,
     gauss1d,
     gauss1d_jac,
     gauss2d,
@@ -48,6 +50,7 @@ from lmfast.bench.problems import (
     poisson_gaussian_batch,
     raman_batch,
     raman_spectrum,
+    right_peak_fraction,
     spiky_gauss_problem,
     spiky_gaussian_batch,
     trivial_problem,
@@ -473,6 +476,56 @@ class ScaleOutFit:
     side: int = 0
 
 
+@dataclass(frozen=True)
+class MapFit:
+    """A map fitted by ``curve_fit_map`` (neighbour reseeding) and by one
+    ``curve_fit_batch`` pass: same data, model, start and threads; the share of pixels
+    at the right minimum and the time of each.
+
+    Parameters
+    ----------
+    name : str
+        Row name, matched by ``--only``.
+    model : str
+        ``lmfast.models`` model.
+    m, n : int
+        Points per pixel and parameters.
+    side, quick_side : int
+        The map is side x side pixels (default run and ``--quick``).
+    description : str
+        One line for ``--list``.
+    make_data : callable
+        ``make_data(side)`` returns ``(x, y (side, side, m), truth (side, side, n), p0)``.
+    right : callable
+        ``right(popt, truth)``: the share of pixels at the right minimum.
+    bounds : tuple, optional
+        ``(lb, ub)`` for both sides.
+    """
+
+    kind: ClassVar[str] = "map"
+    api: ClassVar[str] = "curve_fit_map"
+    name: str
+    model: str
+    m: int
+    n: int
+    side: int
+    quick_side: int
+    description: str
+    make_data: Callable = field(repr=False)
+    right: Callable = field(repr=False)
+    bounds: tuple | None = field(default=None, repr=False)
+
+    @property
+    def n_fits(self):
+        """Pixels of the default run."""
+        return self.side**2
+
+    @property
+    def quick_n_fits(self):
+        """Pixels with ``--quick``."""
+        return self.quick_side**2
+
+
 def opt_in_workloads():
     """Rows that run only when ``--only`` names them (``--only dask``): they need dask,
     distributed and xarray, start worker processes, hold about 3 GB and take minutes,
@@ -590,7 +643,7 @@ def default_workloads():
             make_cost=_curve_fit_cost(spiky_gauss_problem, "gaussian", **ROBUST_OPTIONS),
         ),
     ) + (batch_workloads() + estimator_workloads() + kernel_workloads()
-         + patched_workloads())  # fmt: skip
+         + patched_workloads() + map_workloads())  # fmt: skip
 
 
 def _raman_model():
@@ -693,6 +746,22 @@ def kernel_workloads():
             "voigt2-vs-gauss2-composite", 1024, 8,
             "value + Jacobian of 2 Voigts vs 2 Gaussians (composite models), m = 1024",
             "evaluation", "2 Gaussians", composite_calls, lower_is_better=True, target=4.0,
+        ),
+    )  # fmt: skip
+
+
+def map_workloads():
+    """The map rows: curve_fit_map against one batch pass on a drifting peak."""
+    return (
+        MapFit(
+            "map-drift-gauss256", "gaussian", 256, 4, 60, 30,
+            "curve_fit_map vs one curve_fit_batch pass: a peak drifting 47 widths, one p0",
+            drifting_peak_map, right_peak_fraction,
+        ),
+        MapFit(
+            "map-drift-gauss256-bounded", "gaussian", 256, 4, 60, 30,
+            "the same with bounds on both sides",
+            drifting_peak_map, right_peak_fraction, bounds=MAP_BOUNDS,
         ),
     )  # fmt: skip
 
