@@ -79,9 +79,10 @@ def compile_component(component):
             "functions)")
     compiled = lineshapes.model(name, prefix)
     expected = sorted(compiled.param_names)
-    if sorted(component.param_names) != expected:
-        raise UnsupportedModel(f"{where}: parameters {component.param_names}, expected "
-                               f"{expected}")
+    own = sorted(prefix + arg for arg in component._func_allargs
+                 if arg not in component.independent_vars)
+    if own != expected:
+        raise UnsupportedModel(f"{where}: parameters {own}, expected {expected}")
     return compiled, list(compiled.param_names)
 
 
