@@ -210,22 +210,21 @@ def _all_parameters(params, names, var_names, forms, batch):
 
 
 def _derived(params, names, derived, affine_rows, popt, grad, const):
-    """{name: (values (N,), d value / d free (N, n_free))} of the derived parameters."""
-
-    def evaluate(p):
-        known = {names[j]: p @ grad[j] + const[j] for j in affine_rows}
-        return derived_values(params, derived, known)
-
-    base = evaluate(popt)
-    n_free = popt.shape[1]
-    out = {name: (base[name], np.zeros((popt.shape[0], n_free))) for name in derived}
+    """{name: (values (N,), d value / d free (N, n_free))} of the derived parameters,
+    from one evaluation of their expressions at popt and at popt -+ a central-difference
+    step in each free parameter (stacked on a leading axis)."""
+    n_fits, n_free = popt.shape
     step = 1e-6 * np.maximum(np.abs(popt), 1e-6)
+    points = np.repeat(popt[np.newaxis], 1 + 2 * n_free, axis=0)
     for a in range(n_free):
-        shift = np.zeros_like(popt)
-        shift[:, a] = step[:, a]
-        up, down = evaluate(popt + shift), evaluate(popt - shift)
-        for name in derived:
-            out[name][1][:, a] = (up[name] - down[name]) / (2.0 * step[:, a])
+        points[1 + 2 * a, :, a] += step[:, a]
+        points[2 + 2 * a, :, a] -= step[:, a]
+    known = {names[j]: points @ grad[j] + const[j] for j in affine_rows}
+    values = derived_values(params, derived, known)
+    out = {}
+    for name in derived:
+        v = values[name]
+        out[name] = (v[0], ((v[1::2] - v[2::2]) / (2.0 * step.T)).T)
     return out
 
 

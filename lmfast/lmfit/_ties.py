@@ -160,10 +160,10 @@ def _reduce(ufunc):
 
 def derived_values(params, names, known):
     """The values of the parameters ``names`` (whose expr is not affine) given ``known``
-    {name: array (N,)} of the others, evaluated by lmfit's own expression interpreter
-    (asteval, its symbols) on arrays; ``max``/``min`` work elementwise.  Returns
-    {name: array (N,)}; raises TieError naming the parameter when one cannot be
-    evaluated."""
+    {name: array} of the others (all of one shape), evaluated by lmfit's own expression
+    interpreter (asteval, lmfit's symbols) on arrays; ``max``/``min`` work elementwise.
+    Returns {name: array of that shape}; raises TieError naming the parameter when one
+    cannot be evaluated."""
     from asteval import Interpreter
 
     source = params._asteval.symtable
