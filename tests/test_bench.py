@@ -616,3 +616,23 @@ def test_composite_row_is_the_voigt_cost_over_the_gaussian_cost():
     assert res.ratio == pytest.approx(res.seconds["lmfast"] / res.seconds["reference"])
     assert res.target_missed == (res.ratio > 4.0)
     assert ("ratio above target 4" in res.note) == res.target_missed
+
+
+def test_bridge_row_fits_lmfits_model_and_agrees_with_its_loop():
+    from lmfast.bench.bridge import BridgeFit, bridge_spectra, bridge_workloads, run_bridge_fit
+
+    assert [w.name for w in select_workloads(default_workloads(), "lmfit-bridge")] == [
+        w.name for w in bridge_workloads()]
+    w = BridgeFit("bridge-small", 256, 13, 12, 12, 2, "small", bridge_spectra)
+    res = run_bridge_fit(w, modules(), dataclasses.replace(TINY, quick=True))
+    assert res.status == "ok", res.note
+    assert (res.n_fits, res.subset) == (12, 2)
+    assert res.agreement["success"] == {"lmfast": 1.0, "reference": 1.0}
+    assert res.agreement["max_xdiff"] < 1e-4  # every value, near-zero slopes included
+    assert res.ratio == pytest.approx(res.seconds["lmfit"] / res.seconds["lmfast"])
+    cells = TABLES["bridge"](name_width=len(w.name)).row(res).split()
+    assert cells[:5] == ["bridge-small", "256", "13", "12", str(res.threads)]
+    rec = json.loads(json.dumps(res.to_json()))
+    assert (rec["kind"], rec["status"]) == ("bridge", "ok")
+    assert set(plot_groups([res])["bridge-small"]) == {
+        f"lmfast.lmfit.fit_batch ({res.threads} threads)", "lmfit Model.fit loop"}

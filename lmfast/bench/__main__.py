@@ -56,7 +56,7 @@ def list_workloads(workloads, opt_in=()):
     width = max([16] + [len(w.name) for w in workloads])
     for w in workloads:
         size = f"m={w.m:<6} n={w.n:<3}"
-        if w.kind in ("batch", "peer", "estimator", "scaleout"):
+        if w.kind in ("batch", "peer", "estimator", "scaleout", "bridge"):
             size += f" N={w.n_fits} (--quick {w.quick_n_fits})"
         mark = "[opt-in] " if w.name in opt_in else ""
         print(f"{w.name:<{width}}  {w.kind:<6}  {w.api:<14}  {size}  {mark}{w.description}")

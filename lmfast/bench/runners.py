@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from lmfast.bench.bridge import run_bridge_fit
 from lmfast.bench.checks import FitOutcome, batch_agreement, compare
 from lmfast.bench.environment import import_problem, installed, usable_cpus
 from lmfast.bench.patched import run_patched_fit
@@ -628,6 +629,7 @@ RUNNERS["estimator"] = run_estimator_fit
 RUNNERS["patch"] = run_patched_fit
 RUNNERS["scaleout"] = run_scale_out
 RUNNERS["kernel"] = run_kernel
+RUNNERS["bridge"] = run_bridge_fit
 
 
 def run_all(workloads, modules, config, out=None):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from lmfast.bench.bridge import bridge_workloads
 from lmfast.bench.environment import installed
 from lmfast.bench.kernels import VOIGT_POINTS, composite_calls, voigt_profile_calls
 from lmfast.bench.patched import patched_workloads
@@ -553,7 +554,7 @@ def default_workloads():
             scipy_options={"method": "trf"},
         ),
     ) + (batch_workloads() + estimator_workloads() + kernel_workloads()
-         + patched_workloads())  # fmt: skip
+         + patched_workloads() + bridge_workloads())  # fmt: skip
 
 
 def _raman_model():
