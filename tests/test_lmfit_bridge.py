@@ -266,3 +266,39 @@ def test_affine_model_is_lmfits_tied_model_and_its_jacobian_its_derivative():
     np.testing.assert_allclose(tied.jac(x, *p), jac, rtol=1e-13, atol=1e-15)
     clone = pickle.loads(pickle.dumps(tied))
     np.testing.assert_array_equal(clone(x, *p), tied(x, *p))
+
+
+# --------------------------------------------------------------------------------------
+# The documentation's examples
+# --------------------------------------------------------------------------------------
+
+
+def test_module_docstring_example():
+    import doctest
+
+    import lmfast.lmfit
+
+    failures, tried = doctest.testmod(lmfast.lmfit, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0 and failures == 0
+
+
+def test_readme_example_runs_and_matches_lmfit():
+    import pathlib
+    import re
+
+    readme = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text(), re.DOTALL)
+    code = next(b for b in blocks if "from lmfast.lmfit import fit_batch" in b)
+    model = lm.GaussianModel(prefix="p0_") + lm.GaussianModel(prefix="p1_") + lm.LinearModel()
+    truth = model.make_params(p0_amplitude=9, p0_center=-1.8, p0_sigma=0.6, p1_amplitude=6,
+                              p1_center=2.4, p1_sigma=0.6, slope=0.1, intercept=0.3)
+    x = np.linspace(-6, 6, 240)
+    rng = np.random.default_rng(9)
+    data = model.eval(truth, x=x) + rng.normal(0, 0.05, (3, x.size))
+    namespace = {"data": data, "x": x}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - the README example
+    result, params = namespace["result"], namespace["params"]
+    for i in range(3):
+        ref = model.fit(data[i], params, x=x, method="leastsq")
+        expected = [ref.params[n].value for n in result.param_names]
+        np.testing.assert_allclose(result.values[i], expected, rtol=1e-6)
