@@ -34,14 +34,27 @@ SHAPES = {
     lm.QuadraticModel: dict(a=0.01, b=0.3, c=-1.2),
     lm.PolynomialModel: dict(c0=1.0, c1=0.2, c2=-0.01, c3=0.001),
     lm.ExponentialModel: dict(amplitude=3.2, decay=7.0),
+    lm.SkewedGaussianModel: dict(amplitude=3.2, center=1.3, sigma=2.1, gamma=-1.5),
+    **{(lm.StepModel, form): dict(amplitude=3.2, center=1.3, sigma=2.1)
+       for form in ("erf", "atan", "arctan", "logistic")},
+    **{(lm.RectangleModel, form): dict(amplitude=3.2, center1=-5.0, sigma1=2.1, center2=8.0,
+                                       sigma2=0.9)
+       for form in ("erf", "atan", "logistic")},
 }
 
 
 def make(cls, prefix="q_"):
+    if isinstance(cls, tuple):
+        cls, form = cls
+        return cls(prefix=prefix, form=form)
     return cls(prefix=prefix, degree=3) if cls is lm.PolynomialModel else cls(prefix=prefix)
 
 
-@pytest.mark.parametrize("cls", list(SHAPES), ids=lambda c: c.__name__)
+def name_of(cls):
+    return f"{cls[0].__name__}-{cls[1]}" if isinstance(cls, tuple) else cls.__name__
+
+
+@pytest.mark.parametrize("cls", list(SHAPES), ids=name_of)
 def test_each_compiled_lineshape_equals_lmfits(cls):
     model = make(cls)
     params = model.make_params(**SHAPES[cls])
@@ -223,8 +236,8 @@ def test_a_cycle_of_expressions_is_refused():
 
 
 @pytest.mark.parametrize("build, named", [
-    (lambda: lm.SkewedGaussianModel(prefix="s_") + lm.LinearModel(), "SkewedGaussianModel"),
-    (lambda: lm.StepModel(form="erf"), "StepModel"),
+    (lambda: lm.MoffatModel(prefix="m_") + lm.LinearModel(), "MoffatModel"),
+    (lambda: lm.StepModel(form="linear"), "StepModel.*'linear'"),
     (lambda: lm.GaussianModel() * lm.LinearModel(prefix="b_"), "mul"),
     (lambda: lmfit.Model(lambda x, a: a * x), "Model"),
 ])
@@ -302,3 +315,25 @@ def test_readme_example_runs_and_matches_lmfit():
         ref = model.fit(data[i], params, x=x, method="leastsq")
         expected = [ref.params[n].value for n in result.param_names]
         np.testing.assert_allclose(result.values[i], expected, rtol=1e-6)
+
+
+def test_skewed_gaussian_on_a_smooth_step_matches_lmfit():
+    model = lm.SkewedGaussianModel(prefix="s_") + lm.StepModel(prefix="e_", form="erf")
+    truth = model.make_params(s_amplitude=20, s_center=1.0, s_sigma=1.5, s_gamma=2.0,
+                              e_amplitude=3.0, e_center=-2.0, e_sigma=1.2)
+    x = np.linspace(-10, 10, 400)
+    rng = np.random.default_rng(11)
+    data = model.eval(truth, x=x) + rng.normal(0, 0.03, (4, x.size))
+    start = truth.copy()
+    for name, value in (("s_center", 0.5), ("s_gamma", 1.0), ("e_center", -1.5)):
+        start[name].value = value
+    start["e_sigma"].set(expr="s_sigma - 0.3")
+    result = fit_batch(model, start, data, x=x)
+    for i in range(4):
+        ref = model.fit(data[i], start, x=x, method="leastsq")
+        np.testing.assert_allclose(result.values[i],
+                                   [ref.params[n].value for n in result.param_names],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(result.stderr[i],
+                                   [ref.params[n].stderr for n in result.param_names],
+                                   rtol=1e-3)

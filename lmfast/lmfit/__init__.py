@@ -11,9 +11,10 @@ MINUIT transform lmfit uses.  Every spectrum is then fitted by
 that of ``model.fit(data, params, x=x, method='leastsq')``.
 
 Compiled: GaussianModel, LorentzianModel, VoigtModel, PseudoVoigtModel, Pearson7Model,
-ExponentialGaussianModel, DoniachModel, ConstantModel, LinearModel, QuadraticModel,
-PolynomialModel, ExponentialModel (and ``lmfit.Model`` of their lineshape functions).
-Other models (SkewedGaussianModel, StepModel, RectangleModel, user functions) raise
+ExponentialGaussianModel, DoniachModel, SkewedGaussianModel, ConstantModel, LinearModel,
+QuadraticModel, PolynomialModel, ExponentialModel, StepModel and RectangleModel in their
+smooth forms ('erf', 'atan', 'logistic'; not 'linear'), and ``lmfit.Model`` of those
+lineshape functions.  Other models (and user functions, products of models) raise
 :class:`UnsupportedModel` naming the model.
 
 Importing this module imports lmfit (``pip install fastminpack[lmfit]``).

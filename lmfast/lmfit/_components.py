@@ -23,12 +23,19 @@ _LINESHAPES = {
     "doniach": "doniach",
     "linear": "linear",
     "exponential": "exponential",
+    "skewed_gaussian": "skewed_gaussian",
+    "step": "step",
+    "rectangle": "rectangle",
 }
+
+# lmfit's form of a step or rectangle -> the compiled lineshape's suffix (smooth forms only)
+_FORMS = {"erf": "erf", "atan": "atan", "arctan": "atan", "logistic": "logistic"}
 
 #: The lmfit models the bridge compiles.
 SUPPORTED = ("GaussianModel", "LorentzianModel", "VoigtModel", "PseudoVoigtModel",
-             "Pearson7Model", "ExponentialGaussianModel", "DoniachModel", "ConstantModel",
-             "LinearModel", "QuadraticModel", "PolynomialModel", "ExponentialModel")
+             "Pearson7Model", "ExponentialGaussianModel", "DoniachModel",
+             "SkewedGaussianModel", "ConstantModel", "LinearModel", "QuadraticModel",
+             "PolynomialModel", "ExponentialModel", "StepModel", "RectangleModel")
 
 
 class UnsupportedModel(TypeError):
@@ -57,11 +64,21 @@ def compile_component(component):
     prefix = component.prefix
     func = getattr(component, "func", None)
     where = f"{kind} (prefix {prefix!r})"
-    if component.independent_vars != ["x"] or component.opts:
+    func_name = getattr(func, "__name__", None)
+    options = dict(component.opts)
+    form = options.pop("form", None) if func_name in ("step", "rectangle") else None
+    independent = [v for v in component.independent_vars if v != "form" or form is None]
+    if independent != ["x"] or options:
         raise UnsupportedModel(
             f"{where}: lmfast.lmfit compiles models of one independent variable 'x' and "
             f"no options; this one has independent_vars={component.independent_vars} and "
             f"options {component.opts}")
+    if form is not None:
+        if form not in _FORMS:
+            raise UnsupportedModel(
+                f"{where}: form {form!r} has no compiled form (its kinks defeat a "
+                f"Levenberg-Marquardt fit); lmfast.lmfit compiles the smooth forms "
+                f"{', '.join(repr(f) for f in _FORMS)}")
     if kind == "QuadraticModel":
         return (models.polynomial(2).prefixed(prefix),
                 [prefix + "c", prefix + "b", prefix + "a"])
@@ -71,7 +88,9 @@ def compile_component(component):
                 [f"{prefix}c{k}" for k in range(degree + 1)])
     if kind == "ConstantModel":
         return lineshapes.model("constant", prefix), [prefix + "c"]
-    name = _LINESHAPES.get(getattr(func, "__name__", None))
+    name = _LINESHAPES.get(func_name)
+    if form is not None:
+        name = f"{name}_{_FORMS[form]}"
     if name is None or getattr(func, "__module__", None) != "lmfit.lineshapes":
         raise UnsupportedModel(
             f"{where} has no compiled form in lmfast; lmfast.lmfit compiles "
@@ -80,7 +99,7 @@ def compile_component(component):
     compiled = lineshapes.model(name, prefix)
     expected = sorted(compiled.param_names)
     own = sorted(prefix + arg for arg in component._func_allargs
-                 if arg not in component.independent_vars)
+                 if arg not in component.independent_vars and arg != "form")
     if own != expected:
         raise UnsupportedModel(f"{where}: parameters {own}, expected {expected}")
     return compiled, list(compiled.param_names)
