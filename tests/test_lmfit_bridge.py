@@ -337,3 +337,27 @@ def test_skewed_gaussian_on_a_smooth_step_matches_lmfit():
         np.testing.assert_allclose(result.stderr[i],
                                    [ref.params[n].stderr for n in result.param_names],
                                    rtol=1e-3)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(data=np.ones(512)), "data must be 2-D"),
+    (dict(x=np.ones(10)), r"x must have shape \(m,\) = \(512,\)"),
+    (dict(weights=np.ones(7)), "weights must be a scalar"),
+    (dict(data=np.ones((2, 512), dtype=complex)), "data must hold real numbers"),
+])
+def test_bad_arrays_are_named(kwargs, match):
+    model = raman_model()
+    arguments = dict(data=np.ones((2, 512)), x=X, **{})
+    arguments.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        fit_batch(model, raman_params(model), arguments["data"], x=arguments["x"],
+                  weights=arguments.get("weights"))
+
+
+def test_a_tied_value_beyond_its_bounds_is_reported():
+    model = raman_model()
+    params = raman_params(model)
+    params["p2_sigma"].set(max=9.0)    # tied to p1_sigma, which fits to about 10
+    with pytest.warns(RuntimeWarning, match=r"p2_sigma \(4 spectra\)"):
+        result = fit_batch(model, params, raman_data(4), x=X)
+    assert result.success.all()

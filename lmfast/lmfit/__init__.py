@@ -17,7 +17,7 @@ smooth forms ('erf', 'atan', 'logistic'; not 'linear'), and ``lmfit.Model`` of t
 lineshape functions.  Other models (and user functions, products of models) raise
 :class:`UnsupportedModel` naming the model.
 
-Importing this module imports lmfit (``pip install fastminpack[lmfit]``).
+Its arguments are lmfit's objects: install lmfit (``pip install fastminpack[lmfit]``).
 
 Examples
 --------
@@ -37,6 +37,7 @@ Examples
 """
 import numpy as np
 
+from lmfast import _validate
 from lmfast._batch import curve_fit_batch
 from lmfast._model import affine
 from lmfast.lmfit._components import SUPPORTED, UnsupportedModel, compile_model
@@ -167,17 +168,34 @@ def fit_batch(model, params, data, x, weights=None, threads=None, progress=False
     lower = np.array([params[name].min for name in var_names], dtype=np.float64)
     upper = np.array([params[name].max for name in var_names], dtype=np.float64)
     bounds = (lower, upper) if np.isfinite(lower).any() or np.isfinite(upper).any() else None
-    sigma = None
-    if weights is not None:
-        with np.errstate(divide="ignore"):
-            sigma = 1.0 / np.asarray(weights, dtype=np.float64)
+    data, x, sigma = _arrays(data, x, weights)
     batch = curve_fit_batch(compiled, x, data, p0, sigma=sigma, bounds=bounds,
                             threads=threads, progress=progress, **settings)
     names = list(params)
     values, stderr = _all_parameters(params, names, var_names, forms, batch)
     _warn_clipped(params, names, values)
-    return LmfitBatchResult(params, batch, names, var_names, values, stderr,
-                            np.shape(data)[-1])
+    return LmfitBatchResult(params, batch, names, var_names, values, stderr, data.shape[1])
+
+
+def _arrays(data, x, weights):
+    """data (N, m), x and sigma = 1 / weights (None without weights) for the batch, their
+    shapes checked here so that an error names the bridge's arguments."""
+    data = _validate.real_array("data", data)
+    if data.ndim != 2 or data.shape[1] == 0:
+        raise ValueError(f"data must be 2-D, (N spectra, m points); got shape {data.shape}")
+    n_spectra, m = data.shape
+    x = _validate.real_array("x", x)
+    if x.shape not in ((m,), (n_spectra, m)):
+        raise ValueError(f"x must have shape (m,) = ({m},) or (N, m) = ({n_spectra}, {m}); "
+                         f"got {x.shape}")
+    if weights is None:
+        return data, x, None
+    weights = _validate.real_array("weights", weights)
+    if weights.ndim and weights.shape not in ((m,), (n_spectra, m)):
+        raise ValueError(f"weights must be a scalar or have shape (m,) = ({m},) or (N, m) = "
+                         f"({n_spectra}, {m}); got {weights.shape}")
+    with np.errstate(divide="ignore"):
+        return data, x, 1.0 / weights
 
 
 def _all_parameters(params, names, var_names, forms, batch):
@@ -206,7 +224,9 @@ def _all_parameters(params, names, var_names, forms, batch):
             values[:, j] = value
             with np.errstate(invalid="ignore"):
                 var[:, j] = np.einsum("na,nab,nb->n", g, cov, g)
-    stderr = np.sqrt(var)
+    with np.errstate(invalid="ignore"):
+        stderr = np.sqrt(var)
+    stderr[~np.isfinite(stderr)] = np.nan  # indeterminate (singular) or no fit
     return values, stderr
 
 
