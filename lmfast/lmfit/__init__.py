@@ -85,7 +85,7 @@ def compiled_model(model, params):
     inner, model_names = compile_model(model)
     missing = [name for name in model_names if name not in params]
     if missing:
-        raise KeyError(f"params lacks the model's parameters {missing}")
+        raise ValueError(f"params lacks the model's parameters {missing}")
     forms, reasons = affine_forms(params)
     for name in model_names:
         if forms[name] is None:
@@ -105,7 +105,7 @@ def compiled_model(model, params):
     return compiled, var_names, forms
 
 
-def fit_batch(model, params, data, x, weights=None, threads=None, progress=False,
+def fit_batch(model, params, data, *, x, weights=None, threads=None, progress=False,
               fit_kws=None):
     """Fit an lmfit model to every spectrum of ``data``, each as ``model.fit(spectrum,
     params, x=x, method='leastsq')`` would, with lmfast's compiled batch.
