@@ -361,3 +361,14 @@ def test_a_tied_value_beyond_its_bounds_is_reported():
     with pytest.warns(RuntimeWarning, match=r"p2_sigma \(4 spectra\)"):
         result = fit_batch(model, params, raman_data(4), x=X)
     assert result.success.all()
+
+
+def test_threads_do_not_change_the_answer():
+    model = raman_model()
+    params = raman_params(model)
+    data = raman_data(24, seed=4)
+    one = fit_batch(model, params, data, x=X, threads=1)
+    two = fit_batch(model, params, data, x=X, threads=2)
+    np.testing.assert_array_equal(one.values, two.values)
+    np.testing.assert_array_equal(one.stderr, two.stderr)
+    np.testing.assert_array_equal(one.ier, two.ier)

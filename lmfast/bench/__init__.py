@@ -8,7 +8,8 @@ the ratio SciPy / lmfast; batch rows time one ``curve_fit_batch`` call against a
 fitters (cminpack-numba, lumafit) when they are installed; estimator rows time one
 ``curve_fit_batch`` estimator against another on the same data (Poisson against least
 squares); kernel rows time a compiled lineshape on large arrays (the Voigt against SciPy's);
-package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``.
+package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``; the
+bridge row times ``lmfast.lmfit.fit_batch`` against a loop of lmfit's ``Model.fit``.
 
 Modules
 -------
@@ -20,6 +21,7 @@ peers        the cminpack-numba and lumafit batch solvers
 kernels      the lineshape kernel rows: Voigt against SciPy, two Voigts against two Gaussians
 packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
 patched      the package rows: PatchedFit, patched_workloads, run_patched_fit
+bridge       the lmfit bridge row: BridgeFit, bridge_workloads, run_bridge_fit
 timing       timing harness: repeat counts, interleaved rounds, noise and load checks
 checks       agreement of two implementations (single fits and batches)
 results      result records of each kind of row, JSON output
