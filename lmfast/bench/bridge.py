@@ -119,7 +119,7 @@ def bridge_workloads():
     """The bridge row."""
     return (
         BridgeFit(
-            "lmfit-bridge-raman-3peaks", 1024, 13, 1_000, 100, 5,
+            "lmfit-bridge-raman-3peaks", 1024, 13, 500, 100, 3,
             "lmfast.lmfit.fit_batch of an lmfit model (3 pseudo-Voigts + linear, a tie, "
             "bounds) vs lmfit Model.fit loop",
             bridge_spectra,
