@@ -372,3 +372,15 @@ def test_threads_do_not_change_the_answer():
     np.testing.assert_array_equal(one.values, two.values)
     np.testing.assert_array_equal(one.stderr, two.stderr)
     np.testing.assert_array_equal(one.ier, two.ier)
+
+
+def test_constants_in_a_tie_are_lmfits_numbers():
+    model = raman_model()
+    params = raman_params(model)
+    params["p2_sigma"].expr = "p1_sigma * sqrt(2*log(2)) / 2 + pi - pi"
+    _, _, forms = compiled_model(model, params)
+    assert forms["p2_sigma"].coefs == {"p1_sigma": pytest.approx(np.sqrt(2 * np.log(2)) / 2)}
+    assert forms["p2_sigma"].const == pytest.approx(0.0, abs=1e-15)
+    params["p2_sigma"].expr = "p1_sigma + undefined_name"
+    with pytest.raises(TieError, match="'undefined_name' is neither a parameter nor a number"):
+        compiled_model(model, params)

@@ -2,8 +2,9 @@
 
 Every parameter is written ``value = sum(coef * free) + const`` over the free ones (vary,
 no ``expr``): a free parameter is itself, a fixed one its value, a tied one its ``expr``
-read as such a sum (constants, parameter names, ``+ -``, products and quotients by
-constants), names resolved recursively.  The parameters the model needs must all be
+read as such a sum (parameter names, ``+ -``, products and quotients by constants; a
+constant may be any subexpression without parameters, ``pi`` or ``sqrt(2*log(2))``,
+evaluated by lmfit's interpreter), names resolved recursively.  The parameters the model needs must all be
 affine (their rows make the fit's ``A`` and ``b``); the others (lmfit's derived
 ``fwhm``, ``height``) may be any expression lmfit evaluates, and are evaluated after the
 fit, for all spectra at once (:func:`derived_values`).
@@ -117,6 +118,8 @@ def _affine(node, resolve, params):
     """The Affine of an expression node (recursing), or _NotAffine saying why not."""
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
         return Affine({}, float(node.value))
+    if not any(isinstance(n, ast.Name) and n.id in params for n in ast.walk(node)):
+        return Affine({}, _constant(node, params))
     if isinstance(node, ast.Name):
         if node.id not in params:
             raise _NotAffine(f"{node.id!r} is not a parameter")
@@ -147,6 +150,21 @@ def _affine(node, resolve, params):
             return Affine({}, float(left.const ** right.const))
         raise _NotAffine(f"the operator {type(node.op).__name__}")
     raise _NotAffine(f"{ast.unparse(node)!r} is not a sum of constants times parameters")
+
+
+def _constant(node, params):
+    """The value of a subexpression without parameters (``pi``, ``sqrt(2*log(2))``), by
+    lmfit's own interpreter; _NotAffine unless it is a finite real number."""
+    text = ast.unparse(node)
+    interp = params._asteval
+    interp.error = []
+    value = interp.eval(text, show_errors=False)
+    failed = bool(interp.error)
+    interp.error = []
+    if failed or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise _NotAffine(f"{text!r} is neither a parameter nor a number")
+    return float(value)
 
 
 # --------------------------------------------------------------------------------------
