@@ -22,23 +22,23 @@ X_SHAPES = np.linspace(-20.0, 30.0, 2001)
 
 # lmfit model class -> parameters at which its lineshape is compared
 SHAPES = {
-    lm.GaussianModel: dict(amplitude=3.2, center=1.3, sigma=2.1),
-    lm.LorentzianModel: dict(amplitude=3.2, center=1.3, sigma=2.1),
-    lm.VoigtModel: dict(amplitude=3.2, center=1.3, sigma=2.1, gamma=0.7),
-    lm.PseudoVoigtModel: dict(amplitude=3.2, center=1.3, sigma=2.1, fraction=0.3),
-    lm.Pearson7Model: dict(amplitude=3.2, center=1.3, sigma=2.1, expon=1.7),
-    lm.ExponentialGaussianModel: dict(amplitude=3.2, center=1.3, sigma=2.1, gamma=0.6),
-    lm.DoniachModel: dict(amplitude=3.2, center=1.3, sigma=2.1, gamma=0.2),
-    lm.ConstantModel: dict(c=1.7),
-    lm.LinearModel: dict(slope=0.3, intercept=-1.2),
-    lm.QuadraticModel: dict(a=0.01, b=0.3, c=-1.2),
-    lm.PolynomialModel: dict(c0=1.0, c1=0.2, c2=-0.01, c3=0.001),
-    lm.ExponentialModel: dict(amplitude=3.2, decay=7.0),
-    lm.SkewedGaussianModel: dict(amplitude=3.2, center=1.3, sigma=2.1, gamma=-1.5),
-    **{(lm.StepModel, form): dict(amplitude=3.2, center=1.3, sigma=2.1)
+    lm.GaussianModel: {"amplitude": 3.2, "center": 1.3, "sigma": 2.1},
+    lm.LorentzianModel: {"amplitude": 3.2, "center": 1.3, "sigma": 2.1},
+    lm.VoigtModel: {"amplitude": 3.2, "center": 1.3, "sigma": 2.1, "gamma": 0.7},
+    lm.PseudoVoigtModel: {"amplitude": 3.2, "center": 1.3, "sigma": 2.1, "fraction": 0.3},
+    lm.Pearson7Model: {"amplitude": 3.2, "center": 1.3, "sigma": 2.1, "expon": 1.7},
+    lm.ExponentialGaussianModel: {"amplitude": 3.2, "center": 1.3, "sigma": 2.1, "gamma": 0.6},
+    lm.DoniachModel: {"amplitude": 3.2, "center": 1.3, "sigma": 2.1, "gamma": 0.2},
+    lm.ConstantModel: {"c": 1.7},
+    lm.LinearModel: {"slope": 0.3, "intercept": -1.2},
+    lm.QuadraticModel: {"a": 0.01, "b": 0.3, "c": -1.2},
+    lm.PolynomialModel: {"c0": 1.0, "c1": 0.2, "c2": -0.01, "c3": 0.001},
+    lm.ExponentialModel: {"amplitude": 3.2, "decay": 7.0},
+    lm.SkewedGaussianModel: {"amplitude": 3.2, "center": 1.3, "sigma": 2.1, "gamma": -1.5},
+    **{(lm.StepModel, form): {"amplitude": 3.2, "center": 1.3, "sigma": 2.1}
        for form in ("erf", "atan", "arctan", "logistic")},
-    **{(lm.RectangleModel, form): dict(amplitude=3.2, center1=-5.0, sigma1=2.1, center2=8.0,
-                                       sigma2=0.9)
+    **{(lm.RectangleModel, form): {"amplitude": 3.2, "center1": -5.0, "sigma1": 2.1,
+                                   "center2": 8.0, "sigma2": 0.9}
        for form in ("erf", "atan", "logistic")},
 }
 
@@ -116,7 +116,7 @@ def raman():
 
 
 def test_every_spectrum_equals_lmfits_leastsq_fit(raman):
-    model, params, data, result, references = raman
+    _, params, _, result, references = raman
     assert result.param_names == tuple(params)   # all of them, tied and derived too
     agree = 0
     for i, ref in enumerate(references):
@@ -132,7 +132,7 @@ def test_every_spectrum_equals_lmfits_leastsq_fit(raman):
 
 
 def test_ties_hold_inside_the_fit(raman):
-    model, params, data, result, _ = raman
+    _, _, _, result, _ = raman
     col = {n: j for j, n in enumerate(result.param_names)}
     assert result.var_names == ("p0_amplitude", "p0_center", "p0_sigma", "p1_amplitude",
                                 "p1_center", "p1_sigma", "p2_amplitude", "slope",
@@ -148,7 +148,7 @@ def test_ties_hold_inside_the_fit(raman):
 
 
 def test_one_spectrum_as_lmfit_parameters(raman):
-    model, params, data, result, references = raman
+    model, params, _, result, references = raman
     mine, ref = result.params(3), references[3].params
     for name in params:
         assert mine[name].value == pytest.approx(ref[name].value, rel=1e-6)
@@ -340,14 +340,14 @@ def test_skewed_gaussian_on_a_smooth_step_matches_lmfit():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(data=np.ones(512)), "data must be 2-D"),
-    (dict(x=np.ones(10)), r"x must have shape \(m,\) = \(512,\)"),
-    (dict(weights=np.ones(7)), "weights must be a scalar"),
-    (dict(data=np.ones((2, 512), dtype=complex)), "data must hold real numbers"),
+    ({"data": np.ones(512)}, "data must be 2-D"),
+    ({"x": np.ones(10)}, r"x must have shape \(m,\) = \(512,\)"),
+    ({"weights": np.ones(7)}, "weights must be a scalar"),
+    ({"data": np.ones((2, 512), dtype=complex)}, "data must hold real numbers"),
 ])
 def test_bad_arrays_are_named(kwargs, match):
     model = raman_model()
-    arguments = dict(data=np.ones((2, 512)), x=X, **{})
+    arguments = {"data": np.ones((2, 512)), "x": X}
     arguments.update(kwargs)
     with pytest.raises((ValueError, TypeError), match=match):
         fit_batch(model, raman_params(model), arguments["data"], x=arguments["x"],

@@ -234,7 +234,7 @@ def _derived(params, names, derived, affine_rows, popt, grad, const):
     """{name: (values (N,), d value / d free (N, n_free))} of the derived parameters,
     from one evaluation of their expressions at popt and at popt -+ a central-difference
     step in each free parameter (stacked on a leading axis)."""
-    n_fits, n_free = popt.shape
+    n_free = popt.shape[1]
     step = 1e-6 * np.maximum(np.abs(popt), 1e-6)
     points = np.repeat(popt[np.newaxis], 1 + 2 * n_free, axis=0)
     for a in range(n_free):

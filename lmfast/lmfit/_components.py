@@ -73,12 +73,11 @@ def compile_component(component):
             f"{where}: lmfast.lmfit compiles models of one independent variable 'x' and "
             f"no options; this one has independent_vars={component.independent_vars} and "
             f"options {component.opts}")
-    if form is not None:
-        if form not in _FORMS:
-            raise UnsupportedModel(
-                f"{where}: form {form!r} has no compiled form (its kinks defeat a "
-                f"Levenberg-Marquardt fit); lmfast.lmfit compiles the smooth forms "
-                f"{', '.join(repr(f) for f in _FORMS)}")
+    if form is not None and form not in _FORMS:
+        raise UnsupportedModel(
+            f"{where}: form {form!r} has no compiled form (its kinks defeat a "
+            f"Levenberg-Marquardt fit); lmfast.lmfit compiles the smooth forms "
+            f"{', '.join(repr(f) for f in _FORMS)}")
     if kind == "QuadraticModel":
         return (models.polynomial(2).prefixed(prefix),
                 [prefix + "c", prefix + "b", prefix + "a"])

@@ -4,10 +4,10 @@ Every parameter is written ``value = sum(coef * free) + const`` over the free on
 no ``expr``): a free parameter is itself, a fixed one its value, a tied one its ``expr``
 read as such a sum (parameter names, ``+ -``, products and quotients by constants; a
 constant may be any subexpression without parameters, ``pi`` or ``sqrt(2*log(2))``,
-evaluated by lmfit's interpreter), names resolved recursively.  The parameters the model needs must all be
-affine (their rows make the fit's ``A`` and ``b``); the others (lmfit's derived
-``fwhm``, ``height``) may be any expression lmfit evaluates, and are evaluated after the
-fit, for all spectra at once (:func:`derived_values`).
+evaluated by lmfit's interpreter), names resolved recursively.  The parameters the model
+needs must all be affine (their rows make the fit's ``A`` and ``b``); the others (lmfit's
+derived ``fwhm``, ``height``) may be any expression lmfit evaluates, and are evaluated
+after the fit, for all spectra at once (:func:`derived_values`).
 """
 import ast
 import functools
