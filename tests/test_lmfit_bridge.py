@@ -384,3 +384,23 @@ def test_constants_in_a_tie_are_lmfits_numbers():
     params["p2_sigma"].expr = "p1_sigma + undefined_name"
     with pytest.raises(TieError, match="'undefined_name' is neither a parameter nor a number"):
         compiled_model(model, params)
+
+
+def test_the_example_runs():
+    import os
+    import pathlib
+    import re
+    import subprocess
+    import sys
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "examples" / "lmfit_bridge.py"),
+                           "--spectra", "20"], capture_output=True, text=True, check=False,
+                          cwd=root, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert "20 spectra, 20 converged" in done.stdout
+    mine, theirs = re.search(r"lmfast ([\d.]+) \+/- [\d.]+, lmfit ([\d.]+)",
+                             done.stdout).groups()
+    assert float(mine) == pytest.approx(float(theirs), rel=1e-8)
+    assert "== 'p1_center + 200'" in done.stdout
