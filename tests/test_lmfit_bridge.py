@@ -156,6 +156,10 @@ def test_one_spectrum_as_lmfit_parameters(raman):
     for name in result.var_names:
         for other, c in ref[name].correl.items():
             assert mine[name].correl[other] == pytest.approx(c, abs=1e-3)
+    for stat in ("chisqr", "redchi", "aic", "bic"):
+        assert getattr(result, stat)[3] == pytest.approx(getattr(references[3], stat),
+                                                         rel=1e-8)
+    assert (result.ndata, result.nvarys) == (references[3].ndata, references[3].nvarys)
     report = lmfit.fit_report(mine)
     assert "p2_center" in report and "== 'p1_center + 200'" in report
     np.testing.assert_allclose(model.eval(mine, x=X), references[3].best_fit, rtol=1e-6,
