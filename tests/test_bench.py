@@ -793,3 +793,23 @@ def test_full_adds_the_peer_rows_to_the_default_run(argv, rows, monkeypatch, cap
     assert command.main(["--quick", *argv]) == 0
     assert [w.name for w in ran] == [w.name for w in rows()]
     assert capsys.readouterr().out.startswith("lmfast ")
+
+
+def test_bridge_row_fits_lmfits_model_and_agrees_with_its_loop():
+    from lmfast.bench.bridge import BridgeFit, bridge_spectra, bridge_workloads, run_bridge_fit
+
+    assert [w.name for w in select_workloads(default_workloads(), "lmfit-bridge")] == [
+        w.name for w in bridge_workloads()]
+    w = BridgeFit("bridge-small", 256, 13, 12, 12, 2, "small", bridge_spectra)
+    res = run_bridge_fit(w, modules(), dataclasses.replace(TINY, quick=True))
+    assert res.status == "ok", res.note
+    assert (res.n_fits, res.subset) == (12, 2)
+    assert res.agreement["success"] == {"lmfast": 1.0, "reference": 1.0}
+    assert res.agree and res.agreement["same_fit"] == 1.0  # every value, tied and derived
+    assert res.ratio == pytest.approx(res.seconds["lmfit"] / res.seconds["lmfast"])
+    cells = TABLES["bridge"](name_width=len(w.name)).row(res).split()
+    assert cells[:5] == ["bridge-small", "256", "13", "12", str(res.threads)]
+    rec = json.loads(json.dumps(res.to_json()))
+    assert (rec["kind"], rec["status"]) == ("bridge", "ok")
+    assert set(plot_groups([res])["bridge-small"]) == {
+        f"lmfast.lmfit.fit_batch ({res.threads} threads)", "lmfit Model.fit loop"}

@@ -9,7 +9,8 @@ fitters (cminpack-numba, lumafit) when they are installed; estimator rows time o
 ``curve_fit_batch`` estimator against another on the same data (Poisson against least
 squares); kernel rows time a compiled lineshape on large arrays (the Voigt against SciPy's);
 package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``; map
-rows time ``curve_fit_map`` against one batch pass and count the pixels each gets right.
+rows time ``curve_fit_map`` against one batch pass and count the pixels each gets right; the
+bridge row times ``lmfast.lmfit.fit_batch`` against a loop of lmfit's ``Model.fit``.
 
 Modules
 -------
@@ -22,6 +23,7 @@ peers        the cminpack-numba and lumafit batch solvers
 kernels      the lineshape kernel rows: Voigt against SciPy, two Voigts against two Gaussians
 packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
 patched      the package rows: PatchedFit, patched_workloads, run_patched_fit
+bridge       the lmfit bridge row: BridgeFit, bridge_workloads, run_bridge_fit
 timing       timing harness: repeat counts, interleaved rounds, noise and load checks
 checks       agreement of two implementations: the same fit (cost, parameters within a
              fraction of their standard errors), one rule for every row

@@ -67,7 +67,7 @@ def list_workloads(workloads, opt_in=(), full=()):
     width = max([16] + [len(w.name) for w in workloads])
     for w in workloads:
         size = f"m={w.m:<6} n={w.n:<3}"
-        if w.kind in ("batch", "peer", "estimator", "scaleout", "map"):
+        if w.kind in ("batch", "peer", "estimator", "scaleout", "map", "bridge"):
             size += f" N={w.n_fits} (--quick {w.quick_n_fits})"
         mark = "[opt-in] " if w.name in opt_in else "[--full] " if w.name in full else ""
         print(f"{w.name:<{width}}  {w.kind:<6}  {w.api:<14}  {size}  {mark}{w.description}")

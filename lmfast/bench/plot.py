@@ -48,6 +48,9 @@ def plot_groups(results):
         elif r.kind == "estimator":
             bars[f"lmfast, {r.estimator}"] = 1.0 / r.seconds["lmfast"]
             bars[f"lmfast, {r.reference_estimator}"] = 1.0 / r.seconds["reference"]
+        elif r.kind == "bridge":
+            bars[f"lmfast.lmfit.fit_batch ({r.threads} threads)"] = 1.0 / r.seconds["lmfast"]
+            bars["lmfit Model.fit loop"] = 1.0 / r.seconds["lmfit"]
         elif r.kind == "scaleout":
             side = "cluster" if r.reference == "local" else "xarray accessor"
             bars[f"lmfast ({side})"] = 1.0 / r.seconds["lmfast"]

@@ -15,6 +15,7 @@ import warnings
 
 import numpy as np
 
+from lmfast.bench.bridge import run_bridge_fit
 from lmfast.bench.checks import FitOutcome, batch_agreement, batch_costs, compare
 from lmfast.bench.environment import import_problem, installed, usable_cpus
 from lmfast.bench.patched import run_patched_fit
@@ -672,6 +673,7 @@ RUNNERS["patch"] = run_patched_fit
 RUNNERS["scaleout"] = run_scale_out
 RUNNERS["kernel"] = run_kernel
 RUNNERS["map"] = run_map_fit
+RUNNERS["bridge"] = run_bridge_fit
 
 
 def run_all(workloads, modules, config, out=None):

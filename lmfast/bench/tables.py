@@ -495,7 +495,52 @@ class MapFitTable(_FixedWidthTable):
     )
 
 
-#: kind -> table class printing results of that kind.
+class BridgeFitTable(_FixedWidthTable):
+    """Fixed-width table of :class:`~lmfast.bench.bridge.BridgeFitResult` rows."""
+
+    @staticmethod
+    def layout():
+        """Columns after the workload name: (title, width, alignment)."""
+        mu = micro()
+        return [
+            ("m", 4, ">"),
+            ("n", 2, ">"),
+            ("N", 6, ">"),
+            ("threads", 7, ">"),
+            ("lmfast fits/s", 13, ">"),
+            (f"lmfit {mu}s/fit", 13, ">"),
+            ("ratio", 6, ">"),
+            ("agree", 9, "<"),
+        ]
+
+    keys = ("name", "m", "n", "n_fits", "threads")
+
+    @staticmethod
+    def cells(r):
+        return [
+            format_rate(1.0 / r.seconds["lmfast"]),
+            format_us(r.seconds["lmfit"]),
+            f"{r.ratio:.1f}",
+            format_agree(r.agree, r.agreement),
+        ]
+
+    @staticmethod
+    def row_notes(r):
+        """The agreement of a measured row with lmfit's fits."""
+        if not r.agreement:
+            return []
+        extra = f" (all {r.n_fits}: {100 * r.agreement['success_all_lmfast']:.1f}%)"
+        return [_agreement_note(r.name, r.agreement, "lmfit", extra)]
+
+    footer = (
+        "lmfast fits/s: one lmfast.lmfit.fit_batch(model, params, data, x=x) call over all N\n"
+        "spectra (threads as shown): the lmfit model and Parameters compiled, ties inside\n"
+        "the fit. lmfit: a loop of model.fit(y_i, params, x=x, method='leastsq') over the\n"
+        "first spectra. ratio = lmfit time per fit / lmfast time per fit: higher is better.\n"
+        "agree compares every parameter's value (free, tied and derived) with lmfit's."
+    )
+
+
 class ScaleOutTable(_FixedWidthTable):
     """Fixed-width table of :class:`~lmfast.bench.results.ScaleOutResult` rows."""
 
@@ -651,3 +696,4 @@ TABLES["patch"] = PatchedFitTable
 TABLES["scaleout"] = ScaleOutTable
 TABLES["kernel"] = KernelTable
 TABLES["map"] = MapFitTable
+TABLES["bridge"] = BridgeFitTable

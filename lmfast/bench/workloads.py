@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from lmfast.bench.bridge import bridge_workloads
 from lmfast.bench.checks import loss_cost
 from lmfast.bench.environment import installed
 from lmfast.bench.kernels import VOIGT_POINTS, composite_calls, voigt_profile_calls
@@ -643,7 +644,7 @@ def default_workloads():
             make_cost=_curve_fit_cost(spiky_gauss_problem, "gaussian", **ROBUST_OPTIONS),
         ),
     ) + (batch_workloads() + estimator_workloads() + kernel_workloads()
-         + patched_workloads() + map_workloads())  # fmt: skip
+         + patched_workloads() + map_workloads() + bridge_workloads())  # fmt: skip
 
 
 def _raman_model():
