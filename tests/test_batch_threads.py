@@ -138,7 +138,7 @@ class _InterruptingBar:
         pass
 
 
-def test_keyboard_interrupt_stops_compiled_batch(monkeypatch):
+def test_keyboard_interrupt_stops_compiled_batch(monkeypatch, ctrl_c):
     # Ctrl-C (simulated with _thread.interrupt_main from the progress poll of the calling
     # thread) stops a compiled batch, raising KeyboardInterrupt in the caller; the next
     # batch then works.  (A timer could fire after the batch on a fast or busy machine.)
