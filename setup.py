@@ -77,6 +77,7 @@ extensions = [
     extension("_faddeeva"),
     extension("_lineshapes"),
     extension("_composite"),
+    extension("_affine"),
     extension("_transform"),
     extension("_problem"),
     extension("_model_fit", **blas_link),

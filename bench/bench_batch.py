@@ -39,6 +39,7 @@ from lmfast.bench import (
     BatchData,
     BenchConfig,
     batch_agreement,
+    batch_costs,
     format_header,
     format_rate,
     gaussian_2d_batch,
@@ -218,7 +219,13 @@ def sweep_model(model, args, batch_fn, curve_fit):
         )
         success = float(np.mean(first.success))
         k = min(subset, n_fits)
-        agreement, agree = batch_agreement(first.popt[:k], first.ier[:k], sp_popt[:k], sp_ier[:k])
+        def residuals(i, p):
+            return model(part.x, *p) - part.y[i]
+
+        agreement, agree = batch_agreement(
+            first.popt[:k], first.ier[:k], sp_popt[:k], sp_ier[:k], stderr=first.perr[:k],
+            lm_cost=batch_costs(residuals, first.popt[:k]),
+            ref_cost=batch_costs(residuals, sp_popt[:k]))
         del results, first
         if n_fits == max(args.n):  # SciPy joins the rounds of the largest batch
             calls["scipy"] = lambda: scipy_fit_loop(curve_fit, model, sub, subset)

@@ -7,6 +7,10 @@ import tempfile
 EXAMPLE_ARGUMENTS = {
     "raman_map.py": ["--fits", "900", "--plot",
                      str(pathlib.Path(tempfile.gettempdir()) / "lmfast_raman_map.png")],
+    "map_reseed.py": ["--plot",
+                      str(pathlib.Path(tempfile.gettempdir()) / "lmfast_map_reseed.png")],
+    "lmfit_bridge.py": ["--spectra", "500", "--plot",
+                        str(pathlib.Path(tempfile.gettempdir()) / "lmfast_lmfit_bridge.png")],
 }
 
 

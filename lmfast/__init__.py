@@ -13,10 +13,12 @@ import scipy_openblas32  # noqa: F401
 
 from lmfast import models
 from lmfast._batch import curve_fit_batch
-from lmfast._batch_result import BatchResult
+from lmfast._batch_result import BatchResult, FitResult
 from lmfast._curve_fit import curve_fit
 from lmfast._least_squares import least_squares
 from lmfast._leastsq import leastsq
+from lmfast._map import curve_fit_map
+from lmfast._map_result import MapResult
 from lmfast._outcomes import exception_class as _exception_class
 from lmfast._patching import patch, patch_calls, patched, patched_names, unpatch
 from lmfast._simd import set_simd_path, simd_path, simd_paths
@@ -28,6 +30,9 @@ __all__ = [
     "curve_fit",
     "curve_fit_batch",
     "BatchResult",
+    "FitResult",
+    "curve_fit_map",
+    "MapResult",
     "models",
     "MinpackError",
     "OptimizeWarning",

@@ -3,7 +3,8 @@
 A compiled model (:mod:`lmfast.models`) runs with the GIL released on every thread; a
 curve_fit-style Python model written with NumPy broadcasting is evaluated for all
 pending fits of a group at once, so Python is paid per round of the algorithm, not per
-fit.  Each fit's result is what :func:`lmfast.curve_fit` gives for it alone, whatever
+fit (a model that cannot broadcast, ``vectorized=False``, is called per fit in the same
+rounds).  Each fit's result is what :func:`lmfast.curve_fit` gives for it alone, whatever
 the number of threads or the chunk size.
 
 This module checks the arguments, sizes the units of work and runs the compiled driver
@@ -20,7 +21,9 @@ from lmfast._batch_result import BatchResult
 from lmfast._blas_threads import single_blas_thread
 from lmfast._outcomes import NOT_COUNTS, P0_OUTSIDE_BOUNDS
 from lmfast._problem import Problem
-from lmfast._python_batch import PythonModel, python_pcov, run_python, x_rows
+from lmfast._python_batch import (
+    OneFitModel, PythonModel, python_pcov, run_python, x_fit, x_rows,
+)
 from lmfast._thread_pool import Workers
 
 __all__ = ["curve_fit_batch"]
@@ -58,6 +61,7 @@ def curve_fit_batch(
     threads=None,
     progress=False,
     chunk_size=None,
+    vectorized=True,
 ):
     """Fit one model to many data sets, each independently, by Levenberg-Marquardt.
 
@@ -67,7 +71,8 @@ def curve_fit_batch(
         A compiled model from :mod:`lmfast.models` (runs with the GIL released on
         `threads` threads), or a curve_fit-style model ``f(x, p1, ..., pn)`` written
         with NumPy broadcasting: it is called with each parameter as a column of shape
-        (K, 1) and must return (K, M), K fits at a time.
+        (K, 1) and must return (K, M), K fits at a time.  With ``vectorized=False`` it
+        is called as curve_fit calls it instead, one fit at a time.
     xdata : array_like
         Shared by all fits, shape (M,) or (k, M) for a k-D model; or one per fit,
         (N, M) or (N, k, M).  A 2-D xdata whose first length is N is ambiguous for a
@@ -85,7 +90,7 @@ def curve_fit_batch(
     jac : callable or None
         None: a compiled model's analytic Jacobian, or forward differences for a Python
         model.  For a Python model, ``jac(x, p1, ..., pn)`` called like f must return
-        (K, M, n).
+        (K, M, n); (M, n) with ``vectorized=False``.
     bounds : None or (lb, ub)
         Bounds on the parameters, as curve_fit takes them: each of lb and ub a scalar,
         (n,) or (N, n) for bounds per fit (or an object with ``lb``/``ub``).  A fit
@@ -93,8 +98,9 @@ def curve_fit_batch(
         be strictly less than its upper bound (ValueError, before any work).
     fixed : sequence of bool or of str, optional
         Parameters held at their p0 (per fit): a boolean mask of length n, or parameter
-        names of a model with names.  The fits iterate on the others; rows and columns
-        of a fixed parameter in pcov are 0.
+        names (``BatchResult.param_names``: a model's own, or the arguments of
+        ``f(x, a, b, ...)``).  The fits iterate on the others; rows and columns of a
+        fixed parameter in pcov are 0.
     estimator : {None, 'least_squares', 'poisson'}
         As for :func:`lmfast.curve_fit`: ``'poisson'`` fits each row of ydata as counts by
         maximum likelihood (sigma must be None; pcov is the inverse Fisher information).
@@ -119,13 +125,21 @@ def curve_fit_batch(
         Fits handled as one unit of work: for a Python model, the fits whose requests
         share one model call (bounds memory); for a compiled model, the fits a thread
         claims at once (at most N).  None chooses.  Results do not depend on it.
+    vectorized : bool
+        False for a Python model that cannot broadcast (a convolution with an instrument
+        response by ``np.convolve``, a loop, a call into another library): it is then
+        called once per request of each fit, as curve_fit calls it, ``f(x, p1, ...,
+        pn)`` with that fit's x (M,) or (k, M) and scalar parameters, returning (M,).
+        The fits, their status, progress and Ctrl-C are as for a vectorised model; only
+        the Python cost is per fit.  A compiled model raises ValueError.
 
     Returns
     -------
     BatchResult
-        popt, pcov, perr, chisq, ier, nfev, njev, success and message(i) per fit.  One
-        fit failing (NaN data, singular Jacobian, maxfev reached) never affects the
-        others: it gets its own ier, and NaN where it has no answer.
+        popt, pcov, perr, chisq, ier, nfev, njev, success and message(i) per fit,
+        param_names; ``result[i]`` one fit, ``summary()``, ``to_pandas()``,
+        ``to_xarray()``.  One fit failing (NaN data, singular Jacobian, maxfev reached)
+        never affects the others: it gets its own ier, and NaN where it has no answer.
 
     Raises
     ------
@@ -145,6 +159,11 @@ def curve_fit_batch(
     array([1., 2., 3.])
     """
     model, compiled, x_dims = _validate.batch_model(f, jac, x_dims)
+    if vectorized not in (True, False):
+        raise TypeError(f"vectorized must be True or False, not {vectorized!r}")
+    if compiled and not vectorized:
+        raise ValueError(f"vectorized=False is for Python models; the model {model.name} "
+                         "runs compiled, all fits at once")
     ydata = _validate.batch_ydata(ydata)
     n_fits, m = ydata.shape
     p0 = _validate.batch_p0(p0, n_fits, model)
@@ -154,9 +173,10 @@ def curve_fit_batch(
     est = _estimator.estimator_from(estimator, loss, f_scale)
     _validate.estimator_sigma(est, sigma)
     lower, upper = _validate.batch_bounds(bounds, n_fits, n)
+    names = _validate.parameter_names(f, n) or _validate.default_names(n)
     if lower is not None:
-        _validate.bounds_resolvable(p0, lower, upper, getattr(f, "param_names", None))
-    fixed = _validate.fixed_mask(fixed, n, getattr(f, "param_names", None))
+        _validate.bounds_resolvable(p0, lower, upper, names)
+    fixed = _validate.fixed_mask(fixed, n, names)
     n_free = len(_validate.free_parameters(fixed, n))
     if m < n_free:
         raise ValueError(f"each fit has M={m} points but n={n_free} free parameters: a fit "
@@ -167,7 +187,7 @@ def curve_fit_batch(
     use_fd = jac is None and not (compiled and model.has_jacobian)
     tol = _defaults.tolerances(settings["ftol"], settings["xtol"], settings["gtol"],
                                maxfev, n_free, use_fd)
-    result = BatchResult(n_fits, n, tol)
+    result = BatchResult(n_fits, n, tol, names)
     if n_fits == 0:
         threads = _validate.threads_for(threads, 1)
         return result
@@ -178,7 +198,7 @@ def curve_fit_batch(
         outside = np.broadcast_to(_validate.p0_outside(p0, lower, upper), (n_fits,))
         if (outside >= 0).any():
             status[outside >= 0] = P0_OUTSIDE_BOUNDS
-            result._outside = (outside, p0, lower, upper, getattr(f, "param_names", None))
+            result._outside = (outside, p0, lower, upper, names)
     if est.poisson:
         status[(status == 0) & _validate.bad_counts(ydata)] = NOT_COUNTS
     if not status.any():
@@ -196,7 +216,9 @@ def curve_fit_batch(
     else:
         group = min(chunk_size or PYTHON_ROUND_DOUBLES // ((n_free + 1) * m) or 1, n_fits)
         threads = _validate.threads_for(threads, -(-n_fits // group))
-        python_model = PythonModel(f, jac, n, m, x_rows(xdata, x_per_fit), ydata, weights,
+        model_class = PythonModel if vectorized else OneFitModel
+        x_of = x_rows if vectorized else x_fit
+        python_model = model_class(f, jac, n, m, x_of(xdata, x_per_fit), ydata, weights,
                                    est.poisson)
         python_model.probe(p0 if p0.ndim == 2 else p0[np.newaxis])
     bar = _progress_bar(progress, n_fits)

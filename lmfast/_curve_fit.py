@@ -18,9 +18,7 @@ solved against on every evaluation), and the model is called once at ``p0`` alth
 leastsq needs its value twice (to learn the output shape, then to start).
 """
 
-import inspect
 import math
-import sys
 import warnings
 
 import numpy as np
@@ -132,7 +130,9 @@ def curve_fit(
         rejected.
     fixed : sequence of bool or of str, optional
         Parameters held at their `p0` value: a boolean mask of length N, or parameter
-        names (for a model with ``param_names``, such as the :mod:`lmfast.models`).
+        names (a model's ``param_names``, as the :mod:`lmfast.models` have, or the
+        names of the arguments after x in the signature of ``f(x, a, b, ...)``, or
+        ``p0``, ``p1``, ... for ``f(x, *p)``).
         The fit iterates on the others only (they set the default `maxfev` and the
         degrees of freedom); the rows and columns of `pcov` of a fixed parameter are 0.
     estimator : {None, 'least_squares', 'poisson'}, optional
@@ -259,6 +259,9 @@ def curve_fit(
     if lower is not None:
         _validate.bounds_resolvable(np.asarray(p0, dtype=np.float64).ravel(), lower, upper,
                                     names)
+    if fixed is not None and names is None:
+        # fixed by name: f's signature, as curve_fit_batch names them
+        names = _validate.parameter_names(f, n) or _validate.default_names(n)
     fixed = _validate.fixed_mask(fixed, n, names)
     n_free = len(_validate.free_parameters(fixed, n))
     bounds = (lower, upper, fixed)
@@ -453,15 +456,7 @@ def _nonfinite_start(ydata, weights, p0):
 
 def _count_parameters(f):
     """Number of fit parameters of ``f(x, p1, ..., pN)`` from its positional arguments."""
-    if sys.version_info >= (3, 14):
-        import annotationlib
-
-        # Do not evaluate annotations: a forward reference must not break curve_fit.
-        signature = inspect.signature(f, annotation_format=annotationlib.Format.FORWARDREF)
-    else:
-        signature = inspect.signature(f)
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    count = sum(1 for p in signature.parameters.values() if p.kind in positional)
+    count = len(_validate.signature_names(f))
     if count < 2:
         raise ValueError("Unable to determine number of fit parameters.")
     return count - 1

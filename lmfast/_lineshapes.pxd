@@ -14,6 +14,11 @@
 #   constant                          c
 #   linear                            slope, intercept
 #   exponential                       amplitude, decay
+#   skewed_gaussian                   amplitude, center, sigma, gamma
+#   step_erf, step_atan, step_logistic
+#                                     amplitude, center, sigma
+#   rectangle_erf, rectangle_atan, rectangle_logistic
+#                                     amplitude, center1, sigma1, center2, sigma2
 
 cdef void gaussian_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                      Py_ssize_t m, double *out, void *ctx) noexcept nogil
@@ -66,3 +71,48 @@ cdef void exponential_f(const double *p, Py_ssize_t n, const double *x, Py_ssize
                         Py_ssize_t m, double *out, void *ctx) noexcept nogil
 cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
                           Py_ssize_t m, double *out, void *ctx) noexcept nogil
+cdef void skewed_gaussian_f(const double *p, Py_ssize_t n, const double *x,
+                            Py_ssize_t xstride, Py_ssize_t m, double *out,
+                            void *ctx) noexcept nogil
+cdef void skewed_gaussian_jac(const double *p, Py_ssize_t n, const double *x,
+                              Py_ssize_t xstride, Py_ssize_t m, double *out,
+                              void *ctx) noexcept nogil
+cdef void skewed_gaussian_fj(const double *p, Py_ssize_t n, const double *x,
+                             Py_ssize_t xstride, Py_ssize_t m, double *f, double *jac,
+                             void *ctx) noexcept nogil
+cdef void step_erf_f(const double *p, Py_ssize_t n, const double *x,
+                     Py_ssize_t xstride, Py_ssize_t m, double *out,
+                     void *ctx) noexcept nogil
+cdef void step_erf_jac(const double *p, Py_ssize_t n, const double *x,
+                       Py_ssize_t xstride, Py_ssize_t m, double *out,
+                       void *ctx) noexcept nogil
+cdef void step_atan_f(const double *p, Py_ssize_t n, const double *x,
+                      Py_ssize_t xstride, Py_ssize_t m, double *out,
+                      void *ctx) noexcept nogil
+cdef void step_atan_jac(const double *p, Py_ssize_t n, const double *x,
+                        Py_ssize_t xstride, Py_ssize_t m, double *out,
+                        void *ctx) noexcept nogil
+cdef void step_logistic_f(const double *p, Py_ssize_t n, const double *x,
+                          Py_ssize_t xstride, Py_ssize_t m, double *out,
+                          void *ctx) noexcept nogil
+cdef void step_logistic_jac(const double *p, Py_ssize_t n, const double *x,
+                            Py_ssize_t xstride, Py_ssize_t m, double *out,
+                            void *ctx) noexcept nogil
+cdef void rectangle_erf_f(const double *p, Py_ssize_t n, const double *x,
+                          Py_ssize_t xstride, Py_ssize_t m, double *out,
+                          void *ctx) noexcept nogil
+cdef void rectangle_erf_jac(const double *p, Py_ssize_t n, const double *x,
+                            Py_ssize_t xstride, Py_ssize_t m, double *out,
+                            void *ctx) noexcept nogil
+cdef void rectangle_atan_f(const double *p, Py_ssize_t n, const double *x,
+                           Py_ssize_t xstride, Py_ssize_t m, double *out,
+                           void *ctx) noexcept nogil
+cdef void rectangle_atan_jac(const double *p, Py_ssize_t n, const double *x,
+                             Py_ssize_t xstride, Py_ssize_t m, double *out,
+                             void *ctx) noexcept nogil
+cdef void rectangle_logistic_f(const double *p, Py_ssize_t n, const double *x,
+                               Py_ssize_t xstride, Py_ssize_t m, double *out,
+                               void *ctx) noexcept nogil
+cdef void rectangle_logistic_jac(const double *p, Py_ssize_t n, const double *x,
+                                 Py_ssize_t xstride, Py_ssize_t m, double *out,
+                                 void *ctx) noexcept nogil

@@ -13,7 +13,7 @@ import numpy as np
 
 cimport cython
 from lmfast._simd cimport simd_kernels
-from libc.math cimport NAN, atan, cos, erfc, exp, log, log1p, pow, sin, tgamma
+from libc.math cimport NAN, atan, cos, erf, erfc, exp, log, log1p, pow, sin, tgamma
 
 from lmfast._faddeeva cimport faddeeva, faddeeva_deriv
 from lmfast._simd cimport LMSimdKernels, simd_kernels
@@ -530,6 +530,215 @@ cdef void exponential_jac(const double *p, Py_ssize_t n, const double *x, Py_ssi
 
 
 # --------------------------------------------------------------------------------------
+# skewed_gaussian(amplitude, center, sigma, gamma) = gaussian(amplitude, center, sigma)
+#     * (1 + erf(z)),  z = gamma d / (sqrt 2 sigma);  1 + erf(z) taken as erfc(-z)
+# --------------------------------------------------------------------------------------
+
+@cython.cdivision(True)
+cdef inline void _skewed_gaussian_eval(const double *p, Py_ssize_t n, const double *x,
+                                       Py_ssize_t m, double *f,
+                                       double *jac) noexcept nogil:
+    """The value (f, unless NULL) and the Jacobian (jac, unless NULL; row stride n).
+    With G = k exp(-d^2 / (2 s^2)), k = 1 / (sqrt(2 pi) s), g = a G, A = erfc(-z),
+    A' = dA/dz = 2 exp(-z^2) / sqrt(pi):  df/da = A G,
+    df/dc = A g d / s^2 - g A' gamma / (sqrt 2 s),  df/ds = A g (d^2 / s^2 - 1) / s
+    - g A' z / s,  df/dgamma = g A' d / (sqrt 2 s)."""
+    cdef double a = p[0], c = p[1], s = p[2], gm = p[3]
+    cdef double k = 1.0 / (SQRT2PI * s), s2 = s * s, rs = SQRT2 * s, d, z, G, g, A, dA
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        d = x[i] - c
+        z = gm * d / rs
+        G = k * exp(-(d * d) / (2.0 * s2))
+        A = erfc(-z)
+        g = a * G
+        if f != NULL:
+            f[i] = A * g
+        if jac != NULL:
+            dA = TWO_OVER_SQRTPI * exp(-(z * z))
+            row = jac + i * n
+            row[0] = A * G
+            row[1] = A * g * d / s2 - g * dA * gm / rs
+            row[2] = A * g * ((d * d) / s2 - 1.0) / s - g * dA * z / s
+            row[3] = g * dA * d / rs
+
+
+cdef void skewed_gaussian_f(const double *p, Py_ssize_t n, const double *x,
+                            Py_ssize_t xstride, Py_ssize_t m, double *out,
+                            void *ctx) noexcept nogil:
+    _skewed_gaussian_eval(p, n, x, m, out, NULL)
+
+
+cdef void skewed_gaussian_jac(const double *p, Py_ssize_t n, const double *x,
+                              Py_ssize_t xstride, Py_ssize_t m, double *out,
+                              void *ctx) noexcept nogil:
+    _skewed_gaussian_eval(p, n, x, m, NULL, out)
+
+
+cdef void skewed_gaussian_fj(const double *p, Py_ssize_t n, const double *x,
+                             Py_ssize_t xstride, Py_ssize_t m, double *f, double *jac,
+                             void *ctx) noexcept nogil:
+    _skewed_gaussian_eval(p, n, x, m, f, jac)
+
+
+# --------------------------------------------------------------------------------------
+# Smooth steps, lmfit's step and rectangle in their forms 'erf', 'atan', 'logistic':
+#   step(amplitude, center, sigma) = amplitude F(u),  u = (x - center) / sigma,
+#     F = (1 + erf u) / 2,  1/2 + atan(u) / pi,  1 - 1 / (1 + exp u)
+#   rectangle(amplitude, center1, sigma1, center2, sigma2) = amplitude R(u1, u2),
+#     u1 = (x - center1) / sigma1,  u2 = (center2 - x) / sigma2,
+#     R = (erf u1 + erf u2) / 2,  (atan u1 + atan u2) / pi,
+#         1 - 1 / (1 + exp u1) - 1 / (1 + exp u2)
+# --------------------------------------------------------------------------------------
+
+cdef enum StepForm:
+    FORM_ERF = 0
+    FORM_ATAN = 1
+    FORM_LOGISTIC = 2
+
+
+@cython.cdivision(True)
+cdef inline double _step_slope(int form, double u) noexcept nogil:
+    """dF/du of the step F of ``form`` (the logistic's e / (1 + e)^2 with e = exp(-|u|),
+    which cannot overflow)."""
+    cdef double e
+    if form == FORM_ERF:
+        return exp(-(u * u)) / SQRTPI
+    if form == FORM_ATAN:
+        return 1.0 / (PI * (1.0 + u * u))
+    e = exp(-abs(u))
+    return e / ((1.0 + e) * (1.0 + e))
+
+
+@cython.cdivision(True)
+cdef inline double _step_value(int form, double u) noexcept nogil:
+    if form == FORM_ERF:
+        return 0.5 * (1.0 + erf(u))
+    if form == FORM_ATAN:
+        return 0.5 + atan(u) / PI
+    return 1.0 - 1.0 / (1.0 + exp(u))
+
+
+@cython.cdivision(True)
+cdef inline void _step_eval(int form, const double *p, Py_ssize_t n, const double *x,
+                            Py_ssize_t m, double *f, double *jac) noexcept nogil:
+    """df/da = F,  df/dc = -a F' / s,  df/ds = -a F' u / s."""
+    cdef double a = p[0], c = p[1], s = p[2], u, F, dF
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        u = (x[i] - c) / s
+        F = _step_value(form, u)
+        if f != NULL:
+            f[i] = a * F
+        if jac != NULL:
+            dF = _step_slope(form, u)
+            row = jac + i * n
+            row[0] = F
+            row[1] = -(a * dF / s)
+            row[2] = -(a * dF * u / s)
+
+
+@cython.cdivision(True)
+cdef inline void _rectangle_eval(int form, const double *p, Py_ssize_t n, const double *x,
+                                 Py_ssize_t m, double *f, double *jac) noexcept nogil:
+    """df/da = R,  df/dc1 = -a F'(u1) / s1,  df/ds1 = -a F'(u1) u1 / s1,
+    df/dc2 = a F'(u2) / s2,  df/ds2 = -a F'(u2) u2 / s2."""
+    cdef double a = p[0], c1 = p[1], s1 = p[2], c2 = p[3], s2 = p[4], u1, u2, R, d1, d2
+    cdef double *row
+    cdef Py_ssize_t i
+    for i in range(m):
+        u1 = (x[i] - c1) / s1
+        u2 = (c2 - x[i]) / s2
+        if form == FORM_ERF:
+            R = 0.5 * (erf(u1) + erf(u2))
+        elif form == FORM_ATAN:
+            R = (atan(u1) + atan(u2)) / PI
+        else:
+            R = 1.0 - 1.0 / (1.0 + exp(u1)) - 1.0 / (1.0 + exp(u2))
+        if f != NULL:
+            f[i] = a * R
+        if jac != NULL:
+            d1 = _step_slope(form, u1)
+            d2 = _step_slope(form, u2)
+            row = jac + i * n
+            row[0] = R
+            row[1] = -(a * d1 / s1)
+            row[2] = -(a * d1 * u1 / s1)
+            row[3] = a * d2 / s2
+            row[4] = -(a * d2 * u2 / s2)
+
+
+cdef void step_erf_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                     Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    _step_eval(FORM_ERF, p, n, x, m, out, NULL)
+
+
+cdef void step_erf_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                       Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    _step_eval(FORM_ERF, p, n, x, m, NULL, out)
+
+
+cdef void step_atan_f(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                      Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    _step_eval(FORM_ATAN, p, n, x, m, out, NULL)
+
+
+cdef void step_atan_jac(const double *p, Py_ssize_t n, const double *x, Py_ssize_t xstride,
+                        Py_ssize_t m, double *out, void *ctx) noexcept nogil:
+    _step_eval(FORM_ATAN, p, n, x, m, NULL, out)
+
+
+cdef void step_logistic_f(const double *p, Py_ssize_t n, const double *x,
+                          Py_ssize_t xstride, Py_ssize_t m, double *out,
+                          void *ctx) noexcept nogil:
+    _step_eval(FORM_LOGISTIC, p, n, x, m, out, NULL)
+
+
+cdef void step_logistic_jac(const double *p, Py_ssize_t n, const double *x,
+                            Py_ssize_t xstride, Py_ssize_t m, double *out,
+                            void *ctx) noexcept nogil:
+    _step_eval(FORM_LOGISTIC, p, n, x, m, NULL, out)
+
+
+cdef void rectangle_erf_f(const double *p, Py_ssize_t n, const double *x,
+                          Py_ssize_t xstride, Py_ssize_t m, double *out,
+                          void *ctx) noexcept nogil:
+    _rectangle_eval(FORM_ERF, p, n, x, m, out, NULL)
+
+
+cdef void rectangle_erf_jac(const double *p, Py_ssize_t n, const double *x,
+                            Py_ssize_t xstride, Py_ssize_t m, double *out,
+                            void *ctx) noexcept nogil:
+    _rectangle_eval(FORM_ERF, p, n, x, m, NULL, out)
+
+
+cdef void rectangle_atan_f(const double *p, Py_ssize_t n, const double *x,
+                           Py_ssize_t xstride, Py_ssize_t m, double *out,
+                           void *ctx) noexcept nogil:
+    _rectangle_eval(FORM_ATAN, p, n, x, m, out, NULL)
+
+
+cdef void rectangle_atan_jac(const double *p, Py_ssize_t n, const double *x,
+                             Py_ssize_t xstride, Py_ssize_t m, double *out,
+                             void *ctx) noexcept nogil:
+    _rectangle_eval(FORM_ATAN, p, n, x, m, NULL, out)
+
+
+cdef void rectangle_logistic_f(const double *p, Py_ssize_t n, const double *x,
+                               Py_ssize_t xstride, Py_ssize_t m, double *out,
+                               void *ctx) noexcept nogil:
+    _rectangle_eval(FORM_LOGISTIC, p, n, x, m, out, NULL)
+
+
+cdef void rectangle_logistic_jac(const double *p, Py_ssize_t n, const double *x,
+                                 Py_ssize_t xstride, Py_ssize_t m, double *out,
+                                 void *ctx) noexcept nogil:
+    _rectangle_eval(FORM_LOGISTIC, p, n, x, m, NULL, out)
+
+
+# --------------------------------------------------------------------------------------
 # Parameter names
 # --------------------------------------------------------------------------------------
 
@@ -545,6 +754,13 @@ PARAMS = {
     "constant": ("c",),
     "linear": ("slope", "intercept"),
     "exponential": ("amplitude", "decay"),
+    "skewed_gaussian": ("amplitude", "center", "sigma", "gamma"),
+    "step_erf": ("amplitude", "center", "sigma"),
+    "step_atan": ("amplitude", "center", "sigma"),
+    "step_logistic": ("amplitude", "center", "sigma"),
+    "rectangle_erf": ("amplitude", "center1", "sigma1", "center2", "sigma2"),
+    "rectangle_atan": ("amplitude", "center1", "sigma1", "center2", "sigma2"),
+    "rectangle_logistic": ("amplitude", "center1", "sigma1", "center2", "sigma2"),
 }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from lmfast import _models
 
-__all__ = ["Model", "broadcast_shape", "c_evaluator", "jacobian_columns", "registered"]
+__all__ = ["Model", "affine", "broadcast_shape", "c_evaluator", "jacobian_columns", "registered"]
 
 
 class Model:
@@ -273,6 +273,59 @@ def _composite(components):
                   jacobian if table.has_jacobian else None, compiled=compiled)
     model._components = tuple(components)
     return model
+
+
+def affine(model, matrix, offset, param_names):
+    """The Model of ``model`` seen through ``p_full = matrix @ p + offset``: its
+    parameters ``param_names`` (one per column of ``matrix``), the model's own parameters
+    affine functions of them.  Value and Jacobian (the model's Jacobian times ``matrix``)
+    in C (``lmfast/_affine.pyx``); this is how ties between parameters enter a fit.
+
+    Parameters
+    ----------
+    model : Model
+        The inner model, of ``model.n_params`` parameters.
+    matrix : array_like, shape (model.n_params, n)
+    offset : array_like, shape (model.n_params,)
+    param_names : sequence of str, length n
+
+    Returns
+    -------
+    Model
+    """
+    from lmfast import _affine as affine_c
+
+    matrix = np.array(matrix, dtype=np.float64)
+    offset = np.array(offset, dtype=np.float64)
+    names = tuple(param_names)
+    if matrix.shape != (model.n_params, len(names)) or offset.shape != (model.n_params,):
+        raise ValueError(f"affine model: matrix must be ({model.n_params}, {len(names)}) "
+                         f"and offset ({model.n_params},), got {matrix.shape} and "
+                         f"{offset.shape}")
+    table = affine_c.AffineMap(model._compiled, matrix, offset)
+    f_address, jac_address, fj_address = affine_c.functions()
+    compiled = _models.CompiledModel(
+        f_address=f_address, jac_address=jac_address if table.has_jacobian else 0,
+        fj_address=fj_address if table.has_joint else 0, x_dims=model.x_dims,
+        ctx_address=table.address, owners=(table, model))
+    x_dims = model.x_dims
+
+    def full(params):
+        return [sum((matrix[j, a] * params[a] for a in np.flatnonzero(matrix[j])),
+                    offset[j]) for j in range(model.n_params)]
+
+    def value(*args):
+        return model._func(*args[:x_dims], *full(args[x_dims:]))
+
+    def jacobian(*args):
+        columns = model._jac(*args[:x_dims], *full(args[x_dims:]))
+        return [sum((columns[j] * matrix[j, a] for j in np.flatnonzero(matrix[:, a])), 0.0)
+                for a in range(len(names))]
+
+    tied = Model(f"affine({model.name})", names, value,
+                 jacobian if table.has_jacobian else None, compiled=compiled)
+    tied._rebuild = (affine, (model, matrix, offset, names))
+    return tied
 
 
 def registered(registry_name, name, param_names, func, jac, *, degree=None, doc=None):

@@ -456,6 +456,20 @@ _register(MODEL_LINESHAPES_CONSTANT, "lineshapes.constant", ls.constant_f, ls.co
 _register(MODEL_LINESHAPES_LINEAR, "lineshapes.linear", ls.linear_f, ls.linear_jac, 2, 1)
 _register(MODEL_LINESHAPES_EXPONENTIAL, "lineshapes.exponential", ls.exponential_f,
           ls.exponential_jac, 2, 1)
+_register(MODEL_LINESHAPES_SKEWED_GAUSSIAN, "lineshapes.skewed_gaussian", ls.skewed_gaussian_f,
+          ls.skewed_gaussian_jac, 4, 1, ls.skewed_gaussian_fj)
+_register(MODEL_LINESHAPES_STEP_ERF, "lineshapes.step_erf", ls.step_erf_f, ls.step_erf_jac,
+          3, 1)
+_register(MODEL_LINESHAPES_STEP_ATAN, "lineshapes.step_atan", ls.step_atan_f,
+          ls.step_atan_jac, 3, 1)
+_register(MODEL_LINESHAPES_STEP_LOGISTIC, "lineshapes.step_logistic", ls.step_logistic_f,
+          ls.step_logistic_jac, 3, 1)
+_register(MODEL_LINESHAPES_RECTANGLE_ERF, "lineshapes.rectangle_erf", ls.rectangle_erf_f,
+          ls.rectangle_erf_jac, 5, 1)
+_register(MODEL_LINESHAPES_RECTANGLE_ATAN, "lineshapes.rectangle_atan", ls.rectangle_atan_f,
+          ls.rectangle_atan_jac, 5, 1)
+_register(MODEL_LINESHAPES_RECTANGLE_LOGISTIC, "lineshapes.rectangle_logistic",
+          ls.rectangle_logistic_f, ls.rectangle_logistic_jac, 5, 1)
 
 
 cdef int model_funcs(int model_id, ModelFuncs *out) noexcept nogil:

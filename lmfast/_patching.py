@@ -122,11 +122,15 @@ def _restore():
 
 def _bindings(wanted):
     """(module, attribute, value) for each module attribute that is one of the values
-    in ``wanted`` ({id(value): (replacement, value)})."""
+    in ``wanted`` ({id(value): (replacement, value)}), each module once although
+    sys.modules may hold it under two names (lmfit's multiprocessing aliases
+    ``__main__`` as ``__mp_main__``)."""
     found = []
+    seen = {id(_this_module)}
     for module in list(sys.modules.values()):
-        if module is _this_module:
+        if id(module) in seen:
             continue
+        seen.add(id(module))
         try:
             namespace = vars(module)
         except TypeError:

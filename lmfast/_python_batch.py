@@ -2,6 +2,8 @@
 
 :class:`PythonModel` evaluates a curve_fit-style model written with NumPy broadcasting
 (and its Jacobian) for many parameter rows at once, weighted as the engine needs them;
+:class:`OneFitModel` does the same for a model that cannot broadcast, one call per row
+(``vectorized=False``), so both drive the same rounds of the same engine;
 :func:`run_python` advances groups of fits in rounds on worker threads (the engine steps
 every pending fit of a group, the model is called once for all their requests);
 :func:`python_pcov` forms the covariance of the fits whose pcov needs a fresh Jacobian at
@@ -16,7 +18,7 @@ from lmfast import _estimator, _validate, _weighting
 from lmfast._batch_result import fit_rows
 from lmfast._thread_pool import Workers
 
-__all__ = ["PythonModel", "python_pcov", "run_python", "x_rows"]
+__all__ = ["OneFitModel", "PythonModel", "python_pcov", "run_python", "x_fit", "x_rows"]
 
 #: What a Python model that does not broadcast is told, in every such TypeError.
 _BROADCAST_HINT = (
@@ -123,6 +125,54 @@ class PythonModel:
         except Exception:  # noqa: BLE001 (any failure means: not a broadcasting problem)
             return False
         return True
+
+
+class OneFitModel(PythonModel):
+    """A Python model that does not broadcast, called once per parameter row, as
+    curve_fit calls it: ``f(x_i, *row)`` -> (M,), ``jac(x_i, *row)`` -> (M, n), with
+    fit i's own xdata and the row's parameters as scalars.
+
+    Parameters are those of :class:`PythonModel`, except
+    x_rows : callable
+        ``x_rows(i)``: the xdata of fit i (:func:`x_fit`).
+    """
+
+    def _call(self, name, func, rows, idx, shape):
+        """func(x_i, *row) for each row and its fit i in idx, stacked: (len(idx), ...)."""
+        out = np.empty(shape)
+        for k in range(len(idx)):
+            values = func(self.x_rows(int(idx[k])), *rows[k])
+            try:
+                out[k] = _validate.model_values(name, values, shape[1:])
+            except ValueError as exc:
+                raise TypeError(f"{exc}: with vectorized=False, {name} is called with one "
+                                "fit's xdata and scalar parameters, as curve_fit calls it"
+                                ) from None
+        return out
+
+    def probe(self, p0_rows):
+        """Evaluate the first fit at its start, so that a model returning the wrong shape
+        is reported before any work (its own exceptions propagate unchanged)."""
+        idx = np.zeros(1, dtype=np.intp)
+        rows = np.ascontiguousarray(p0_rows[:1])
+        self.residuals(rows, idx)
+        if self.jac is not None:
+            self.jacobians(rows, idx)
+
+
+def x_fit(x, per_fit):
+    """x_fit(i): the xdata fit i's model call receives, (M,) or (k, M).
+
+    Parameters
+    ----------
+    x : ndarray
+        The validated xdata: shared (M,) or (k, M), per fit (N, M) or (N, k, M).
+    per_fit : bool
+        Whether x has one entry per fit.
+    """
+    if not per_fit:
+        return lambda i: x
+    return lambda i: x[i]
 
 
 def x_rows(x, per_fit):

@@ -45,14 +45,15 @@ def records_of(result, shape=None):
     return records if shape is None else records.reshape(shape)
 
 
-def batch_result_of(records, tolerances, n=None):
+def batch_result_of(records, tolerances, n=None, param_names=None):
     """A :class:`lmfast.BatchResult` holding the fits of a 1-D record array, or of a
     sequence of them (the chunks, in order: copied once, never concatenated); ``n``,
-    the number of parameters, if there may be no record array to read it from."""
+    the number of parameters, if there may be no record array to read it from;
+    ``param_names`` their names (None: p0, p1, ...)."""
     parts = [records] if isinstance(records, np.ndarray) else list(records)
     if n is None:
         n = parts[0].dtype["popt"].shape[0]
-    result = BatchResult(sum(len(part) for part in parts), n, tolerances)
+    result = BatchResult(sum(len(part) for part in parts), n, tolerances, param_names)
     start = 0
     for part in parts:
         stop = start + len(part)

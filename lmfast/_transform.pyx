@@ -49,6 +49,12 @@ cdef double ONE_SIDED_STEP = 1e-2
 # moves p by less than FD_RESOLUTION of MINPACK's step in p is enlarged (at most to
 # FD_MAX_STEP in u).
 cdef double NARROW = 1e-4
+# Between two bounds with lmfit's formula (kind BOTH), a start whose u lies within this
+# of 0 starts at u = 0, as lmfit's setup_bounds does: a p0 in the middle of its bounds
+# maps to a u of a few 1e-16 by rounding, and MINPACK's difference step eps |u| would
+# then move p by nothing, leaving the parameter where it started.  (Not for the other
+# kinds: there a u that small is a genuine position, or the bound itself.)
+cdef double TINY_INTERNAL = 1e-15
 cdef double FD_RESOLUTION = 1e-6
 cdef double FD_MAX_STEP = 0.5
 
@@ -120,6 +126,8 @@ cdef int to_internal(const ParamMap *pm, const double *p, double *u) noexcept no
         w = hi - lo
         if kind == BOTH:
             u[a] = asin(2.0 * (v - lo) / (hi - lo) - 1.0)
+            if fabs(u[a]) < TINY_INTERNAL:
+                u[a] = 0.0
         elif kind == LOWER:
             u[a] = sqrt((v - lo + 1.0) * (v - lo + 1.0) - 1.0)
         elif kind == UPPER:

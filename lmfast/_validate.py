@@ -8,9 +8,11 @@ tolerances and limits, threads and chunk sizes.  ``leastsq`` and ``curve_fit`` k
 SciPy's behaviour where SciPy defines it (its exception classes and messages);
 ``curve_fit_batch`` raises for batch-wide mistakes before any work.
 """
+import inspect
 import math
 import operator
 import os
+import sys
 
 import numpy as np
 
@@ -417,8 +419,8 @@ def bounds_resolvable(p0, lb, ub, names=None):
 def fixed_mask(fixed, n, names=None):
     """The fixed parameters as a bool mask (n,), or None when none is fixed.
 
-    ``fixed`` is a boolean mask of length n, or a sequence of parameter names (for a
-    model with names).  Fixing every parameter leaves nothing to fit: ValueError.
+    ``fixed`` is a boolean mask of length n, or a sequence of parameter names (of
+    ``parameter_names``).  Fixing every parameter leaves nothing to fit: ValueError.
     """
     if fixed is None:
         return None
@@ -427,8 +429,9 @@ def fixed_mask(fixed, n, names=None):
     values = list(fixed) if not isinstance(fixed, np.ndarray) else fixed
     if len(values) and all(isinstance(v, str) for v in values):
         if names is None:
-            raise ValueError("fixed names parameters, but the model has no parameter names: "
-                             "pass a boolean mask of length n")
+            raise ValueError("fixed names parameters, but the model has no parameter names "
+                             "(neither param_names nor n named arguments after x): pass a "
+                             "boolean mask of length n")
         unknown = [v for v in values if v not in names]
         if unknown:
             raise ValueError(f"fixed names unknown parameters {unknown}; the model's are "
@@ -442,6 +445,44 @@ def fixed_mask(fixed, n, names=None):
     if mask.all():
         raise ValueError("every parameter is fixed: nothing is left to fit")
     return mask if mask.any() else None
+
+
+def signature_names(f):
+    """The names of the positional arguments of ``f(x, p1, ..., pn)``, x included, as
+    curve_fit reads them for ``p0=None`` (annotations are not evaluated).  Raises what
+    ``inspect.signature`` raises for a callable it cannot inspect."""
+    if sys.version_info >= (3, 14):
+        import annotationlib
+
+        # Do not evaluate annotations: a forward reference must not break the fit.
+        signature = inspect.signature(f, annotation_format=annotationlib.Format.FORWARDREF)
+    else:
+        signature = inspect.signature(f)
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in signature.parameters.values() if p.kind in positional]
+
+
+def parameter_names(f, n):
+    """The names of the n parameters of the model f, or None when it has none.
+
+    A model's ``param_names`` (the :mod:`lmfast.models`), else the positional arguments
+    that follow x in f's signature, the first n of them (curve_fit passes p0 positionally,
+    so later arguments keep their defaults); None for a signature that cannot be read or
+    has fewer than n such arguments (``f(x, *p)``).
+    """
+    names = getattr(f, "param_names", None)
+    if names is not None and len(names) == n:
+        return tuple(names)
+    try:
+        names = signature_names(f)[1:]
+    except (TypeError, ValueError):
+        return None
+    return tuple(names[:n]) if len(names) >= n else None
+
+
+def default_names(n):
+    """``("p0", ..., "p{n-1}")``: the names of parameters whose model names none."""
+    return tuple(f"p{j}" for j in range(n))
 
 
 def free_parameters(fixed, n):

@@ -78,11 +78,14 @@ class DaskBatchResult:
         One record per fit (dtype :func:`record_dtype`): the task graph itself.
     popt, pcov, perr, chisq, ier, nfev, njev, success : dask.array.Array
         As in :class:`lmfast.BatchResult`, shapes (N, n), (N, n, n), (N, n), (N,)...
+    param_names : tuple of str
+        The parameters' names, as :class:`lmfast.BatchResult` gives them.
     """
 
-    def __init__(self, records, tolerances):
+    def __init__(self, records, tolerances, param_names=None):
         self.records = records
         self._tolerances = tolerances
+        self.param_names = param_names
 
     @property
     def popt(self):
@@ -145,7 +148,8 @@ class DaskBatchResult:
         # The chunks' records, filled into the result one by one: concatenating
         # structured arrays first costs several times more.
         chunks = dask.compute(*self.records.to_delayed().ravel(), **kwargs)
-        return batch_result_of(chunks, self._tolerances, self.records.dtype["popt"].shape[0])
+        return batch_result_of(chunks, self._tolerances, self.records.dtype["popt"].shape[0],
+                               self.param_names)
 
     def persist(self, **kwargs):
         """The same result with its records computed and kept by the scheduler (in the
@@ -162,7 +166,7 @@ class DaskBatchResult:
             Its records are the persisted ones.
         """
         (records,) = dask.persist(self.records, **kwargs)
-        return DaskBatchResult(records, self._tolerances)
+        return DaskBatchResult(records, self._tolerances, self.param_names)
 
     def __len__(self):
         return self.records.shape[0]
@@ -310,7 +314,7 @@ def curve_fit_batch(
     records = blockwise_records(
         _batch_block, ydata, 1, blocks, record_dtype(probe.popt.shape[1]),
         f=f, shared=shared, options=options, threads=threads, slice_size=slice_fits())
-    return DaskBatchResult(records, probe._tolerances)
+    return DaskBatchResult(records, probe._tolerances, probe.param_names)
 
 
 # --------------------------------------------------------------------------------------

@@ -29,12 +29,24 @@ exponential_gaussian   amplitude, center, sigma,       amplitude gamma/2 exp(a1)
                        gamma                           a1 = gamma (center + gamma
                                                        sigma**2/2 - x), a2 = (center +
                                                        gamma sigma**2 - x)/(sqrt 2 sigma)
+skewed_gaussian        amplitude, center, sigma,       gaussian(amplitude, center, sigma)
+                       gamma                           * (1 + erf(gamma d/(sqrt 2 sigma)))
+step_erf, step_atan,   amplitude, center, sigma        amplitude F(u), u = d/sigma, F =
+step_logistic                                          (1 + erf u)/2, 1/2 + atan(u)/pi,
+                                                       1 - 1/(1 + exp u)
+rectangle_erf,         amplitude, center1, sigma1,     amplitude R, u1 = (x - center1)/sigma1,
+rectangle_atan,        center2, sigma2                 u2 = (center2 - x)/sigma2, R =
+rectangle_logistic                                     (erf u1 + erf u2)/2, (atan u1 +
+                                                       atan u2)/pi, 1 - 1/(1 + exp u1)
+                                                       - 1/(1 + exp u2)
 constant               c                               c
 linear                 slope, intercept                slope x + intercept
 exponential            amplitude, decay                amplitude exp(-x/decay)
 =====================  ==============================  =================================
 
-``pseudo_voigt`` is lmfit's ``pvoigt`` and ``exponential_gaussian`` its ``expgaussian``.
+``pseudo_voigt`` is lmfit's ``pvoigt`` and ``exponential_gaussian`` its ``expgaussian``;
+``step_<form>`` and ``rectangle_<form>`` are its ``step`` and ``rectangle`` with
+``form=<form>`` (the smooth forms: its ``'linear'`` form has kinks, no compiled twin).
 lmfit guards its denominators with ``max(tiny, sigma)``; these functions do not (a
 ``sigma`` <= 0 gives inf or NaN, which a batch fit reports per fit).  w is the Faddeeva
 function w(z) = exp(-z**2) erfc(-iz), computed in C (for ``voigt`` by a vector kernel,
@@ -84,6 +96,13 @@ __all__ = [
     "model",
     "pearson7",
     "pseudo_voigt",
+    "rectangle_atan",
+    "rectangle_erf",
+    "rectangle_logistic",
+    "skewed_gaussian",
+    "step_atan",
+    "step_erf",
+    "step_logistic",
     "voigt",
 ]
 
@@ -304,6 +323,119 @@ def _exponential_gaussian_jac(x, amplitude, center, sigma, gamma):
     return _via_c("exponential_gaussian", True)(x, amplitude, center, sigma, gamma)
 
 
+def skewed_gaussian(x, amplitude, center, sigma, gamma):
+    """Skewed Gaussian peak of area ``amplitude`` (lmfit's ``skewed_gaussian``).
+
+    ``gaussian(x, amplitude, center, sigma) * (1 + erf(gamma (x - center)/(sqrt 2 sigma)))``,
+    evaluated by the C kernel (NumPy has no erf).
+    """
+    return _via_c("skewed_gaussian", False)(x, amplitude, center, sigma, gamma)
+
+
+def _skewed_gaussian_jac(x, amplitude, center, sigma, gamma):
+    return _via_c("skewed_gaussian", True)(x, amplitude, center, sigma, gamma)
+
+
+# --------------------------------------------------------------------------------------
+# Smooth steps (lmfit's step and rectangle, forms 'erf', 'atan', 'logistic')
+# --------------------------------------------------------------------------------------
+
+def _logistic_slope(u):
+    """d/du (1 - 1/(1 + exp u)) = e / (1 + e)**2, e = exp(-|u|) (no overflow)."""
+    e = np.exp(-np.abs(u))
+    return e / ((1.0 + e) * (1.0 + e))
+
+
+def _atan_slope(u):
+    return 1.0 / (_PI * (1.0 + u * u))
+
+
+def step_erf(x, amplitude, center, sigma):
+    """Smooth step of height ``amplitude``, the error function (lmfit's ``step``, form 'erf').
+
+    ``amplitude (1 + erf((x - center)/sigma)) / 2``, evaluated by the C kernel.
+    """
+    return _via_c("step_erf", False)(x, amplitude, center, sigma)
+
+
+def _step_erf_jac(x, amplitude, center, sigma):
+    return _via_c("step_erf", True)(x, amplitude, center, sigma)
+
+
+def step_atan(x, amplitude, center, sigma):
+    """Smooth step of height ``amplitude``, the arctangent (lmfit's ``step``, form 'atan').
+
+    ``amplitude (1/2 + atan((x - center)/sigma) / pi)``.
+    """
+    u = (x - center) / sigma
+    return amplitude * (0.5 + np.arctan(u) / _PI)
+
+
+def _step_jac(slope, value):
+    def jacobian(x, amplitude, center, sigma):
+        u = (x - center) / sigma
+        d = slope(u)
+        return _stack(x, (amplitude, center, sigma),
+                      (value(u), -(amplitude * d / sigma), -(amplitude * d * u / sigma)))
+    return jacobian
+
+
+def step_logistic(x, amplitude, center, sigma):
+    """Smooth step of height ``amplitude``, the logistic (lmfit's ``step``, form 'logistic').
+
+    ``amplitude (1 - 1/(1 + exp((x - center)/sigma)))``.
+    """
+    u = (x - center) / sigma
+    with np.errstate(over="ignore"):  # exp(u) = inf gives the limit, 1
+        return amplitude * (1.0 - 1.0 / (1.0 + np.exp(u)))
+
+
+def rectangle_erf(x, amplitude, center1, sigma1, center2, sigma2):
+    """Smooth rectangle of height ``amplitude``, erf edges (lmfit's ``rectangle``, form 'erf').
+
+    ``amplitude (erf((x - center1)/sigma1) + erf((center2 - x)/sigma2)) / 2``, evaluated by
+    the C kernel.
+    """
+    return _via_c("rectangle_erf", False)(x, amplitude, center1, sigma1, center2, sigma2)
+
+
+def _rectangle_erf_jac(x, amplitude, center1, sigma1, center2, sigma2):
+    return _via_c("rectangle_erf", True)(x, amplitude, center1, sigma1, center2, sigma2)
+
+
+def rectangle_atan(x, amplitude, center1, sigma1, center2, sigma2):
+    """Smooth rectangle of height ``amplitude``, arctangent edges (lmfit's ``rectangle``, 'atan').
+
+    ``amplitude (atan((x - center1)/sigma1) + atan((center2 - x)/sigma2)) / pi``.
+    """
+    u1 = (x - center1) / sigma1
+    u2 = (center2 - x) / sigma2
+    return amplitude * ((np.arctan(u1) + np.arctan(u2)) / _PI)
+
+
+def rectangle_logistic(x, amplitude, center1, sigma1, center2, sigma2):
+    """Smooth rectangle of height ``amplitude``, logistic edges (lmfit's ``rectangle``, 'logistic').
+
+    ``amplitude (1 - 1/(1 + exp((x - center1)/sigma1)) - 1/(1 + exp((center2 - x)/sigma2)))``.
+    """
+    u1 = (x - center1) / sigma1
+    u2 = (center2 - x) / sigma2
+    with np.errstate(over="ignore"):  # exp(u) = inf gives the limit
+        return amplitude * (1.0 - 1.0 / (1.0 + np.exp(u1)) - 1.0 / (1.0 + np.exp(u2)))
+
+
+def _rectangle_jac(slope, value):
+    def jacobian(x, amplitude, center1, sigma1, center2, sigma2):
+        u1 = (x - center1) / sigma1
+        u2 = (center2 - x) / sigma2
+        d1, d2 = slope(u1), slope(u2)
+        return _stack(x, (amplitude, center1, sigma1, center2, sigma2), (
+            value(x, 1.0, center1, sigma1, center2, sigma2),
+            -(amplitude * d1 / sigma1), -(amplitude * d1 * u1 / sigma1),
+            amplitude * d2 / sigma2, -(amplitude * d2 * u2 / sigma2)))
+    return jacobian
+
+
 # --------------------------------------------------------------------------------------
 # Baselines
 # --------------------------------------------------------------------------------------
@@ -349,6 +481,13 @@ JACOBIANS = {
     "constant": _constant_jac,
     "linear": _linear_jac,
     "exponential": _exponential_jac,
+    "skewed_gaussian": _skewed_gaussian_jac,
+    "step_erf": _step_erf_jac,
+    "step_atan": _step_jac(_atan_slope, lambda u: 0.5 + np.arctan(u) / _PI),
+    "step_logistic": _step_jac(_logistic_slope, lambda u: step_logistic(u, 1.0, 0.0, 1.0)),
+    "rectangle_erf": _rectangle_erf_jac,
+    "rectangle_atan": _rectangle_jac(_atan_slope, rectangle_atan),
+    "rectangle_logistic": _rectangle_jac(_logistic_slope, rectangle_logistic),
 }
 
 #: What each parameter of a lineshape is, for the docstrings: {name: {parameter: text}}.
@@ -367,6 +506,18 @@ _MEANINGS = {
     "constant": {"c": "The constant."},
     "linear": {"slope": "Slope.", "intercept": "Value at x = 0."},
     "exponential": {"amplitude": "Value at x = 0.", "decay": "Decay length."},
+    "skewed_gaussian": {"sigma": "Standard deviation of the Gaussian.",
+                        "gamma": "Skewness (0: the Gaussian; > 0 leans to larger x)."},
+    **{f"step_{form}": {"amplitude": "Height of the step.",
+                        "center": "Position of the step's midpoint.",
+                        "sigma": "Width of the step."}
+       for form in ("erf", "atan", "logistic")},
+    **{f"rectangle_{form}": {"amplitude": "Height of the rectangle.",
+                             "center1": "Position of the rising edge's midpoint.",
+                             "sigma1": "Width of the rising edge.",
+                             "center2": "Position of the falling edge's midpoint.",
+                             "sigma2": "Width of the falling edge."}
+       for form in ("erf", "atan", "logistic")},
 }
 _COMMON = {"amplitude": "Area under the peak.", "center": "Position of the peak."}
 #: Parameters of each lineshape's example in its docstring.
@@ -374,7 +525,11 @@ _EXAMPLE_PARAMS = {"gaussian": "1.0, 0.0, 1.0", "lorentzian": "1.0, 0.0, 1.0",
                    "pseudo_voigt": "1.0, 0.0, 1.0, 0.5", "voigt": "1.0, 0.0, 1.0, 0.5",
                    "pearson7": "1.0, 0.0, 1.0, 1.5", "doniach": "1.0, 0.0, 1.0, 0.2",
                    "exponential_gaussian": "1.0, 0.0, 1.0, 0.5", "constant": "2.0",
-                   "linear": "0.5, 1.0", "exponential": "1.0, 2.0"}
+                   "linear": "0.5, 1.0", "exponential": "1.0, 2.0",
+                   "skewed_gaussian": "1.0, 0.0, 1.0, 0.5",
+                   **{f"step_{form}": "1.0, 0.0, 1.0" for form in ("erf", "atan", "logistic")},
+                   **{f"rectangle_{form}": "1.0, -2.0, 0.5, 2.0, 0.5"
+                      for form in ("erf", "atan", "logistic")}}
 
 _FUNCTION_DOC = """
 

@@ -28,7 +28,7 @@ except ImportError as exc:  # pragma: no cover (the tests skip without xarray)
         "lmfast.xarray needs xarray: pip install xarray 'dask[array]' (or the 'xarray' "
         "extra: pip install 'fastminpack[xarray]')") from exc
 
-from lmfast import _batch, _validate
+from lmfast import _batch, _map, _validate
 from lmfast._outcomes import SUCCESS, message
 from lmfast._records import record_dtype, records_of
 
@@ -54,15 +54,15 @@ class LmfastAccessor:
         self._obj = obj
 
     def curvefit(self, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=None,
-                 param_names=None, errors="raise", kwargs=None):
+                 param_names=None, errors="raise", kwargs=None, *, reseed=False):
         # The docstring is curvefit's below, without its obj (set after it).
         return curvefit(self._obj, coords, func, reduce_dims=reduce_dims, skipna=skipna,
                         p0=p0, bounds=bounds, param_names=param_names, errors=errors,
-                        kwargs=kwargs)
+                        kwargs=kwargs, reseed=reseed)
 
 
 def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=None,
-             param_names=None, errors="raise", kwargs=None):
+             param_names=None, errors="raise", kwargs=None, *, reseed=False):
     """Fit ``func`` along the dimensions of ``coords`` at every other index of ``obj``.
 
     The arguments, defaults and result of ``xarray.DataArray.curvefit``; every pixel is
@@ -113,6 +113,14 @@ def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=N
         ``ftol``, ``xtol``, ``gtol``, ``maxfev``,
         ``epsfcn``, ``factor``, ``threads``, ``chunk_size``; ``method`` only as
         ``'lm'``.
+    reseed : bool or dict
+        True: fit the pixels with :func:`lmfast.curve_fit_map` over the grid of the other
+        dimensions (in their order): after the batch, pixels that failed or whose
+        chi-square stands out from their neighbours' are refitted from their best
+        converged neighbour's solution (for maps whose peaks drift far from ``p0``).  A
+        dict passes ``threshold`` and ``max_passes`` to it.  Needs NumPy-backed data
+        (neighbours cross Dask chunks) and, with ``skipna``, the same valid points in
+        every pixel.  The Dataset gains ``curvefit_settled_pass``.
 
     Returns
     -------
@@ -186,6 +194,16 @@ def curvefit(obj, coords, func, reduce_dims=None, skipna=True, p0=None, bounds=N
                 "per_fit": frozenset(k for k, v in per_fit.items() if v)}
     shared = {k: v for k, v in inputs.items() if v is not None and not per_fit[k]}
     blocks = {k: v for k, v in inputs.items() if v is not None and per_fit[k]}
+    map_options = _map_options(reseed)
+    if map_options is not None:
+        if _is_dask(y):
+            raise ValueError("reseed needs the data in memory (a pixel's neighbours may lie "
+                             "in other Dask chunks): call .load() or .compute() first")
+        blocks = {k: np.asarray(v) for k, v in blocks.items()}
+        records, settled = _map_block(y, blocks, shared, settings, threads, map_options)
+        result = _dataset(obj, template, records, params, preserved)
+        result["curvefit_settled_pass"] = (preserved, settled)
+        return result
     if _is_dask(y):
         import lmfast.dask
 
@@ -226,6 +244,22 @@ def _batch_options(kwargs):
         raise TypeError(f"kwargs: lmfast.curve_fit_batch takes no argument {unknown[0]!r} "
                         f"(it takes {', '.join(BATCH_KEYWORDS)})")
     return kwargs
+
+
+def _map_options(reseed):
+    """curve_fit_map's options of ``reseed`` (None: no reseeding)."""
+    if reseed is None or reseed is False:
+        return None
+    if reseed is True:
+        return {}
+    if not isinstance(reseed, dict):
+        raise TypeError(f"reseed must be True, False or a dict of curve_fit_map options, "
+                        f"not {type(reseed).__name__}")
+    unknown = sorted(set(reseed) - {"threshold", "max_passes"})
+    if unknown:
+        raise TypeError(f"reseed: curve_fit_map takes no option {unknown[0]!r} here (only "
+                        "threshold and max_passes)")
+    return dict(reseed)
 
 
 def _as_list(value):
@@ -507,6 +541,52 @@ def _fit_pixels(y, inputs, settings, threads):
         records[rows] = records_of(result)
         tolerances = result._tolerances
     return records, points, tolerances
+
+
+def _map_block(y, blocks, shared, settings, threads, map_options):
+    """(records (pixels...), settled pass (pixels...)) of every pixel of y (pixels..., M)
+    fitted by curve_fit_map over the grid of the pixels (one pixel: a grid of one)."""
+    fit_ndim = y.ndim - 1
+    shape = y.shape[:fit_ndim]
+    grid = shape or (1,)
+    count = math.prod(shape)
+    inputs = dict(shared)
+    for name, block in blocks.items():
+        inputs[name] = block.reshape((count, *block.shape[fit_ndim:]))
+    y = np.asarray(y, dtype=np.float64).reshape(count, y.shape[-1])
+    per_fit = settings["per_fit"]
+    valid = None
+    if settings["skipna"]:
+        y, inputs, valid = _without_dropped_points(y, inputs, per_fit)
+        if not valid.all():
+            first = int(np.argmax(~valid.all(axis=1)))
+            raise ValueError(
+                f"reseed fits every pixel on the same points, but pixel "
+                f"{_index(first, shape)} has NaN values: remove those points, or pass "
+                "skipna=False (such a pixel's fit then fails)")
+    m = y.shape[1]
+    records = np.zeros(count, dtype=record_dtype(settings["n_params"]))
+    settled = np.zeros(count, dtype=np.int64)
+    tolerances = None
+    if m < max(settings["n_free"], 1):
+        _not_fitted(records, slice(None))
+    else:
+        def gridded(name):
+            value = inputs.get(name)
+            if name not in per_fit or value is None:
+                return value
+            return value.reshape(grid + value.shape[1:])
+
+        result = _map.curve_fit_map(
+            settings["f"], gridded("xdata"), y.reshape(grid + (m,)), gridded("p0"),
+            gridded("sigma"), bounds=None if inputs.get("lb") is None
+            else (gridded("lb"), gridded("ub")),
+            threads=threads, **settings["options"], **map_options)
+        records = records_of(result.fits)
+        settled = result.settled_pass.reshape(count)
+        tolerances = result.fits._tolerances
+    _apply_errors(records, np.full(count, m), tolerances, settings, shape, "")
+    return records.reshape(shape), settled.reshape(shape)
 
 
 def _rows_of(inputs, per_fit, rows):

@@ -6,9 +6,21 @@ session-scoped, so hypothesis tests can use them too.  The comparison helpers ar
 functions in ``helpers.py``.
 """
 
+import signal
+
 import pytest
 import scipy.optimize
 from helpers import MGHRuns
+
+
+@pytest.fixture
+def ctrl_c():
+    """SIGINT raises KeyboardInterrupt during the test, as in an interactive session, also
+    when the run inherited SIGINT ignored (a background job of a non-interactive shell:
+    Python then installs no handler, and a simulated Ctrl-C would do nothing)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

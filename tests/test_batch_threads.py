@@ -119,22 +119,38 @@ def test_gil_released_during_compiled_batch(monkeypatch):
     assert any(0 < done < len(y) for done in seen), sorted(seen)
 
 
-def test_keyboard_interrupt_stops_compiled_batch():
-    # Ctrl-C (simulated with _thread.interrupt_main from a timer) stops a compiled batch
-    # that would run for several seconds, raising KeyboardInterrupt in the caller; the
-    # next batch then works. The batch is sized so that it cannot finish before the timer
-    # fires (which would leave the interrupt to land elsewhere); no duration is asserted.
-    x, y, p0 = _large_gaussian_batch(40000, 300, seed=102)  # ~1 s with 2 threads here
-    timer = threading.Timer(0.2, _thread.interrupt_main)
+class _InterruptingBar:
+    """A progress bar whose first update (the calling thread's first poll while the
+    workers fit) simulates Ctrl-C: the interrupt lands while the batch runs, however fast
+    or loaded the machine."""
+
+    def __init__(self):
+        self.n = 0
+        self.interrupted = False
+
+    def update(self, k):
+        self.n += k
+        if not self.interrupted:
+            self.interrupted = True
+            _thread.interrupt_main()
+
+    def close(self):
+        pass
+
+
+def test_keyboard_interrupt_stops_compiled_batch(monkeypatch, ctrl_c):
+    # Ctrl-C (simulated with _thread.interrupt_main from the progress poll of the calling
+    # thread) stops a compiled batch, raising KeyboardInterrupt in the caller; the next
+    # batch then works.  (A timer could fire after the batch on a fast or busy machine.)
+    x, y, p0 = _large_gaussian_batch(40000, 300, seed=102)  # ~0.6 s with 2 threads here
+    bar = _InterruptingBar()
+    monkeypatch.setattr(lmfast._batch, "_progress_bar", lambda progress, total: bar)
     n_threads = threading.active_count()
-    timer.start()
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            curve_fit_batch(models.gaussian, x, y, p0, threads=2, ftol=0.0, xtol=0.0,
-                            maxfev=2000)
-    finally:
-        timer.cancel()
-        timer.join()
+    with pytest.raises(KeyboardInterrupt):
+        curve_fit_batch(models.gaussian, x, y, p0, threads=2, ftol=0.0, xtol=0.0,
+                        maxfev=2000)
+    assert bar.interrupted and 0 <= bar.n < len(y)
+    monkeypatch.undo()
     assert threading.active_count() == n_threads, [
         (t.name, t.daemon) for t in threading.enumerate()]
     batch = make_batch(PROBLEMS["gaussian"], 3, seed=103)

@@ -609,6 +609,25 @@ def test_p0_on_a_bound_still_reaches_the_solution_inside(case, f):
     assert_popt_close(popt, want, 1e-6)
 
 
+@pytest.mark.parametrize("f", [np_gaussian, models.gaussian], ids=["python", "compiled"])
+def test_p0_in_the_middle_of_two_bounds_is_not_stuck(f):
+    """A p0 halfway between its bounds maps to a u of 2e-16 by rounding (1.1 in
+    (0.5, 1.7)); MINPACK's step eps |u| then moves p by nothing.  lmfit starts such a u at
+    0 and reaches the minimum; so must the bounded fit (same minimum as lmfit's)."""
+    lo, hi = [-INF, -INF, 0.5, -INF], [INF, INF, 1.7, INF]
+    p0 = [2.5, 0.0, 1.1, 0.0]
+    model = lmfit.Model(np_gaussian)
+    params = model.make_params(amplitude=p0[0], center=p0[1], offset=p0[3],
+                               sigma=dict(value=1.1, min=0.5, max=1.7))
+    ref = model.fit(YG, params, x=XG, method="leastsq")
+    want = np.array([ref.params[k].value for k in ("amplitude", "center", "sigma",
+                                                   "offset")])
+    assert abs(want[2] - 1.1) > 1e-2  # the minimum is away from the start
+    popt, _, _, _, ier = curve_fit(f, XG, YG, p0, bounds=(lo, hi), full_output=True)
+    assert ier in (1, 2, 3, 4)
+    assert_popt_close(popt, want, 1e-6)
+
+
 def test_infinite_bounds_mixed_with_finite_ones():
     """An infinite pair leaves its parameter untouched (u = p, dp/du = 1, bit for bit);
     each side alone is the one-sided transform; the spellings of the same bounds (Bounds,
@@ -918,8 +937,8 @@ def test_wrong_fixed_raises():
         curve_fit(np_gaussian, XG, YG, PG, fixed=[True, False])
     with pytest.raises(ValueError, match="unknown"):
         curve_fit(models.gaussian, XG, YG, PG, fixed=["centre"])
-    with pytest.raises(ValueError, match="names"):
-        curve_fit(np_gaussian, XG, YG, PG, fixed=["center"])
+    with pytest.raises(ValueError, match=r"unknown parameters \['centre'\]"):
+        curve_fit(np_gaussian, XG, YG, PG, fixed=["centre"])  # names from its signature
 
 
 def test_trf_with_fixed_raises_and_without_is_scipys():

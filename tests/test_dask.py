@@ -142,7 +142,7 @@ def wait_until_idle(is_busy, quiet=1.0, timeout=60.0):
     return False
 
 
-def test_ctrl_c_in_compute_stops_the_chunks_running_here(monkeypatch):
+def test_ctrl_c_in_compute_stops_the_chunks_running_here(monkeypatch, ctrl_c):
     # 2 chunks of 20 slices of 10 fits, each slice ~0.3 s: Ctrl-C (a SIGINT sent by a
     # timer; Dask's scheduler waits in a blocking queue.get, which only a real signal
     # interrupts) after 0.3 s must leave most slices unfitted; no duration asserted.
@@ -176,7 +176,7 @@ def test_ctrl_c_in_compute_stops_the_chunks_running_here(monkeypatch):
     assert 0 < len(slices) < 40
 
 
-def test_ctrl_c_stops_the_xarray_accessors_chunks_running_here(monkeypatch):
+def test_ctrl_c_stops_the_xarray_accessors_chunks_running_here(monkeypatch, ctrl_c):
     # As above, through xarray's own compute() of a Dask-backed DataArray: lmfast's
     # Dask callback sees the KeyboardInterrupt, the running tasks stop at their next slice.
     xr = pytest.importorskip("xarray")

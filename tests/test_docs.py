@@ -8,6 +8,7 @@ import importlib.util
 import inspect
 import pathlib
 import re
+import types
 
 import numpy as np
 
@@ -23,7 +24,7 @@ API_PAGES = ROOT / "docs" / "api"
 
 #: The public submodules besides lmfast itself, with the extra each needs.
 SUBMODULES = {"lmfast.models": None, "lmfast.lineshapes": None, "lmfast.dask": "dask",
-              "lmfast.xarray": "xarray"}
+              "lmfast.xarray": "xarray", "lmfast.lmfit": "lmfit"}
 
 #: numpydoc's checks every public docstring passes: it exists and has a summary; every
 #: argument is documented (with a type and a description, in the signature's order) and
@@ -33,7 +34,8 @@ NUMPYDOC_CHECKS = ("GL08", "SS01", "PR01", "PR02", "PR03", "PR04", "PR07", "RT01
 #: Classes whose instances lmfast makes (curve_fit_batch, lmfast.dask, lmfast.models):
 #: their constructors are not public, so their docstrings list attributes, not arguments.
 MADE_BY_LMFAST = {"lmfast.BatchResult": "PR01", "lmfast.models.Model": "PR01",
-                  "lmfast.dask.DaskBatchResult": "PR01"}
+                  "lmfast.dask.DaskBatchResult": "PR01", "lmfast.FitResult": "PR01",
+                  "lmfast.MapResult": "PR01", "lmfast.lmfit.LmfitBatchResult": "PR01"}
 
 
 @pytest.mark.parametrize("module", [_leastsq, _curve_fit, _batch, models, lineshapes, _model,
@@ -103,6 +105,10 @@ def _public_objects():
     for path, cls in list(found):
         if inspect.isclass(cls) and not issubclass(cls, BaseException):
             for name in vars(cls):
+                # __slots__' descriptors carry no docstring: the class's Attributes say
+                # what they hold.
+                if isinstance(vars(cls)[name], types.MemberDescriptorType):
+                    continue
                 if not name.startswith("_") or name in ("__call__", "__getitem__"):
                     found.append((f"{path}.{name}", getattr(cls, name)))
     return found

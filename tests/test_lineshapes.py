@@ -22,6 +22,9 @@ EPS = np.finfo(float).eps
 # lmfit's name for each lineshape, and parameter sets covering narrow/wide, symmetric/
 # skewed shapes.  The grid X reaches 30 widths or more on both sides of every peak.
 LMFIT_NAME = {"pseudo_voigt": "pvoigt", "exponential_gaussian": "expgaussian"}
+# step_<form>, rectangle_<form>: lmfit's step and rectangle with form=<form>
+FORMS = ("erf", "atan", "logistic")
+LMFIT_NAME.update({f"{shape}_{form}": shape for shape in ("step", "rectangle") for form in FORMS})
 CASES = {
     "gaussian": [(2.5, 0.3, 1.7), (1.0, -2.0, 0.05)],
     "lorentzian": [(2.5, 0.3, 1.7), (1.0, -2.0, 0.05)],
@@ -34,6 +37,10 @@ CASES = {
     "constant": [(2.5,), (-1e-3,)],
     "linear": [(2.5, 0.3), (-1.0, 4.0)],
     "exponential": [(2.5, 3.3), (1.0, -7.0)],
+    "skewed_gaussian": [(2.5, 0.3, 1.7, 1.5), (1.0, -2.0, 0.5, -4.0), (1.0, 0.0, 1.0, 0.0)],
+    **{f"step_{form}": [(2.5, 0.3, 1.7), (-1.0, -2.0, 0.05)] for form in FORMS},
+    **{f"rectangle_{form}": [(2.5, -3.0, 1.7, 4.0, 0.8), (1.0, -10.0, 0.05, 10.0, 3.0)]
+       for form in FORMS},
 }
 X = np.linspace(-30.0, 30.0, 601)
 ALL = [(name, p) for name, ps in CASES.items() for p in ps]
@@ -44,9 +51,10 @@ def lmfit_value(name, x, p):
     func = getattr(lmfit_ls, LMFIT_NAME.get(name, name), None)
     if name == "constant":
         return np.full_like(x, p[0])
+    form = {"form": name.split("_")[1]} if LMFIT_NAME.get(name) in ("step", "rectangle") else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return func(x, *p)
+        return func(x, *p, **form)
 
 
 def assert_close(got, want, rtol, atol):
@@ -143,7 +151,7 @@ def test_numpy_twins_broadcast_parameter_columns(name):
 @pytest.mark.parametrize(("name", "p"), ALL, ids=IDS)
 def test_analytic_jacobian_matches_central_differences(name, p):
     # Each parameter is stepped by h_j = 1e-6 * s_j, s_j its scale (|p_j|, or the width
-    # sigma for the center, 1 for a zero parameter).  The central difference then errs by
+    # sigma for a center, 1 for a zero parameter).  The central difference then errs by
     # about h^2 |f'''| / 6 ~ 2e-13 max|f| (truncation; derivatives O(f / s^k), up to ~1e3
     # times more for the steepest case, pearson7 with expon = 120, whose width is about
     # sigma / 15) plus eps |f| / h ~ 2e-10 |f| s_j (rounding).  The test compares
@@ -153,7 +161,9 @@ def test_analytic_jacobian_matches_central_differences(name, p):
     f, jac = c_value(name, p, jac=True)
     fmax = np.max(np.abs(f))
     for j, pname in enumerate(names):
-        s = p[2] if pname == "center" else (abs(p[j]) or 1.0)
+        # a centre's scale is its width (center1: sigma1 of the rectangles)
+        s = (abs(p[names.index("sigma" + pname[6:])]) if pname.startswith("center")
+             else (abs(p[j]) or 1.0))
         h = 1e-6 * s
         up, down = p.copy(), p.copy()
         up[j] += h

@@ -180,6 +180,41 @@ def test_a_module_imported_while_patched_is_restored(tmp_path, monkeypatch):
     del sys.modules["late_importer"]
 
 
+def test_a_module_under_two_names_is_listed_once(tmp_path, monkeypatch):
+    # lmfit's import aliases __main__ as __mp_main__ (multiprocessing's name for it)
+    (tmp_path / "two_named.py").write_text("from scipy.optimize import curve_fit\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import two_named
+
+    monkeypatch.setitem(sys.modules, "two_named_alias", two_named)
+    names = lmfast.patch()
+    assert names.count("two_named.curve_fit") == 1
+    assert len(set(names)) == len(names)
+    assert two_named.curve_fit is scipy.optimize.curve_fit is not ORIGINALS["curve_fit"]
+    lmfast.unpatch()
+    assert two_named.curve_fit is ORIGINALS["curve_fit"]
+    del sys.modules["two_named"]
+
+
+def test_patched_names_of_a_script_importing_lmfit_has_no_duplicates(tmp_path):
+    script = tmp_path / "uses_lmfit.py"
+    script.write_text(textwrap.dedent("""
+        import sys
+        from scipy.optimize import curve_fit
+        import lmfit
+        import lmfast
+        assert sys.modules["__mp_main__"] is sys.modules["__main__"]
+        names = lmfast.patch()
+        assert names.count("__main__.curve_fit") == 1, names
+        assert len(set(names)) == len(names), names
+        print("ok")
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
 def test_a_kept_stand_in_calls_scipy_after_unpatch():
     with lmfast.patched():
         kept = scipy.optimize.leastsq

@@ -8,20 +8,25 @@ the ratio SciPy / lmfast; batch rows time one ``curve_fit_batch`` call against a
 fitters (cminpack-numba, lumafit) when they are installed; estimator rows time one
 ``curve_fit_batch`` estimator against another on the same data (Poisson against least
 squares); kernel rows time a compiled lineshape on large arrays (the Voigt against SciPy's);
-package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``.
+package rows time lmfit's and astropy's own fits with and without ``lmfast.patch()``; map
+rows time ``curve_fit_map`` against one batch pass and count the pixels each gets right; the
+bridge row times ``lmfast.lmfit.fit_batch`` against a loop of lmfit's ``Model.fit``.
 
 Modules
 -------
 config       settings of a run (rounds, timing length, batch sizes; default and quick)
 problems     NumPy problems and batch data generators
-workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, KernelTiming, the
-             default list, ``--only``
+workloads    the rows: SingleFit, BatchFit, PeerFit, EstimatorFit, KernelTiming, MapFit,
+             the default list (about 2-3 minutes on 2 cores), ``--full`` (peers),
+             ``--only``
 peers        the cminpack-numba and lumafit batch solvers
 kernels      the lineshape kernel rows: Voigt against SciPy, two Voigts against two Gaussians
 packages     lmfit's and astropy's fits, and a clock on the SciPy call they make
 patched      the package rows: PatchedFit, patched_workloads, run_patched_fit
+bridge       the lmfit bridge row: BridgeFit, bridge_workloads, run_bridge_fit
 timing       timing harness: repeat counts, interleaved rounds, noise and load checks
-checks       agreement of two implementations (single fits and batches)
+checks       agreement of two implementations: the same fit (cost, parameters within a
+             fraction of their standard errors), one rule for every row
 results      result records of each kind of row, JSON output
 runners      measure one workload of each kind; run_all prints the tables
 scaleout     the opt-in rows beyond one process: lmfast.dask on a LocalCluster, the
@@ -37,7 +42,14 @@ Importing this package imports only NumPy, the standard library and lmfast; SciP
 imported by the command line, matplotlib, the peers, lmfit and astropy only when used.
 """
 
-from lmfast.bench.checks import batch_agreement, compare, relative_difference
+from lmfast.bench.checks import (
+    batch_agreement,
+    batch_costs,
+    compare,
+    fit_agreement,
+    loss_cost,
+    relative_difference,
+)
 from lmfast.bench.config import (
     BATCH_SUBSET,
     DEFAULT_MIN_TIME,
@@ -70,6 +82,7 @@ from lmfast.bench.results import (
     BatchFitResult,
     EstimatorFitResult,
     KernelResult,
+    MapFitResult,
     PatchedFitResult,
     PeerFitResult,
     ScaleOutResult,
@@ -82,6 +95,7 @@ from lmfast.bench.workloads import (
     BatchFit,
     EstimatorFit,
     KernelTiming,
+    MapFit,
     PeerFit,
     ScaleOutFit,
     SingleFit,
@@ -89,8 +103,11 @@ from lmfast.bench.workloads import (
     batch_workloads,
     default_workloads,
     estimator_workloads,
+    full_workloads,
     kernel_workloads,
+    map_workloads,
     opt_in_workloads,
+    peer_workloads,
     select_workloads,
 )
 
@@ -114,6 +131,8 @@ __all__ = [
     "EstimatorFitResult",
     "KernelResult",
     "KernelTiming",
+    "MapFit",
+    "MapFitResult",
     "PatchedFit",
     "PatchedFitResult",
     "PeerFit",
@@ -124,21 +143,27 @@ __all__ = [
     "SingleFitResult",
     "all_workloads",
     "batch_agreement",
+    "batch_costs",
     "batch_workloads",
     "compare",
     "default_workloads",
     "estimator_workloads",
+    "fit_agreement",
     "format_header",
     "format_rate",
+    "full_workloads",
     "gaussian_2d_batch",
     "gaussian_batch",
     "import_implementations",
     "kernel_workloads",
+    "loss_cost",
+    "map_workloads",
     "opt_in_workloads",
     "patched_workloads",
     "peaks_problem",
     "peaks_residual",
     "peaks_residual_jacobian",
+    "peer_workloads",
     "poisson_gaussian_batch",
     "relative_difference",
     "relative_spread",

@@ -18,7 +18,12 @@ from lmfast.bench.results import write_json
 from lmfast.bench.runners import run_all
 from lmfast.bench.tables import format_header
 from lmfast.bench.timing import freeze_heap
-from lmfast.bench.workloads import all_workloads, default_workloads, select_workloads
+from lmfast.bench.workloads import (
+    all_workloads,
+    default_workloads,
+    full_workloads,
+    select_workloads,
+)
 
 
 def parse_args(argv=None):
@@ -30,13 +35,19 @@ def parse_args(argv=None):
     p.add_argument(
         "--quick",
         action="store_true",
-        help=f"{QUICK_ROUNDS} rounds and shorter timings, for a quick look",
+        help=f"{QUICK_ROUNDS} rounds, shorter timings and smaller batches, for a quick look",
+    )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="also the rows of other batch fitters (cminpack-numba, lumafit) when installed; "
+        "numba compiles each for tens of seconds",
     )
     p.add_argument(
         "--only",
         metavar="PATTERN[,PATTERN]",
-        help="run workloads whose name contains PATTERN (or matches it as a glob); the "
-        "opt-in rows (dask, xarray: --only dask) run only when named",
+        help="run workloads whose name contains PATTERN (or matches it as a glob), among "
+        "all rows; the opt-in rows (dask, xarray: --only dask) run only when named",
     )
     add_run_options(
         p, "threads of curve_fit_batch and of the peers (default: every usable core)")
@@ -51,14 +62,14 @@ def parse_args(argv=None):
     return args
 
 
-def list_workloads(workloads, opt_in=()):
-    """Print one line per workload for ``--list`` (opt-in ones marked)."""
+def list_workloads(workloads, opt_in=(), full=()):
+    """Print one line per workload for ``--list`` (``--full`` and opt-in ones marked)."""
     width = max([16] + [len(w.name) for w in workloads])
     for w in workloads:
         size = f"m={w.m:<6} n={w.n:<3}"
-        if w.kind in ("batch", "peer", "estimator", "scaleout"):
+        if w.kind in ("batch", "peer", "estimator", "scaleout", "map", "bridge"):
             size += f" N={w.n_fits} (--quick {w.quick_n_fits})"
-        mark = "[opt-in] " if w.name in opt_in else ""
+        mark = "[opt-in] " if w.name in opt_in else "[--full] " if w.name in full else ""
         print(f"{w.name:<{width}}  {w.kind:<6}  {w.api:<14}  {size}  {mark}{w.description}")
 
 
@@ -72,12 +83,14 @@ def main(argv=None):
         (including ``--plot`` without matplotlib).
     """
     args = parse_args(argv)
-    defaults = default_workloads()
-    # The opt-in rows are candidates only when --only names something.
-    workloads = select_workloads(all_workloads() if args.only else defaults, args.only)
-    if args.list:  # every row, the opt-in ones marked
-        opt_in = {w.name for w in all_workloads()} - {w.name for w in defaults}
-        list_workloads(select_workloads(all_workloads(), args.only), opt_in)
+    defaults, full = default_workloads(), full_workloads()
+    # Every row is a candidate when --only names something.
+    candidates = all_workloads() if args.only else full if args.full else defaults
+    workloads = select_workloads(candidates, args.only)
+    if args.list:  # every row, the --full and opt-in ones marked
+        opt_in = {w.name for w in all_workloads()} - {w.name for w in full}
+        longer = {w.name for w in full} - {w.name for w in defaults}
+        list_workloads(select_workloads(all_workloads(), args.only), opt_in, longer)
         return 0
     if not workloads:
         print(f"no workload matches --only {args.only!r} (see --list)", file=sys.stderr)
@@ -85,10 +98,6 @@ def main(argv=None):
     if args.plot and not installed("matplotlib"):
         print(PLOT_MISSING, file=sys.stderr)
         return 2
-    if args.quick and not args.only and any(w.kind == "peer" for w in workloads):
-        # numba compiles each peer for tens of seconds: not a quick look unless asked for.
-        workloads = [w for w in workloads if w.kind != "peer"]
-        print("note: --quick leaves out the peer rows; name them in --only to run them\n")
     try:
         lmfast, scipy = import_implementations()
     except ImportError as exc:

@@ -9,7 +9,7 @@ one JSON object per line on stdin; every command gets one JSON line on stdout:
 ``{"cmd": "load", "data": NPZ, "model": NAME, "threads": T, "options": {...}, "out": NPZ}``
     Load ``x``, ``y``, ``p0`` from ``data`` (written by the parent), run
     ``curve_fit_batch(models.NAME, x, y, p0, threads=T, **options)`` once (warm-up) and
-    save its ``popt`` and ``ier`` to ``out`` for the agreement check;
+    save its ``popt``, ``ier``, ``perr`` and ``chisq`` to ``out`` for the agreement check;
     ``{"seconds": <warm-up>, "n_fits": N, "warnings": [...]}``.
 ``{"cmd": "time"}``
     One timed call on the loaded row (garbage collector off after a full collection,
@@ -69,7 +69,8 @@ class Worker:
             start = time.perf_counter()
             result = call()
             seconds = time.perf_counter() - start
-        np.savez(cmd["out"], popt=np.asarray(result.popt), ier=np.asarray(result.ier))
+        np.savez(cmd["out"], popt=np.asarray(result.popt), ier=np.asarray(result.ier),
+                 perr=np.asarray(result.perr), chisq=np.asarray(result.chisq))
         del result
         self.call = call
         return {"seconds": seconds, "n_fits": int(y.shape[0]),

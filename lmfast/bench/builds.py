@@ -5,9 +5,10 @@ persistent worker process (:mod:`lmfast.bench.build_worker`, run with ``PYTHONPA
 to the build's checkout) that answers JSON commands on its stdin. For each row this
 process generates the data once with the generators of *its own* ``lmfast.bench`` (so a
 base build that lacks them still fits the same numbers), writes them to a temporary
-``.npz`` that both workers load, asks each worker for one warm-up fit (whose ``popt`` and
-``ier`` give the agreement), then asks for one timed ``curve_fit_batch`` call per build
-and round: base then new, the next round new then base, one process running at a time.
+``.npz`` that both workers load, asks each worker for one warm-up fit (whose ``popt``,
+``ier``, ``perr`` and ``chisq`` give the agreement), then asks for one timed
+``curve_fit_batch`` call per build and round: base then new, the next round new then
+base, one process running at a time.
 """
 
 import json
@@ -218,8 +219,9 @@ def measure_row(workload, workers, n_fits, threads, rounds, tmpdir):
     finally:
         path.unlink(missing_ok=True)
     with np.load(outs["new"]) as new, np.load(outs["base"]) as base:
-        res.agreement, res.agree = batch_agreement(new["popt"], new["ier"], base["popt"],
-                                                   base["ier"])
+        res.agreement, res.agree = batch_agreement(
+            new["popt"], new["ier"], base["popt"], base["ier"], stderr=new["perr"],
+            lm_cost=new["chisq"], ref_cost=base["chisq"])
     for out in outs.values():
         out.unlink(missing_ok=True)
     before, start = busy_seconds(), time.perf_counter()

@@ -4,7 +4,7 @@ the command-line options that set them in every benchmark command."""
 from dataclasses import dataclass
 
 #: Default number of interleaved rounds (``--quick`` uses :data:`QUICK_ROUNDS`).
-DEFAULT_ROUNDS = 7
+DEFAULT_ROUNDS = 5
 QUICK_ROUNDS = 3
 #: Minimum duration of one timing, in seconds; sets the inner repeat count.
 DEFAULT_MIN_TIME = 0.020

@@ -1,6 +1,10 @@
 """The ``--plot`` figure: fits per second per workload and library, log scale."""
 
 PLOT_MISSING = "--plot needs matplotlib: pip install matplotlib (nothing was run)"
+#: Bars of a package row (lmfit, astropy): the package's own fit with ``lmfast.patch()``
+#: (its SciPy calls run on lmfast) and without (on SciPy); the tick names the package.
+PATCHED_LABEL = "package patched (on lmfast)"
+UNPATCHED_LABEL = "package unpatched (on SciPy)"
 
 
 def plot_groups(results):
@@ -14,7 +18,9 @@ def plot_groups(results):
     Returns
     -------
     dict of str to dict of str to float
-        Workload name -> {bar label: fits per second}, in result order. A batch row has
+        Workload name -> {bar label: fits per second}, in result order. A single-fit row
+        has lmfast (single fit) and SciPy; a package row (lmfit, astropy) has the
+        package's own fit patched and unpatched (:data:`PATCHED_LABEL`); a batch row has
         lmfast (threads used, then one thread), SciPy and SciPy with the plain function; a
         peer row adds its library's bar to the group of its ``base`` batch row; an
         estimator row has lmfast with each estimator; a scale-out row has lmfast (cluster
@@ -27,7 +33,7 @@ def plot_groups(results):
         if r.kind == "peer":
             groups.setdefault(r.base, {})[r.library] = 1.0 / r.seconds["peer"]
             continue
-        if r.kind == "kernel":  # times per point or evaluation, not fits/s
+        if r.kind in ("kernel", "map"):  # not fits/s against another library
             continue
         bars = groups.setdefault(r.name, {})
         if r.kind == "patch":
@@ -42,6 +48,9 @@ def plot_groups(results):
         elif r.kind == "estimator":
             bars[f"lmfast, {r.estimator}"] = 1.0 / r.seconds["lmfast"]
             bars[f"lmfast, {r.reference_estimator}"] = 1.0 / r.seconds["reference"]
+        elif r.kind == "bridge":
+            bars[f"lmfast.lmfit.fit_batch ({r.threads} threads)"] = 1.0 / r.seconds["lmfast"]
+            bars["lmfit Model.fit loop"] = 1.0 / r.seconds["lmfit"]
         elif r.kind == "scaleout":
             side = "cluster" if r.reference == "local" else "xarray accessor"
             bars[f"lmfast ({side})"] = 1.0 / r.seconds["lmfast"]
@@ -53,10 +62,11 @@ def plot_groups(results):
 
 
 def _patched_bars(r):
-    """Bars of a package row: its fits per second on lmfast (patched) and on SciPy."""
+    """Bars of a package row: the package's own fit per second with ``lmfast.patch()``
+    (its SciPy calls run on lmfast) and without (on SciPy)."""
     return {
-        "lmfast (single fit)": 1.0 / r.seconds["patched"],
-        "SciPy": 1.0 / r.seconds["unpatched"],
+        PATCHED_LABEL: 1.0 / r.seconds["patched"],
+        UNPATCHED_LABEL: 1.0 / r.seconds["unpatched"],
     }
 
 

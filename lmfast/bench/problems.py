@@ -487,3 +487,45 @@ def raman_batch(n_fits, m=1024, seed=30):
     for k in range(3):
         p0[:, 3 + 4 * k] = truth[:, 3 + 4 * k] + rng.normal(0, 1.0, n_fits)
     return BatchData(x, y, np.clip(p0, RAMAN_BOUNDS[0] + 1e-9, RAMAN_BOUNDS[1] - 1e-9))
+
+
+#: Map rows: the drifting peak's bounds (amplitude, center, sigma, offset).
+MAP_BOUNDS = ([0.0, 0.0, 0.1, -1.0], [10.0, 100.0, 20.0, 1.0])
+
+
+def drifting_peak_map(side, m=256, seed=60):
+    """A side x side map of one Gaussian peak on an offset whose centre drifts by 0.6
+    channels-axis units (0.4 widths) per pixel along each axis: from 15 at pixel (0, 0)
+    to 85.8 (47 widths away) at the far corner of a 60 x 60 map.  Amplitude and width
+    vary smoothly; Gaussian noise of 0.05.  The start is the peak at the first corner.
+
+    Returns
+    -------
+    x : ndarray (m,)
+    y : ndarray (side, side, m)
+    truth : ndarray (side, side, 4)
+        amplitude, center, sigma, offset of each pixel.
+    p0 : ndarray (4,)
+        One start for every pixel.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0.0, 100.0, m)
+    i, j = np.indices((side, side))
+    truth = np.stack([1.0 + 0.5 * np.sin(i / 9.0) * np.cos(j / 13.0), 15.0 + 0.6 * (i + j),
+                      1.5 * (1.0 + 0.2 * np.cos(i / 17.0)), np.full((side, side), 0.1)],
+                     axis=-1)
+    amplitude, center, sigma, offset = (truth[..., k, np.newaxis] for k in range(4))
+    y = amplitude * np.exp(-((x - center) ** 2) / (2 * sigma**2)) + offset
+    y += rng.normal(0.0, 0.05, y.shape)
+    return x, y, truth, np.array([1.0, 15.0, 1.5, 0.0])
+
+
+def right_peak_fraction(popt, truth):
+    """Share of the map's pixels whose fit found the peak (the right minimum): centre
+    within half a width of the truth, amplitude and |width| within 30%.  A wrong minimum
+    (no peak, or a peak spread over the field) misses by far more."""
+    popt = popt.reshape(truth.shape)
+    right = ((np.abs(popt[..., 1] - truth[..., 1]) < 0.5 * truth[..., 2])
+             & (np.abs(popt[..., 0] - truth[..., 0]) < 0.3 * truth[..., 0])
+             & (np.abs(np.abs(popt[..., 2]) - truth[..., 2]) < 0.3 * truth[..., 2]))
+    return float(np.mean(right))

@@ -304,13 +304,6 @@ class KernelResult:
         lm, ref = self.seconds["lmfast"], self.seconds["reference"]
         return lm / ref if self.lower_is_better else ref / lm
 
-    @property
-    def target_missed(self):
-        """The ratio is on the wrong side of ``target``."""
-        if self.target is None or self.ratio is None:
-            return False
-        return self.ratio > self.target if self.lower_is_better else self.ratio < self.target
-
     def to_json(self):
         """JSON-serialisable record."""
         rec = dataclasses.asdict(self)
@@ -378,3 +371,30 @@ def write_json(path, info, config, results):
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(doc, fh, indent=2)
         fh.write("\n")
+
+
+@dataclass
+class MapFitResult(_BatchTimings):
+    """Measurements of one :class:`~lmfast.bench.workloads.MapFit` workload: ``seconds``
+    per pixel keyed by ``"lmfast"`` (curve_fit_map) and ``"one_pass"`` (one
+    curve_fit_batch pass); ``right`` and ``success`` (shares of pixels) keyed alike;
+    ``round_ratios`` are one pass / map per round."""
+
+    kind: ClassVar[str] = "map"
+    name: str
+    m: int
+    n: int
+    n_fits: int
+    side: int
+    threads: int
+    bounded: bool = False
+    right: dict = field(default_factory=dict)  # share of pixels at the right minimum
+    success: dict = field(default_factory=dict)  # share of pixels with ier 1-4
+    passes: int | None = None  # reseeding passes of curve_fit_map
+    refits: int | None = None  # fits run by those passes
+
+    @property
+    def ratio(self):
+        """curve_fit_map time / one pass's time (lower is better), or ``None``."""
+        one_pass = self.per_lmfast("one_pass")
+        return None if one_pass is None else 1.0 / one_pass

@@ -19,6 +19,7 @@ import statistics
 
 import numpy as np
 
+from lmfast.bench.checks import batch_agreement, batch_costs
 from lmfast.bench.problems import gauss1d, gaussian_batch
 from lmfast.bench.timing import busy_note, noise_note, relative_spread, timed_rounds
 
@@ -216,18 +217,23 @@ def measure_accessor(workload, config, res):
                                        errors="ignore"),
     }
     first = {name: call() for name, call in calls.items()}
-    ours = first["lmfast"].curvefit_coefficients.isel(y=slice(0, rows)).values.reshape(-1, 4)
+    fitted = first["lmfast"].isel(y=slice(0, rows))
+    ours = fitted.curvefit_coefficients.values.reshape(-1, 4)
     theirs = first["xarray"].curvefit_coefficients.values.reshape(-1, 4)
-    both = np.isfinite(ours).all(axis=1) & np.isfinite(theirs).all(axis=1)
-    diff = np.abs(ours[both] - theirs[both]) / np.maximum(np.abs(theirs[both]), 1e-12)
-    res.agreement.update(
-        fits=int(rows * side), both_solved=int(both.sum()),
-        median_xdiff=float(np.median(diff.max(axis=1))) if both.any() else None,
-        success_lmfast=float(np.mean(np.isfinite(ours).all(axis=1))),
-        success_xarray=float(np.mean(np.isfinite(theirs).all(axis=1))))
-    res.identical = bool(both.any() and res.agreement["median_xdiff"] <= 1e-6 and
-                         abs(res.agreement["success_lmfast"]
-                             - res.agreement["success_xarray"]) <= 0.01)
+    stderr = np.sqrt(np.diagonal(fitted.curvefit_covariance.values.reshape(-1, 4, 4),
+                                 axis1=1, axis2=2))
+    solved = {"lmfast": np.isfinite(ours).all(axis=1), "xarray": np.isfinite(theirs).all(axis=1)}
+
+    def residuals(i, p):
+        return gauss1d(data.x, *p) - data.y[i]
+
+    agreement, agree = batch_agreement(
+        ours, np.where(solved["lmfast"], 1, 0), theirs, np.where(solved["xarray"], 1, 0),
+        stderr=stderr, lm_cost=batch_costs(residuals, ours),
+        ref_cost=batch_costs(residuals, theirs))
+    res.agreement.update(agreement, success_lmfast=agreement["success"]["lmfast"],
+                         success_xarray=agreement["success"]["reference"])
+    res.identical = agree
     del first
     notes = _store_timings(res, calls, {"lmfast": side * side, "xarray": rows * side},
                            min(config.rounds, MAX_ROUNDS), "xarray")
@@ -235,9 +241,15 @@ def measure_accessor(workload, config, res):
     notes.append(
         f"{a['fits']} pixels compared with DataArray.curvefit: solved lmfast "
         f"{100 * a['success_lmfast']:.1f}%, xarray {100 * a['success_xarray']:.1f}%; "
-        f"median relative coefficient difference {a['median_xdiff']:.1e}"
-        if a["median_xdiff"] is not None else "no pixel solved by both")
+        + (f"{100 * a['same_fit']:.1f}% the same fit (parameters within "
+           f"{_or_inf(a['max_shift']):.1e} standard errors)"
+           if a["same_fit"] is not None else "no pixel solved by both"))
     return notes
+
+
+def _or_inf(value):
+    """``value``, or ``inf`` for ``None``."""
+    return float("inf") if value is None else value
 
 
 def required_modules(workload):

@@ -5,7 +5,8 @@ A workload is a frozen description of one row; nothing is computed until it runs
 Adding a workload
 -----------------
 Append an instance to the tuple built by :func:`default_workloads` (single fits),
-:func:`batch_workloads` or :func:`estimator_workloads`. A workload class declares a ``kind``;
+:func:`batch_workloads`, :func:`estimator_workloads` or :func:`peer_workloads` (``--full``);
+keep the default run within about 3 minutes on 2 cores. A workload class declares a ``kind``;
 :data:`lmfast.bench.runners.RUNNERS` maps the kind to the function that measures it and
 :data:`lmfast.bench.tables.TABLES` to the table that prints its rows. A new kind of row
 is a new workload class, a runner and a table, with no change to the existing ones.
@@ -17,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from lmfast.bench.bridge import bridge_workloads
+from lmfast.bench.checks import loss_cost
 from lmfast.bench.environment import installed
 from lmfast.bench.kernels import VOIGT_POINTS, composite_calls, voigt_profile_calls
 from lmfast.bench.patched import patched_workloads
@@ -30,9 +33,11 @@ from lmfast.bench.peers import (
 from lmfast.bench.problems import (
     BATCH_GAUSS_BOUNDS,
     GAUSS_BOUNDS,
+    MAP_BOUNDS,
     RAMAN_BOUNDS,
     ROBUST_OPTIONS,
     BatchData,
+    drifting_peak_map,
     gauss1d,
     gauss1d_jac,
     gauss2d,
@@ -46,6 +51,7 @@ from lmfast.bench.problems import (
     poisson_gaussian_batch,
     raman_batch,
     raman_spectrum,
+    right_peak_fraction,
     spiky_gauss_problem,
     spiky_gaussian_batch,
     trivial_problem,
@@ -75,7 +81,7 @@ class SingleFit:
         Module that must import (for instance ``"lmfast.models"``), else the row is
         skipped with a note.
     target : float, optional
-        Expected ratio SciPy/lmfast; a lower ratio gets a note.
+        The project's expected ratio SciPy/lmfast (in the JSON record; not printed).
     reference : callable, optional
         ``make_call`` of the reference side instead of SciPy's ``api`` (for instance
         lmfit): called with no argument, it returns the zero-argument fit, whose result
@@ -86,6 +92,10 @@ class SingleFit:
     scipy_options : dict, optional
         More keyword arguments for SciPy's side only (``{"method": "trf"}`` for a robust
         loss, which SciPy's ``'lm'`` lacks); the column stays SciPy's.
+    make_cost : callable, optional
+        With ``same_solution``: ``make_cost()`` returns ``cost(p)``, the cost the fit
+        minimises at parameters ``p`` (:func:`lmfast.bench.checks.loss_cost`), which
+        judges whether both sides reached the same fit.
     """
 
     kind: ClassVar[str] = "single"
@@ -100,6 +110,7 @@ class SingleFit:
     reference: Callable[[], Callable[[], Any]] | None = field(default=None, repr=False)
     same_solution: bool = False
     scipy_options: dict | None = field(default=None, repr=False)
+    make_cost: Callable[[], Callable] | None = field(default=None, repr=False)
 
 
 def _leastsq_call(problem, func, Dfun=None):
@@ -140,6 +151,21 @@ def _curve_fit_call(problem, f, jac=None, **options):
         return lambda: fit(f, xdata, ydata, p0=p0, full_output=True, **kwargs)
 
     return make_call
+
+
+def _curve_fit_cost(problem, f, loss="linear", f_scale=1.0, **_):
+    """Return ``make_cost`` of a curve_fit row: ``cost(p)`` of ``f(xdata, *p) - ydata``
+    under the row's loss (other keyword arguments of the row ignored).
+
+    ``f`` may be the name of a ``lmfast.models`` model (its NumPy twin is evaluated).
+    """
+
+    def make_cost():
+        model = getattr(importlib.import_module("lmfast.models"), f) if isinstance(f, str) else f
+        xdata, ydata, _ = problem()
+        return lambda p: loss_cost(model(xdata, *p) - ydata, loss, f_scale)
+
+    return make_cost
 
 
 def _lmfit_call(problem, f, bounds):
@@ -222,7 +248,8 @@ class BatchFit:
     make_data : callable
         ``make_data(n_fits)`` returns a :class:`BatchData`.
     target : float, optional
-        Expected ratio (SciPy time per fit / lmfast time per fit); lower gets a note.
+        The project's expected ratio (SciPy time per fit / lmfast time per fit), in the
+        JSON record; not printed.
     plain : callable, optional
         For a compiled model: the same formula as a plain NumPy function, as a SciPy user
         would write it. SciPy is also timed with it (a note and ``ratio_plain`` in the
@@ -232,7 +259,7 @@ class BatchFit:
         bounds is timed too (unless ``make_model`` is given): a note gives the bounded
         batch's fits/s against it.
     unbounded_target : float, optional
-        Expected bounded/unbounded fits/s; lower gets a note.
+        The project's expected bounded/unbounded fits/s (not printed, not recorded).
     make_model : callable, optional
         Builds the compiled lmfast model (a composite, say) when the row runs; SciPy then
         fits ``plain`` only, and lmfit too when it is installed.
@@ -330,7 +357,8 @@ class EstimatorFit:
         ``estimator=`` of the measured batch (``"poisson"``) and of the reference batch
         (``"least_squares"``).
     target : float, optional
-        Goal of the estimator's fits/s over the reference batch's; lower gets a note.
+        The project's expected ratio of the estimator's fits/s over the reference
+        batch's (in the JSON record; not printed).
     plain, plain_jac : callable
         The model as a plain NumPy function and its Jacobian ``(m, n)``: SciPy's side of
         the agreement check (SciPy's ``leastsq`` on the Poisson deviance residuals of the
@@ -378,9 +406,10 @@ class KernelTiming:
         (lmfast against SciPy). ``True``: ratio = lmfast time / reference time, the goal
         is at most ``target`` (what a lineshape costs against a cheaper one).
     target : float, optional
-        Goal of the ratio; a ratio on the wrong side gets a note.
+        The project's expected ratio (in the JSON record; not printed).
     accuracy_target : float, optional
-        Largest relative difference from the reference allowed; more gets a note.
+        The kernel's documented accuracy: a larger relative difference from the
+        reference gets a note.
     """
 
     kind: ClassVar[str] = "kernel"
@@ -419,7 +448,8 @@ class ScaleOutFit:
     requires : tuple of str
         Modules without which the row is skipped (with the reason printed).
     target : float
-        Goal of lmfast fits/s over the reference's.
+        The project's expected lmfast fits/s over the reference's (in the JSON record;
+        not printed).
     workers : int
         Worker processes of the cluster, threads of the local batch and of the accessor
         (``--threads`` overrides it).
@@ -447,6 +477,56 @@ class ScaleOutFit:
     side: int = 0
 
 
+@dataclass(frozen=True)
+class MapFit:
+    """A map fitted by ``curve_fit_map`` (neighbour reseeding) and by one
+    ``curve_fit_batch`` pass: same data, model, start and threads; the share of pixels
+    at the right minimum and the time of each.
+
+    Parameters
+    ----------
+    name : str
+        Row name, matched by ``--only``.
+    model : str
+        ``lmfast.models`` model.
+    m, n : int
+        Points per pixel and parameters.
+    side, quick_side : int
+        The map is side x side pixels (default run and ``--quick``).
+    description : str
+        One line for ``--list``.
+    make_data : callable
+        ``make_data(side)`` returns ``(x, y (side, side, m), truth (side, side, n), p0)``.
+    right : callable
+        ``right(popt, truth)``: the share of pixels at the right minimum.
+    bounds : tuple, optional
+        ``(lb, ub)`` for both sides.
+    """
+
+    kind: ClassVar[str] = "map"
+    api: ClassVar[str] = "curve_fit_map"
+    name: str
+    model: str
+    m: int
+    n: int
+    side: int
+    quick_side: int
+    description: str
+    make_data: Callable = field(repr=False)
+    right: Callable = field(repr=False)
+    bounds: tuple | None = field(default=None, repr=False)
+
+    @property
+    def n_fits(self):
+        """Pixels of the default run."""
+        return self.side**2
+
+    @property
+    def quick_n_fits(self):
+        """Pixels with ``--quick``."""
+        return self.quick_side**2
+
+
 def opt_in_workloads():
     """Rows that run only when ``--only`` names them (``--only dask``): they need dask,
     distributed and xarray, start worker processes, hold about 3 GB and take minutes,
@@ -469,19 +549,28 @@ def opt_in_workloads():
     )  # fmt: skip
 
 
+def full_workloads():
+    """The rows of ``--full``: the default rows, then the peers' (numba compiles each
+    peer for tens of seconds; it is the longer run)."""
+    return default_workloads() + peer_workloads()
+
+
 def all_workloads():
-    """The default workloads, then the opt-in ones."""
-    return default_workloads() + opt_in_workloads()
+    """The rows of ``--full``, then the opt-in ones."""
+    return full_workloads() + opt_in_workloads()
 
 
 def default_workloads():
     """Return the workloads of ``python -m lmfast.bench``, in table order.
 
+    Sized so that the whole run takes about 2-3 minutes on 2 cores (the README gives
+    the times of each mode); longer rows are in :func:`full_workloads` (peers) and
+    :func:`opt_in_workloads` (beyond one process).
+
     Returns
     -------
-    tuple of SingleFit, BatchFit, PeerFit, EstimatorFit and PatchedFit
-        The workloads; problem data is generated only when a workload runs. Peer rows
-        are present only when the peer is installed.
+    tuple of SingleFit, BatchFit, EstimatorFit, KernelTiming and PatchedFit
+        The workloads; problem data is generated only when a workload runs.
     """
     gauss128 = _as_leastsq(gauss128_problem)
     peaks20k = _as_leastsq(peaks_problem, 20_000, 4)
@@ -522,7 +611,7 @@ def default_workloads():
             "cf-gauss128-bounded", "curve_fit", 128, 4,
             "curve_fit with bounds: lmfast's bounded LM vs SciPy's trf (same minimum)",
             _curve_fit_call(gauss128_problem, gauss1d, bounds=GAUSS_BOUNDS),
-            target=5.0, same_solution=True,
+            target=5.0, same_solution=True, make_cost=_curve_fit_cost(gauss128_problem, gauss1d),
         ),
         SingleFit(
             "cf-gauss128-bounded-lmfit", "curve_fit", 128, 4,
@@ -531,6 +620,7 @@ def default_workloads():
                             xtol=1.5e-8, epsfcn=1e-10),
             requires="lmfit", target=5.0, same_solution=True,
             reference=_lmfit_call(gauss128_problem, gauss1d, GAUSS_BOUNDS),
+            make_cost=_curve_fit_cost(gauss128_problem, gauss1d),
         ),
         SingleFit(
             "cf-gauss128-compiled", "curve_fit", 128, 4,
@@ -551,9 +641,10 @@ def default_workloads():
             _model_curve_fit_call(spiky_gauss_problem, "gaussian", **ROBUST_OPTIONS),
             requires="lmfast.models", target=5.0, same_solution=True,
             scipy_options={"method": "trf"},
+            make_cost=_curve_fit_cost(spiky_gauss_problem, "gaussian", **ROBUST_OPTIONS),
         ),
     ) + (batch_workloads() + estimator_workloads() + kernel_workloads()
-         + patched_workloads())  # fmt: skip
+         + patched_workloads() + map_workloads() + bridge_workloads())  # fmt: skip
 
 
 def _raman_model():
@@ -565,31 +656,32 @@ def _raman_model():
 
 
 def batch_workloads():
-    """The batch rows, then the peer rows of the peers that are installed."""
-    rows = (
+    """The batch rows against SciPy (the peer rows are :func:`peer_workloads`)."""
+    return (
         BatchFit(
-            "batch-gauss128", "gaussian", 128, 4, 100_000, 5_000,
+            "batch-gauss128", "gaussian", 128, 4, 50_000, 5_000,
             "curve_fit_batch(models.gaussian) vs SciPy curve_fit loop",
             gaussian_batch, target=20.0, plain=gauss1d,
         ),
         BatchFit(
-            "batch-gauss2d-5x5", "gaussian_2d", 25, 5, 100_000, 5_000,
+            "batch-gauss2d-5x5", "gaussian_2d", 25, 5, 50_000, 5_000,
             "curve_fit_batch(models.gaussian_2d), 5x5 pixels, vs SciPy loop",
             gaussian_2d_batch, target=75.0, plain=gauss2d,
         ),
         BatchFit(
-            "batch-gauss128-bounded", "gaussian", 128, 4, 100_000, 5_000,
+            "batch-gauss128-bounded", "gaussian", 128, 4, 20_000, 5_000,
             "curve_fit_batch(models.gaussian, bounds=...) vs SciPy curve_fit loop (trf)",
             gaussian_batch, plain=gauss1d, bounds=BATCH_GAUSS_BOUNDS, unbounded_target=0.85,
+            scipy_subset=100,
         ),
         BatchFit(
-            "batch-raman-3peaks", "raman", 1024, 14, 1_000, 100,
+            "batch-raman-3peaks", "raman", 1024, 14, 500, 100,
             "3 pseudo-Voigts on a linear baseline (composite model), bounded, 1024 channels",
             raman_batch, target=20.0, plain=raman_spectrum, bounds=RAMAN_BOUNDS,
-            make_model=_raman_model, scipy_subset=10,
+            make_model=_raman_model, scipy_subset=5,
         ),
         BatchFit(
-            "batch-py-gauss128", gauss1d, 128, 4, 10_000, 2_000,
+            "batch-py-gauss128", gauss1d, 128, 4, 5_000, 2_000,
             "curve_fit_batch(NumPy function, Python path) vs SciPy loop, same function",
             gaussian_batch, target=8.0,
         ),
@@ -601,29 +693,33 @@ def batch_workloads():
             fit_options=ROBUST_OPTIONS, scipy_method="trf",
         ),
     )  # fmt: skip
+
+
+def peer_workloads():
+    """The rows of other batch fitters (``--full``), those whose library is installed."""
     peers = (
         PeerFit(
             "batch-gauss128-cminpack-numba", "batch-gauss128", "cminpack-numba", "cminpack_numba",
             "gaussian",
-            128, 4, 100_000, 5_000,
+            128, 4, 50_000, 5_000,
             "cminpack-numba lmder, analytic Jacobian, numba prange over fits",
             gaussian_batch, cminpack_numba_solver,
         ),
         PeerFit(
             "batch-gauss128-lumafit", "batch-gauss128", "lumafit", "lumafit", "gaussian",
-            128, 4, 100_000, 5_000,
+            128, 4, 50_000, 5_000,
             "lumafit levenberg_marquardt_core, analytic Jacobian, numba prange over fits",
             gaussian_batch, lumafit_solver,
         ),
         PeerFit(
             "batch-gauss2d-5x5-cminpack-numba", "batch-gauss2d-5x5", "cminpack-numba",
             "cminpack_numba", "gaussian_2d",
-            25, 5, 100_000, 5_000,
+            25, 5, 50_000, 5_000,
             "cminpack-numba lmder on the 5x5 spots, analytic Jacobian, numba prange over fits",
             gaussian_2d_batch, cminpack_numba_2d_solver,
         ),
     )  # fmt: skip
-    return rows + tuple(p for p in peers if installed(p.module))
+    return tuple(p for p in peers if installed(p.module))
 
 
 def estimator_workloads():
@@ -651,6 +747,22 @@ def kernel_workloads():
             "voigt2-vs-gauss2-composite", 1024, 8,
             "value + Jacobian of 2 Voigts vs 2 Gaussians (composite models), m = 1024",
             "evaluation", "2 Gaussians", composite_calls, lower_is_better=True, target=4.0,
+        ),
+    )  # fmt: skip
+
+
+def map_workloads():
+    """The map rows: curve_fit_map against one batch pass on a drifting peak."""
+    return (
+        MapFit(
+            "map-drift-gauss256", "gaussian", 256, 4, 60, 30,
+            "curve_fit_map vs one curve_fit_batch pass: a peak drifting 47 widths, one p0",
+            drifting_peak_map, right_peak_fraction,
+        ),
+        MapFit(
+            "map-drift-gauss256-bounded", "gaussian", 256, 4, 60, 30,
+            "the same with bounds on both sides",
+            drifting_peak_map, right_peak_fraction, bounds=MAP_BOUNDS,
         ),
     )  # fmt: skip
 
