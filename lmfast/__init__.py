@@ -23,7 +23,7 @@ from lmfast._outcomes import exception_class as _exception_class
 from lmfast._patching import patch, patch_calls, patched, patched_names, unpatch
 from lmfast._simd import set_simd_path, simd_path, simd_paths
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 __all__ = [
     "leastsq",
     "least_squares",
